@@ -1,0 +1,99 @@
+"""Streams ``send`` and ``receipt``: messages to the vendor and every status change back.
+
+``message_id`` is ``f"{campaign_id}:{customer_id}"`` everywhere: one message per
+campaign and customer, which is what makes redelivery harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field
+
+from libs.common.events.base import Event
+
+
+def message_id(campaign_id: str, customer_id: str) -> str:
+    return f"{campaign_id}:{customer_id}"
+
+
+class Recipient(BaseModel):
+    customer_id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    timezone: str | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class SendRequested(Event):
+    """Stream ``send``: a chunk of one campaign's recipients (idempotent per recipient)."""
+
+    TYPE: ClassVar[str] = "send.requested.v1"
+    STREAM: ClassVar[str] = "send"
+    campaign_id: str
+    message: str
+    channel: str | None = None
+    chunk: int
+    recipients: list[Recipient]
+
+
+class SentMessage(BaseModel):
+    message_id: str
+    campaign_id: str
+    customer_id: str
+    vendor_message_id: str
+    at: datetime
+
+
+class FailedMessage(BaseModel):
+    message_id: str
+    campaign_id: str
+    customer_id: str
+    reason: str
+    at: datetime
+
+
+class MessagesSent(Event):
+    """The vendor accepted these messages."""
+
+    TYPE: ClassVar[str] = "messages.sent.v1"
+    STREAM: ClassVar[str] = "receipt"
+    messages: list[SentMessage]
+
+
+class MessagesFailed(Event):
+    """Refused by the vendor for good, or the retry budget ran out."""
+
+    TYPE: ClassVar[str] = "messages.failed.v1"
+    STREAM: ClassVar[str] = "receipt"
+    messages: list[FailedMessage]
+
+
+class MessagesCancelled(Event):
+    """Unsent messages of a cancelled campaign: final, never sent."""
+
+    TYPE: ClassVar[str] = "messages.cancelled.v1"
+    STREAM: ClassVar[str] = "receipt"
+    campaign_id: str
+    customer_ids: list[str]
+    at: datetime
+
+
+class Receipt(BaseModel):
+    message_id: str
+    campaign_id: str
+    customer_id: str
+    vendor_message_id: str
+    status: Literal["DELIVERED", "FAILED"]
+    at: datetime
+    reason: str | None = None
+
+
+class ReceiptsReceived(Event):
+    """Delivery receipts from the vendor's webhook, a batch per entry."""
+
+    TYPE: ClassVar[str] = "receipts.received.v1"
+    STREAM: ClassVar[str] = "receipt"
+    receipts: list[Receipt]

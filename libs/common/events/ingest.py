@@ -1,0 +1,51 @@
+"""Stream ``ingest``: customers and orders accepted by the ingestion API (chunked)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+from libs.common.events.base import Event
+
+
+class CustomerRecord(BaseModel):
+    id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    total_spends: float = 0
+    visits: int = 0
+    last_visit: datetime | None = None
+    created_at: datetime | None = None
+    tags: list[str] = Field(default_factory=list)
+    city: str | None = None
+    timezone: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class OrderRecord(BaseModel):
+    id: str
+    customer_id: str
+    amount: float
+    items: list[str] = Field(default_factory=list)
+    date: datetime
+
+
+class CustomersUpserted(Event):
+    """A chunk of customers (up to a few hundred); idempotent per customer id."""
+
+    TYPE: ClassVar[str] = "customers.upserted.v1"
+    STREAM: ClassVar[str] = "ingest"
+    customers: list[CustomerRecord]
+    import_id: str | None = None
+
+
+class OrdersRecorded(Event):
+    """A chunk of orders; idempotent per order id."""
+
+    TYPE: ClassVar[str] = "orders.recorded.v1"
+    STREAM: ClassVar[str] = "ingest"
+    orders: list[OrderRecord]
+    import_id: str | None = None

@@ -1,0 +1,47 @@
+"""MongoDB client factory and per-service index bootstrap."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import ASCENDING, MongoClient
+from pymongo.database import Database
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    collection: str
+    keys: Sequence[tuple[str, int]]
+    unique: bool = False
+    name: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def make_client(uri: str, *, timeout_ms: int = 5000) -> MongoClient[dict[str, Any]]:
+    return MongoClient(
+        uri,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=max(timeout_ms * 6, 30_000),
+        tz_aware=True,
+    )
+
+
+def ensure_indexes(db: Database[dict[str, Any]], specs: Sequence[IndexSpec]) -> None:
+    """Create the service's indexes at start; creating an existing index is a no-op."""
+    for spec in specs:
+        keys = [(name, direction or ASCENDING) for name, direction in spec.keys]
+        kwargs: dict[str, Any] = dict(spec.options)
+        if spec.name:
+            kwargs["name"] = spec.name
+        db[spec.collection].create_index(keys, unique=spec.unique, **kwargs)
+
+
+def ping(client: MongoClient[dict[str, Any]]) -> bool:
+    try:
+        client.admin.command("ping")
+    except Exception:
+        return False
+    return True

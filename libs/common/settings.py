@@ -1,0 +1,41 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_INTERNAL_TOKEN = "dev-internal-token-change-me"
+
+
+class CommonSettings(BaseSettings):
+    """Connection and runtime settings every process needs.
+
+    Shared variables have no prefix (REDIS_URL, MONGODB_URI, ...); service-specific
+    settings classes add their own prefix for their own fields.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    environment: str = Field("development", alias="ENVIRONMENT")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")
+    mongodb_uri: str = Field("mongodb://127.0.0.1:27017", alias="MONGODB_URI")
+    db_prefix: str = Field("crm_", alias="DB_PREFIX")
+    internal_token: str = Field(DEV_INTERNAL_TOKEN, alias="INTERNAL_TOKEN")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    stream_maxlen: int = Field(2_000_000, alias="STREAM_MAXLEN")
+    stream_batch_size: int = Field(200, alias="STREAM_BATCH_SIZE")
+    stream_block_ms: int = Field(2000, alias="STREAM_BLOCK_MS")
+    stream_visibility_timeout_ms: int = Field(30_000, alias="STREAM_VISIBILITY_TIMEOUT_MS")
+    stream_max_deliveries: int = Field(5, alias="STREAM_MAX_DELIVERIES")
+    stream_claim_interval_s: float = Field(5.0, alias="STREAM_CLAIM_INTERVAL_S")
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> CommonSettings:
+        if self.environment != "development" and self.internal_token == DEV_INTERNAL_TOKEN:
+            raise ValueError("INTERNAL_TOKEN must be set outside development")
+        return self
+
+    def database_name(self, service: str) -> str:
+        """One database per service on the shared server makes ownership visible."""
+        return f"{self.db_prefix}{service}"

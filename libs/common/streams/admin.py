@@ -1,0 +1,134 @@
+"""Stream administration: group creation, safe trimming, overview, DLQ replay."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+
+from libs.common.streams.names import dlq_name
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def ensure_group(client: redis.Redis, stream: str, group: str) -> None:
+    """XGROUP CREATE <stream> <group> 0 MKSTREAM; BUSYGROUP means it exists already."""
+    try:
+        client.xgroup_create(stream, group, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def _id_tuple(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def safe_trim_point(client: redis.Redis, stream: str) -> str | None:
+    """The oldest id any group still needs: below it, every group has acked everything."""
+    try:
+        groups = client.xinfo_groups(stream)
+    except redis.ResponseError:
+        return None
+    if not groups:
+        return None
+    needed: list[str] = []
+    for info in groups:
+        last = _text(info["last-delivered-id"])
+        if int(info["pending"]):
+            summary = client.xpending(stream, _text(info["name"]))
+            if summary and summary.get("min"):
+                last = min(last, _text(summary["min"]), key=_id_tuple)
+        needed.append(last)
+    return min(needed, key=_id_tuple)
+
+
+def safe_trim(client: redis.Redis, stream: str) -> int:
+    """XTRIM MINID ~ to what every group has acked: trimming never drops unacked work.
+
+    Entries up to and including a group's last-delivered id that are not pending have
+    been acked by it, so everything strictly older than the oldest needed id can go.
+    """
+    point = safe_trim_point(client, stream)
+    if point is None or point == "0-0":
+        return 0
+    return int(client.xtrim(stream, minid=point, approximate=True))
+
+
+def _pending_age_ms(client: redis.Redis, stream: str, group: str) -> int | None:
+    rows = client.xpending_range(stream, group, min="-", max="+", count=1)
+    if not rows:
+        return None
+    return int(rows[0]["time_since_delivered"])
+
+
+def stream_overview(client: redis.Redis, streams: tuple[str, ...]) -> list[dict[str, Any]]:
+    """XINFO of every stream and group, for the admin page and alerts."""
+    out: list[dict[str, Any]] = []
+    for stream in streams:
+        try:
+            info = client.xinfo_stream(stream)
+            length = int(info["length"])
+            groups_info = client.xinfo_groups(stream)
+        except redis.ResponseError:
+            length, groups_info = 0, []
+        groups = []
+        for g in groups_info:
+            name = _text(g["name"])
+            consumers = client.xinfo_consumers(stream, name)
+            groups.append(
+                {
+                    "name": name,
+                    "pending": int(g["pending"]),
+                    "lag": None if g.get("lag") is None else int(g["lag"]),
+                    "lastDeliveredId": _text(g["last-delivered-id"]),
+                    "oldestPendingAgeMs": (
+                        _pending_age_ms(client, stream, name) if int(g["pending"]) else None
+                    ),
+                    "consumers": [
+                        {
+                            "name": _text(c["name"]),
+                            "pending": int(c["pending"]),
+                            "idleMs": int(c["idle"]),
+                        }
+                        for c in consumers
+                    ],
+                }
+            )
+        out.append(
+            {
+                "stream": stream,
+                "length": length,
+                "groups": groups,
+                "dlq": {"stream": dlq_name(stream), "length": int(client.xlen(dlq_name(stream)))},
+            }
+        )
+    return out
+
+
+_ENVELOPE_FIELDS = (b"type", b"data", b"trace")
+
+
+def replay_dlq(client: redis.Redis, stream: str, *, limit: int = 1000) -> int:
+    """Move dead-lettered entries back onto their source stream (envelope only)."""
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(  # type: ignore[assignment]
+        dlq_name(stream), count=limit
+    )
+    moved = 0
+    for entry_id, fields in entries:
+        envelope: dict[Any, Any] = {k: v for k, v in fields.items() if k in _ENVELOPE_FIELDS}
+        pipe = client.pipeline(transaction=True)
+        if envelope:
+            pipe.xadd(stream, envelope)
+        pipe.xdel(dlq_name(stream), entry_id)
+        pipe.execute()
+        moved += 1
+    return moved
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

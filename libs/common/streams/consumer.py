@@ -1,0 +1,365 @@
+"""The stream runtime: one consumer of one (stream, group), used by every worker.
+
+At least once, made effectively once by idempotent handlers:
+- on start, the consumer drains its own pending entries (id ``0``), then reads new
+  ones with ``>``; every ``claim_interval_s`` it XAUTOCLAIMs entries idle longer than
+  the visibility timeout from dead consumers (walking the cursor to ``0-0``);
+- a handler gets a list of parsed events of one type; entries are XACKed only after it
+  returns. ``PermanentError`` dead-letters at once; any other exception leaves the
+  entry pending (retried by a later claim). A failing multi-entry run is retried entry
+  by entry so one poison entry does not hold back its neighbours;
+- an entry delivered more than ``max_deliveries`` times goes to ``<stream>.dlq`` with
+  its last error, XADD and XACK in one MULTI;
+- SIGTERM/SIGINT: stop reading, finish the batch in hand, ack, return.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import redis
+
+from libs.common import metrics
+from libs.common.errors import PermanentError
+from libs.common.events.base import Event, decode
+from libs.common.logging import bind_trace_id, get_logger
+from libs.common.streams.admin import ensure_group, safe_trim
+from libs.common.streams.names import dlq_name
+
+log = get_logger(__name__)
+
+Handler = Callable[[list[Any]], None]
+RawEntry = tuple[str, dict[bytes, bytes] | None]
+
+
+def default_consumer_name() -> str:
+    """Unique per process: two replicas never share a pending list."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class ConsumerConfig:
+    stream: str
+    group: str
+    consumer: str = field(default_factory=default_consumer_name)
+    batch_size: int = 200
+    block_ms: int = 2000
+    visibility_timeout_ms: int = 30_000
+    max_deliveries: int = 5
+    claim_interval_s: float = 5.0
+    housekeeping_interval_s: float = 10.0
+    heartbeat_ttl_s: int = 60
+
+
+@dataclass
+class _Outcome:
+    ack: list[str] = field(default_factory=list)
+    dead: list[tuple[str, dict[bytes, bytes], str, int]] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class StreamConsumer:
+    def __init__(
+        self,
+        client: redis.Redis,
+        config: ConsumerConfig,
+        handlers: Mapping[type[Event], Handler],
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.handlers = dict(handlers)
+        self._stopping = False
+        self._labels = {"stream": config.stream, "group": config.group}
+        self._errors_key = f"streamerr:{config.stream}:{config.group}"
+
+    # -- lifecycle -----------------------------------------------------------------
+    def stop(self, *_: object) -> None:
+        self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def install_signal_handlers(self) -> None:
+        def _on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("consumer.stopping", signal=signum, consumer=self.config.consumer)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+
+    def run(self, *, burst: bool = False) -> int:
+        """Consume until stopped (or, with ``burst``, until nothing is left). Returns count."""
+        cfg = self.config
+        handled = self._with_backoff(self._start)
+        next_claim = time.monotonic() + cfg.claim_interval_s
+        next_housekeeping = 0.0
+        log.info("consumer.started", stream=cfg.stream, group=cfg.group, consumer=cfg.consumer)
+        while not self._stopping:
+            now = time.monotonic()
+            if now >= next_housekeeping:
+                self._with_backoff(self._housekeeping)
+                next_housekeeping = now + cfg.housekeeping_interval_s
+            if now >= next_claim:
+                handled += self._with_backoff(self.claim_idle)
+                next_claim = now + cfg.claim_interval_s
+            block = 50 if burst else cfg.block_ms
+            count = self._with_backoff(lambda b=block: self.read_new(block_ms=b))  # type: ignore[misc]
+            handled += count
+            if burst and count == 0:
+                claimed = self._with_backoff(self.claim_idle)
+                handled += claimed
+                if claimed == 0:
+                    break
+        self._with_backoff(self._housekeeping)
+        log.info("consumer.stopped", consumer=cfg.consumer, handled=handled)
+        return handled
+
+    def _start(self) -> int:
+        ensure_group(self.client, self.config.stream, self.config.group)
+        return self.drain_own_pending()
+
+    def _with_backoff(self, action: Callable[[], int | None]) -> int:
+        """Run one Redis-touching step; on connection loss, back off and retry it."""
+        delay = 0.1
+        while True:
+            try:
+                return action() or 0
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if self._stopping:
+                    return 0
+                log.warning("consumer.redis_unavailable", error=str(exc), retry_in_s=delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.error("consumer.group_missing", stream=self.config.stream, error=str(exc))
+                ensure_group(self.client, self.config.stream, self.config.group)
+
+    # -- reading -------------------------------------------------------------------
+    def read_new(self, *, block_ms: int | None = None) -> int:
+        cfg = self.config
+        reply = self.client.xreadgroup(
+            cfg.group,
+            cfg.consumer,
+            {cfg.stream: ">"},
+            count=cfg.batch_size,
+            block=cfg.block_ms if block_ms is None else block_ms,
+        )
+        entries = _entries_of(reply)
+        if not entries:
+            return 0
+        self.handle(entries, deliveries=None)
+        return len(entries)
+
+    def drain_own_pending(self) -> int:
+        """Re-handle what this consumer name read but never acked (after a restart)."""
+        cfg = self.config
+        last_id = "0"
+        handled = 0
+        while not self._stopping:
+            reply = self.client.xreadgroup(
+                cfg.group, cfg.consumer, {cfg.stream: last_id}, count=cfg.batch_size
+            )
+            entries = _entries_of(reply)
+            if not entries:
+                break
+            self.handle(entries, deliveries=self._delivery_counts(entries))
+            handled += len(entries)
+            last_id = entries[-1][0]
+        return handled
+
+    def claim_idle(self) -> int:
+        """XAUTOCLAIM entries idle past the visibility timeout; walk the cursor to 0-0."""
+        cfg = self.config
+        cursor = "0-0"
+        handled = 0
+        while not self._stopping:
+            reply = self.client.xautoclaim(
+                cfg.stream,
+                cfg.group,
+                cfg.consumer,
+                min_idle_time=cfg.visibility_timeout_ms,
+                start_id=cursor,
+                count=cfg.batch_size,
+            )
+            cursor = _text(reply[0])
+            entries: list[RawEntry] = [(_text(i), f) for i, f in reply[1]]
+            deleted = [_text(i) for i in (reply[2] if len(reply) > 2 else [])]
+            if deleted:
+                # Trimmed while pending: nothing left to handle.
+                self.client.xack(cfg.stream, cfg.group, *deleted)
+            if entries:
+                metrics.STREAM_CLAIMED.labels(**self._labels).inc(len(entries))
+                log.info("consumer.claimed", count=len(entries), stream=cfg.stream)
+                self.handle(entries, deliveries=self._delivery_counts(entries))
+                handled += len(entries)
+            if cursor == "0-0":
+                break
+        return handled
+
+    def _delivery_counts(self, entries: Sequence[RawEntry]) -> dict[str, int]:
+        cfg = self.config
+        rows = self.client.xpending_range(
+            cfg.stream,
+            cfg.group,
+            min=entries[0][0],
+            max=entries[-1][0],
+            count=len(entries) * 2 + 10,
+            consumername=cfg.consumer,
+        )
+        return {_text(row["message_id"]): int(row["times_delivered"]) for row in rows}
+
+    # -- handling ------------------------------------------------------------------
+    def handle(self, entries: Sequence[RawEntry], *, deliveries: dict[str, int] | None) -> None:
+        started = time.perf_counter()
+        outcome = _Outcome()
+        parsed: list[Event] = []
+        raw_by_id: dict[str, dict[bytes, bytes]] = {}
+        for entry_id, fields in entries:
+            if not fields:
+                outcome.ack.append(entry_id)
+                continue
+            raw_by_id[entry_id] = fields
+            count = (deliveries or {}).get(entry_id, 1)
+            if count > self.config.max_deliveries:
+                error = self._last_error(entry_id) or "exceeded max deliveries"
+                outcome.dead.append((entry_id, fields, error, count))
+                continue
+            try:
+                event = decode(entry_id, fields)
+            except PermanentError as exc:
+                outcome.dead.append((entry_id, fields, str(exc), count))
+                continue
+            event._deliveries = count
+            parsed.append(event)
+
+        for run in _runs_by_type(parsed):
+            self._dispatch(run, outcome, raw_by_id)
+
+        self._finish(outcome)
+        metrics.STREAM_BATCH_SECONDS.labels(**self._labels).observe(time.perf_counter() - started)
+
+    def _dispatch(
+        self, run: list[Event], outcome: _Outcome, raw_by_id: dict[str, dict[bytes, bytes]]
+    ) -> None:
+        handler = self.handlers.get(type(run[0]))
+        if handler is None:
+            for event in run:
+                reason = f"no handler for {event.TYPE} in group {self.config.group}"
+                outcome.dead.append(
+                    (str(event.entry_id), raw_by_id[str(event.entry_id)], reason, event.deliveries)
+                )
+            return
+        bind_trace_id(run[0].trace_id)
+        try:
+            handler(run)
+        except PermanentError as exc:
+            if len(run) > 1:
+                for event in run:
+                    self._dispatch([event], outcome, raw_by_id)
+                return
+            event = run[0]
+            log.warning("consumer.permanent_failure", entry_id=event.entry_id, error=str(exc))
+            entry_id = str(event.entry_id)
+            outcome.dead.append((entry_id, raw_by_id[entry_id], str(exc), event.deliveries))
+            return
+        except Exception as exc:
+            if len(run) > 1:
+                log.warning("consumer.batch_failed_retrying_singly", size=len(run), error=str(exc))
+                for event in run:
+                    self._dispatch([event], outcome, raw_by_id)
+                return
+            event = run[0]
+            log.exception("consumer.handler_failed", entry_id=event.entry_id, type=event.TYPE)
+            metrics.STREAM_FAILED.labels(**self._labels).inc()
+            outcome.failed[str(event.entry_id)] = f"{type(exc).__name__}: {exc}"
+            return
+        outcome.ack.extend(str(event.entry_id) for event in run)
+
+    def _finish(self, outcome: _Outcome) -> None:
+        cfg = self.config
+        pipe = self.client.pipeline(transaction=True)
+        for entry_id, fields, error, count in outcome.dead:
+            dead_fields: dict[Any, Any] = dict(fields)
+            dead_fields.update(
+                {
+                    "error": error[:2000],
+                    "source_stream": cfg.stream,
+                    "source_id": entry_id,
+                    "group": cfg.group,
+                    "deliveries": count,
+                }
+            )
+            pipe.xadd(dlq_name(cfg.stream), dead_fields)
+            pipe.xack(cfg.stream, cfg.group, entry_id)
+        done = outcome.ack + [d[0] for d in outcome.dead]
+        if outcome.ack:
+            pipe.xack(cfg.stream, cfg.group, *outcome.ack)
+        if done:
+            pipe.hdel(self._errors_key, *done)
+        if outcome.failed:
+            pipe.hset(self._errors_key, mapping=outcome.failed)  # type: ignore[arg-type]
+        if done or outcome.failed:
+            pipe.execute()
+        if outcome.ack:
+            metrics.STREAM_PROCESSED.labels(**self._labels).inc(len(outcome.ack))
+        if outcome.dead:
+            metrics.STREAM_DEAD_LETTERED.labels(**self._labels).inc(len(outcome.dead))
+            log.error(
+                "consumer.dead_lettered",
+                count=len(outcome.dead),
+                stream=cfg.stream,
+                group=cfg.group,
+                errors=sorted({d[2][:200] for d in outcome.dead})[:5],
+            )
+
+    def _last_error(self, entry_id: str) -> str | None:
+        value = self.client.hget(self._errors_key, entry_id)
+        return _text(value) if value is not None else None
+
+    # -- housekeeping --------------------------------------------------------------
+    def _housekeeping(self) -> None:
+        cfg = self.config
+        for info in self.client.xinfo_groups(cfg.stream):
+            if _text(info["name"]) == cfg.group:
+                metrics.STREAM_PENDING.labels(**self._labels).set(int(info["pending"]))
+                lag = info.get("lag")
+                if lag is not None:
+                    metrics.STREAM_LAG.labels(**self._labels).set(int(lag))
+        self.client.set(
+            f"worker:{cfg.stream}:{cfg.group}:{cfg.consumer}",
+            str(time.time()),
+            ex=cfg.heartbeat_ttl_s,
+        )
+        safe_trim(self.client, cfg.stream)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entries_of(reply: Any) -> list[RawEntry]:
+    if not reply:
+        return []
+    _stream, raw = reply[0]
+    return [(_text(entry_id), fields) for entry_id, fields in raw]
+
+
+def _runs_by_type(events: list[Event]) -> list[list[Event]]:
+    """Consecutive events of one type, in stream order."""
+    runs: list[list[Event]] = []
+    for event in events:
+        if runs and type(runs[-1][0]) is type(event):
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return runs

@@ -1,0 +1,215 @@
+"""FastAPI helpers every service uses: health, readiness, metrics, errors, request ids,
+and the internal-token check that makes services trust only the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from libs.common import metrics
+from libs.common.errors import AppError, Forbidden
+from libs.common.logging import bind_trace_id, get_logger, new_trace_id
+
+log = get_logger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+TRACE_HEADER = "x-trace-id"
+INTERNAL_TOKEN_HEADER = "x-internal-token"
+
+
+class RequestContextMiddleware:
+    """Binds a trace id per request (from X-Trace-Id or new), echoes it, records metrics.
+
+    Pure ASGI so that streaming responses (server-sent events) are never buffered.
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        raw = headers.get(TRACE_HEADER.encode()) or headers.get(b"x-request-id")
+        trace_id = raw.decode()[:64] if raw else new_trace_id()
+        bind_trace_id(trace_id)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_with_trace(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-trace-id", trace_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_trace)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            metrics.HTTP_REQUESTS.labels(
+                self.service, method, path, str(status_holder["status"])
+            ).inc()
+            metrics.HTTP_LATENCY.labels(self.service, method, path).observe(
+                time.perf_counter() - started
+            )
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        details.append({"field": ".".join(loc), "message": err.get("msg"), "type": err.get("type")})
+    return details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        headers = (
+            {"Retry-After": str(exc.details.get("retryAfter"))}
+            if (
+                exc.status == 429
+                and isinstance(exc.details, dict)
+                and exc.details.get("retryAfter")
+            )
+            else None
+        )
+        return JSONResponse(exc.to_body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        body = {
+            "error": {
+                "code": "validation_failed",
+                "message": "the request is not valid",
+                "details": _validation_details(exc),
+            }
+        }
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("http.unhandled_error", error=str(exc))
+        body = {"error": {"code": "internal", "message": "internal error", "details": None}}
+        return JSONResponse(body, status_code=500)
+
+
+class HealthStatus(BaseModel):
+    status: str
+    checks: dict[str, bool] = {}
+
+
+def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=HealthStatus)
+    async def healthz() -> HealthStatus:
+        return HealthStatus(status="ok")
+
+    @router.get("/readyz", response_model=HealthStatus, responses={503: {"model": HealthStatus}})
+    async def readyz() -> Response:
+        results: dict[str, bool] = {}
+        for name, check in checks.items():
+            try:
+                results[name] = await asyncio.wait_for(check(), timeout=2.5)
+            except Exception:
+                results[name] = False
+        ok = all(results.values())
+        body = HealthStatus(status="ready" if ok else "unavailable", checks=results)
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+    @router.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def internal_token_dependency(expected: str) -> Callable[..., None]:
+    """Services accept requests only from the gateway, which adds this header."""
+
+    def require_internal_token(
+        x_internal_token: Annotated[str | None, Header()] = None,
+    ) -> None:
+        if not x_internal_token or not secrets.compare_digest(x_internal_token, expected):
+            raise Forbidden("requests must come through the gateway")
+
+    return require_internal_token
+
+
+class Caller(BaseModel):
+    """Who the gateway says is calling: a user (session) or an API key."""
+
+    user_id: str | None = None
+    email: str | None = None
+    scopes: list[str] = []
+
+
+def get_caller(
+    x_user_id: Annotated[str | None, Header()] = None,
+    x_user_email: Annotated[str | None, Header()] = None,
+    x_auth_scopes: Annotated[str | None, Header()] = None,
+) -> Caller:
+    scopes = [s for s in (x_auth_scopes or "").split(",") if s]
+    return Caller(user_id=x_user_id, email=x_user_email, scopes=scopes)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def create_service_app(
+    *,
+    service: str,
+    internal_token: str | None,
+    routers: Sequence[APIRouter],
+    readiness: dict[str, ReadinessCheck],
+    lifespan: Any = None,
+    title: str | None = None,
+) -> FastAPI:
+    """The shape every service app shares. ``internal_token=None`` leaves routes open
+    (the gateway itself and the vendor simulator, an outside party)."""
+    app = FastAPI(
+        title=title or f"Mini CRM {service}",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    app.include_router(health_router(readiness))
+    deps = [Depends(internal_token_dependency(internal_token))] if internal_token else []
+    for router in routers:
+        app.include_router(router, dependencies=deps)
+    app.add_middleware(RequestContextMiddleware, service=service)
+    return app
+
+
+def redis_check(client: Any) -> ReadinessCheck:
+    async def check() -> bool:
+        return bool(await client.ping())
+
+    return check
+
+
+def mongo_check(client: Any) -> ReadinessCheck:
+    from libs.common.mongo import ping
+
+    async def check() -> bool:
+        return await asyncio.to_thread(ping, client)
+
+    return check

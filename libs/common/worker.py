@@ -1,0 +1,69 @@
+"""Worker process entry point: build consumers from settings, run them until SIGTERM."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+
+import redis
+from prometheus_client import start_http_server
+
+from libs.common.events.base import Event
+from libs.common.logging import get_logger
+from libs.common.settings import CommonSettings
+from libs.common.streams.consumer import ConsumerConfig, Handler, StreamConsumer
+
+log = get_logger(__name__)
+
+
+def consumer_config(settings: CommonSettings, stream: str, group: str) -> ConsumerConfig:
+    return ConsumerConfig(
+        stream=stream,
+        group=group,
+        batch_size=settings.stream_batch_size,
+        block_ms=settings.stream_block_ms,
+        visibility_timeout_ms=settings.stream_visibility_timeout_ms,
+        max_deliveries=settings.stream_max_deliveries,
+        claim_interval_s=settings.stream_claim_interval_s,
+    )
+
+
+def make_consumer(
+    client: redis.Redis,
+    settings: CommonSettings,
+    stream: str,
+    group: str,
+    handlers: Mapping[type[Event], Handler],
+) -> StreamConsumer:
+    return StreamConsumer(client, consumer_config(settings, stream, group), handlers)
+
+
+def run_consumers(
+    consumers: Sequence[StreamConsumer], *, metrics_port: int = 0, burst: bool = False
+) -> None:
+    """Run consumers (one thread each); SIGTERM stops all after their batch in hand."""
+    if metrics_port:
+        start_http_server(metrics_port)
+    if len(consumers) == 1:
+        consumers[0].install_signal_handlers()
+        consumers[0].run(burst=burst)
+        return
+
+    def stop_all(*_: object) -> None:
+        for consumer in consumers:
+            consumer.stop()
+
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: stop_all())
+    signal.signal(signal.SIGINT, lambda *_: stop_all())
+    threads = [
+        threading.Thread(target=c.run, kwargs={"burst": burst}, name=c.config.group, daemon=True)
+        for c in consumers
+    ]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        for thread in threads:
+            thread.join(timeout=0.5)
+    log.info("worker.exited")

@@ -1,0 +1,1 @@
+pytest_plugins = ["libs.common.testing.pytest_plugin"]
