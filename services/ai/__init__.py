@@ -1,0 +1,1 @@
+"""AI assistant features with deterministic fallbacks."""

@@ -1,0 +1,1 @@
+"""Campaigns, saved segments and live campaign statistics."""

@@ -1,0 +1,1 @@
+"""Communications: renders and sends messages through the vendor; receipts."""

@@ -1,0 +1,1 @@
+"""The only public door: OAuth, sessions, API keys, routing, the web UI."""

@@ -1,0 +1,1 @@
+"""Customers and orders: ingestion API, ingest worker, audience preview and resolver."""

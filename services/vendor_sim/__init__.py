@@ -1,0 +1,1 @@
+"""A simulated messaging vendor: an outside party reached over HTTP."""

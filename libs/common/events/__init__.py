@@ -11,6 +11,8 @@ from libs.common.events.campaign import (
     CampaignPaused,
     CampaignResumed,
     CampaignTagged,
+    SegmentDeleted,
+    SegmentSaved,
 )
 from libs.common.events.delivery import (
     FailedMessage,
@@ -54,6 +56,8 @@ __all__ = [
     "Receipt",
     "ReceiptsReceived",
     "Recipient",
+    "SegmentDeleted",
+    "SegmentSaved",
     "SendRequested",
     "SentMessage",
     "decode",

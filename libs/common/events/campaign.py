@@ -98,3 +98,20 @@ class CampaignTagged(Event):
     STREAM: ClassVar[str] = "campaign_events"
     campaign_id: str
     tags: list[str]
+
+
+class SegmentSaved(Event):
+    """Stream ``campaign_events``: a saved segment (read models such as lookalike use it)."""
+
+    TYPE: ClassVar[str] = "segment.saved.v1"
+    STREAM: ClassVar[str] = "campaign_events"
+    segment_id: str
+    name: str
+    rules: dict[str, Any]
+    description: str | None = None
+
+
+class SegmentDeleted(Event):
+    TYPE: ClassVar[str] = "segment.deleted.v1"
+    STREAM: ClassVar[str] = "campaign_events"
+    segment_id: str

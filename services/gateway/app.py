@@ -1,0 +1,39 @@
+"""Composition root of the gateway API: builds clients, store and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from libs.common.logging import configure_logging
+from libs.common.mongo import make_client
+from libs.common.redis_client import make_async_redis
+from libs.common.web import create_service_app, mongo_check, redis_check
+from services.gateway.api import router
+from services.gateway.settings import GatewaySettings
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    redis = make_async_redis(settings.redis_url)
+    mongo = make_client(settings.mongodb_uri)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.redis = redis
+        app.state.mongo = mongo
+        yield
+        await redis.aclose()
+        mongo.close()
+
+    return create_service_app(
+        service="gateway",
+        internal_token=None,
+        routers=[router],
+        readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
+        lifespan=lifespan,
+    )
