@@ -1,39 +1,67 @@
-"""Composition root of the vendor_sim API: builds clients, store and routes."""
+"""Composition root of the vendor simulator: in-memory vendor + callback dispatcher.
+
+No Redis, no MongoDB: readiness needs nothing but the process itself.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from libs.common.logging import configure_logging
-from libs.common.mongo import make_client
-from libs.common.redis_client import make_async_redis
-from libs.common.web import create_service_app, mongo_check, redis_check
+from libs.common.web import create_service_app
 from services.vendor_sim.api import router
+from services.vendor_sim.callbacks import CallbackDispatcher, CallbackPolicy
 from services.vendor_sim.settings import VendorSimSettings
+from services.vendor_sim.simulator import Controls, Vendor
 
 
 def create_app(settings: VendorSimSettings | None = None) -> FastAPI:
     settings = settings or VendorSimSettings()
     configure_logging("vendor_sim", settings.log_level)
-    redis = make_async_redis(settings.redis_url)
-    mongo = make_client(settings.mongodb_uri)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        controls = Controls(
+            success_rate=settings.success_rate,
+            error_rate=settings.error_rate,
+            down=settings.down,
+            latency_ms=settings.latency_ms,
+            latency_jitter_ms=settings.latency_jitter_ms,
+            latency_distribution=settings.latency_distribution,
+        )
+        vendor = Vendor(controls, seed=settings.seed, max_batch=settings.max_batch)
+        client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+        policy = CallbackPolicy(
+            secret=settings.webhook_secret,
+            batch=settings.callback_batch,
+            flush_s=settings.callback_flush_ms / 1000,
+            max_attempts=settings.callback_max_attempts,
+            retry_base_s=settings.callback_retry_base_ms / 1000,
+            retry_cap_s=settings.callback_retry_cap_ms / 1000,
+            concurrency=settings.callback_concurrency,
+        )
+        dispatcher = CallbackDispatcher(vendor, client, policy)
         app.state.settings = settings
-        app.state.redis = redis
-        app.state.mongo = mongo
+        app.state.vendor = vendor
+        app.state.dispatcher = dispatcher
+        loop_task = asyncio.create_task(dispatcher.run())
         yield
-        await redis.aclose()
-        mongo.close()
+        loop_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop_task
+        await dispatcher.aclose()
+        await client.aclose()
 
     return create_service_app(
         service="vendor_sim",
         internal_token=None,
         routers=[router],
-        readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
+        readiness={},
         lifespan=lifespan,
     )
