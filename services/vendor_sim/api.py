@@ -40,7 +40,7 @@ async def send_messages(
         return JSONResponse(error, status_code=fault.status, headers=headers)
     except KeyReused as exc:
         raise Conflict("idempotency key reused with a different body", {"key": str(exc)}) from exc
-    return SendResponse(messages=accepted).model_dump(by_alias=True)
+    return SendResponse(messages=accepted)
 
 
 @router.get("/stats")
