@@ -1,7 +1,141 @@
-"""HTTP routes of the campaign service."""
+"""HTTP routes of the campaign service: parse, call the service, answer. Thin."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from libs.common.errors import ValidationFailed
+from libs.common.web import CallerDep
+from services.campaign import lifecycle, sse
+from services.campaign.campaigns import CampaignService, utc_now
+from services.campaign.models import (
+    CampaignCreate,
+    SegmentCreate,
+    campaign_out,
+    realtime_out,
+    segment_out,
+)
+from services.campaign.settings import CampaignSettings
 
 router = APIRouter()
+
+Body = dict[str, Any]
+
+
+def get_service(request: Request) -> CampaignService:
+    service: CampaignService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[CampaignService, Depends(get_service)]
+
+
+# -- campaigns ---------------------------------------------------------------------
+@router.post("/api/campaigns", status_code=201)
+def create_campaign(body: CampaignCreate, service: ServiceDep, caller: CallerDep) -> Body:
+    return campaign_out(service.create(body, caller.email or caller.user_id, utc_now()))
+
+
+@router.get("/api/campaigns")
+def list_campaigns(
+    service: ServiceDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=100)] = 20,
+    status: str | None = None,
+) -> Body:
+    if status is not None and status not in lifecycle.STATUSES:
+        raise ValidationFailed(
+            f"unknown status {status!r}",
+            [{"field": "status", "message": f"one of {', '.join(lifecycle.STATUSES)}"}],
+        )
+    docs, total = service.store.list_campaigns(status, (page - 1) * page_size, page_size)
+    return {
+        "items": [campaign_out(d) for d in docs],
+        "total": total,
+        "page": page,
+        "pageSize": page_size,
+    }
+
+
+@router.get("/api/campaigns/stats/overview")
+def overview(service: ServiceDep) -> Body:
+    return service.overview(utc_now())
+
+
+@router.get("/api/campaigns/{campaign_id}")
+def get_campaign(campaign_id: str, service: ServiceDep) -> Body:
+    return campaign_out(service.get(campaign_id))
+
+
+@router.get("/api/campaigns/{campaign_id}/realtime")
+def realtime(campaign_id: str, service: ServiceDep) -> Body:
+    doc = service.get(campaign_id)
+    return realtime_out(doc, service.store.get_stats(campaign_id), utc_now())
+
+
+@router.get("/api/campaigns/{campaign_id}/events")
+def campaign_events(campaign_id: str, request: Request, service: ServiceDep) -> StreamingResponse:
+    service.get(campaign_id)  # 404 before the stream starts
+    settings: CampaignSettings = request.app.state.settings
+
+    def read() -> Body | None:
+        doc = service.store.get_campaign(campaign_id)
+        if doc is None:
+            return None
+        return realtime_out(doc, service.store.get_stats(campaign_id), utc_now())
+
+    async def snapshot() -> Body | None:
+        return await asyncio.to_thread(read)
+
+    stream = sse.campaign_events(
+        snapshot,
+        request.is_disconnected,
+        poll_s=settings.sse_poll_interval_s,
+        keepalive_s=settings.sse_keepalive_s,
+    )
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/api/campaigns/{campaign_id}/pause")
+def pause(campaign_id: str, service: ServiceDep) -> Body:
+    return campaign_out(service.act(campaign_id, "pause", utc_now()))
+
+
+@router.post("/api/campaigns/{campaign_id}/resume")
+def resume(campaign_id: str, service: ServiceDep) -> Body:
+    return campaign_out(service.act(campaign_id, "resume", utc_now()))
+
+
+@router.post("/api/campaigns/{campaign_id}/cancel")
+def cancel(campaign_id: str, service: ServiceDep) -> Body:
+    return campaign_out(service.act(campaign_id, "cancel", utc_now()))
+
+
+# -- saved segments ----------------------------------------------------------------
+@router.post("/api/segments", status_code=201)
+def save_segment(body: SegmentCreate, service: ServiceDep, caller: CallerDep) -> Body:
+    return segment_out(service.save_segment(body, caller.email or caller.user_id, utc_now()))
+
+
+@router.get("/api/segments")
+def list_segments(service: ServiceDep) -> Body:
+    return {"items": [segment_out(d) for d in service.store.list_segments()]}
+
+
+@router.get("/api/segments/{segment_id}")
+def get_segment(segment_id: str, service: ServiceDep) -> Body:
+    return segment_out(service.get_segment(segment_id))
+
+
+@router.delete("/api/segments/{segment_id}", status_code=204)
+def delete_segment(segment_id: str, service: ServiceDep) -> Response:
+    service.delete_segment(segment_id)
+    return Response(status_code=204)

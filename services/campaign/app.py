@@ -1,7 +1,8 @@
-"""Composition root of the campaign API: builds clients, store and routes."""
+"""Composition root of the campaign API: builds clients, store, service and routes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,25 +10,36 @@ from fastapi import FastAPI
 
 from libs.common.logging import configure_logging
 from libs.common.mongo import make_client
-from libs.common.redis_client import make_async_redis
+from libs.common.redis_client import make_async_redis, make_redis
+from libs.common.streams import StreamProducer
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.campaign.api import router
+from services.campaign.campaigns import CampaignService
 from services.campaign.settings import CampaignSettings
+from services.campaign.store import CampaignStore
 
 
 def create_app(settings: CampaignSettings | None = None) -> FastAPI:
     settings = settings or CampaignSettings()
     configure_logging("campaign", settings.log_level)
     redis = make_async_redis(settings.redis_url)
+    # Routes are synchronous (pymongo), so they publish with the synchronous producer.
+    sync_redis = make_redis(settings.redis_url)
     mongo = make_client(settings.mongodb_uri)
+    store = CampaignStore(mongo, settings.database_name("campaign"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(store.ensure_indexes)
         app.state.settings = settings
         app.state.redis = redis
         app.state.mongo = mongo
+        app.state.service = CampaignService(
+            store, StreamProducer(sync_redis, settings.stream_maxlen)
+        )
         yield
         await redis.aclose()
+        sync_redis.close()
         mongo.close()
 
     return create_service_app(

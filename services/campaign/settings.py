@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import CommonSettings
@@ -13,3 +14,18 @@ class CampaignSettings(CommonSettings):
     )
 
     port: int = 8002
+    # A running campaign whose messages have not all reached a final state this long
+    # after its audience was resolved (or it was resumed) completes with the rest unknown.
+    completion_timeout_s: float = Field(900.0, gt=0)
+    # How often the worker's scheduler looks for due, stale or finished campaigns.
+    scheduler_interval_s: float = Field(1.0, gt=0)
+    # At most one counter recompute per campaign per this many seconds from receipts.
+    recompute_interval_s: float = Field(0.5, ge=0)
+    # Every active campaign is recomputed at least this often, whatever the receipts:
+    # this is what repairs counters after a crash between two writes.
+    refresh_interval_s: float = Field(5.0, gt=0)
+    # A launch whose stream entry was not confirmed this long ago is published again.
+    launch_retry_after_s: float = Field(15.0, gt=0)
+    sse_poll_interval_s: float = Field(0.35, gt=0)
+    sse_keepalive_s: float = Field(15.0, gt=0)
+    worker_metrics_port: int = 0

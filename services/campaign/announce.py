@@ -1,0 +1,50 @@
+"""The stream entries the campaign service publishes, built from campaign documents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from libs.common.events import CampaignCompleted, CampaignCreated, CampaignLaunched
+from libs.common.templates import parse_template
+from services.campaign import stats
+
+
+def launched(doc: dict[str, Any]) -> CampaignLaunched:
+    return CampaignLaunched(
+        campaign_id=doc["_id"],
+        name=doc["name"],
+        rules=doc["rules"],
+        message=doc["message"],
+        fields=doc.get("fields") or parse_template(doc["message"]).fields,
+        channel=doc.get("channel"),
+    )
+
+
+def created(doc: dict[str, Any]) -> CampaignCreated:
+    return CampaignCreated(
+        campaign_id=doc["_id"],
+        name=doc["name"],
+        rules=doc["rules"],
+        message=doc["message"],
+        tags=list(doc.get("tags", [])),
+        channel=doc.get("channel"),
+        created_at=doc["created_at"],
+        scheduled_at=doc.get("scheduled_at"),
+    )
+
+
+def completed(doc: dict[str, Any]) -> CampaignCompleted:
+    figures = stats.summary(doc)
+    completed_at: datetime = doc["completed_at"]
+    return CampaignCompleted(
+        campaign_id=doc["_id"],
+        audience_size=int(doc.get("audience_size", 0)),
+        sent=figures["sent"],
+        delivered=figures["delivered"],
+        failed=figures["failed"],
+        unknown=figures["unknown"],
+        cancelled=figures["cancelled"],
+        started_at=doc.get("started_at"),
+        completed_at=completed_at,
+    )

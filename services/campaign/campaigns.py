@@ -1,0 +1,206 @@
+"""What the campaign API does: create and launch campaigns, move them through their
+states, keep saved segments. Raises AppErrors; the routes stay thin."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from libs.common.errors import Conflict, NotFound, ValidationFailed
+from libs.common.events import (
+    CampaignCancelled,
+    CampaignPaused,
+    CampaignResumed,
+    Event,
+    SegmentDeleted,
+    SegmentSaved,
+)
+from libs.common.rules import parse_rules, to_json
+from libs.common.streams import StreamProducer
+from libs.common.templates import parse_template
+from services.campaign import announce, lifecycle, stats
+from services.campaign.models import CampaignCreate, SegmentCreate
+from services.campaign.store import CampaignStore
+
+Doc = dict[str, Any]
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def _compact(doc: Doc) -> Doc:
+    """Documents never hold null or empty lists: absent means unknown."""
+    return {k: v for k, v in doc.items() if v is not None and v != []}
+
+
+class CampaignService:
+    def __init__(self, store: CampaignStore, producer: StreamProducer) -> None:
+        self.store = store
+        self.producer = producer
+
+    # -- campaigns -----------------------------------------------------------------
+    def create(self, body: CampaignCreate, created_by: str | None, now: datetime) -> Doc:
+        rules, segment_id = self._audience(body)
+        template = parse_template(body.message)
+        scheduled = body.scheduled_at is not None and body.scheduled_at > now
+        doc = _compact(
+            {
+                "_id": new_id("cmp"),
+                "name": body.name,
+                "rules": rules,
+                "segment_id": segment_id,
+                "message": body.message,
+                "fields": template.fields,
+                "channel": body.channel,
+                "tags": body.tags,
+                "status": "scheduled" if scheduled else "launching",
+                "scheduled_at": body.scheduled_at if scheduled else None,
+                "launched_at": None if scheduled else now,
+                "created_at": now,
+                "created_by": created_by,
+                "counts": dict.fromkeys(stats.RANKS, 0),
+            }
+        )
+        self.store.insert_campaign(doc)
+        # Created first so read models know the campaign before anything refers to it.
+        self.producer.publish([announce.created(doc)])
+        if not scheduled:
+            self.producer.publish([announce.launched(doc)])
+            self.store.mark(doc["_id"], "launch_published")
+        return doc
+
+    def _audience(self, body: CampaignCreate) -> tuple[Doc, str | None]:
+        if (body.segment_rules is None) == (body.segment_id is None):
+            raise ValidationFailed(
+                "give exactly one of segmentRules or segmentId",
+                [{"field": "segmentRules", "message": "give segmentRules or segmentId"}],
+            )
+        if body.segment_id is not None:
+            segment = self.store.get_segment(body.segment_id)
+            if segment is None:
+                raise ValidationFailed(
+                    f"segment {body.segment_id} does not exist",
+                    [{"field": "segmentId", "message": "no saved segment with this id"}],
+                )
+            return segment["rules"], body.segment_id
+        return to_json(parse_rules(body.segment_rules)), None
+
+    def get(self, campaign_id: str) -> Doc:
+        doc = self.store.get_campaign(campaign_id)
+        if doc is None:
+            raise NotFound(f"campaign {campaign_id} not found")
+        return doc
+
+    def act(self, campaign_id: str, action: str, now: datetime) -> Doc:
+        """pause | resume | cancel, atomically from an allowed state, or 409."""
+        current = self.get(campaign_id)
+        rule = lifecycle.TRANSITIONS[action]
+        event: Event
+        if action == "resume":
+            doc = self._resume(campaign_id, now)
+            event = CampaignResumed(campaign_id=campaign_id)
+        elif action == "pause":
+            doc = self.store.transition(
+                campaign_id,
+                rule.allowed_from,
+                {"status": "paused", "status_reason": "paused by user", "paused_by": "user"},
+            )
+            event = CampaignPaused(campaign_id=campaign_id)
+        else:
+            doc = self.store.transition(
+                campaign_id,
+                rule.allowed_from,
+                {"status": "cancelled", "status_reason": "cancelled by user", "ended_at": now},
+            )
+            event = CampaignCancelled(campaign_id=campaign_id)
+        if doc is None:
+            latest = self.store.get_campaign(campaign_id) or current
+            raise Conflict(
+                lifecycle.refusal(action, latest["status"]),
+                {"status": latest["status"], "action": action},
+            )
+        self.producer.publish([event])
+        return doc
+
+    def _resume(self, campaign_id: str, now: datetime) -> Doc | None:
+        # Two conditional updates rather than read-then-write: an audience resolved in
+        # between can never leave a resumed campaign stuck in ``launching``.
+        unset = ("status_reason", "paused_by")
+        resolved = {"audience_size": {"$exists": True}}
+        doc = self.store.transition(
+            campaign_id,
+            ("paused",),
+            {"status": "running", "timeout_from": now},
+            unset=unset,
+            extra=resolved,
+        )
+        if doc is None:
+            doc = self.store.transition(
+                campaign_id,
+                ("paused",),
+                {"status": "launching"},
+                unset=unset,
+                extra={"audience_size": {"$exists": False}},
+            )
+        return doc
+
+    def overview(self, now: datetime, days: int = 14) -> Doc:
+        docs = self.store.all_campaign_counts()
+        totals = {"sent": 0, "delivered": 0, "failed": 0}
+        daily: dict[str, dict[str, int]] = {}
+        first_day = now.date().toordinal() - days + 1
+        for doc in docs:
+            figures = stats.summary(doc)
+            for key in totals:
+                totals[key] += figures[key]
+            created = doc.get("created_at")
+            if created is not None and created.date().toordinal() >= first_day:
+                slot = daily.setdefault(created.date().isoformat(), dict.fromkeys(totals, 0))
+                for key in totals:
+                    slot[key] += figures[key]
+        return {
+            "campaigns": len(docs),
+            **totals,
+            "daily": [{"date": d, **v} for d, v in sorted(daily.items())],
+        }
+
+    # -- segments ------------------------------------------------------------------
+    def save_segment(self, body: SegmentCreate, created_by: str | None, now: datetime) -> Doc:
+        rules = to_json(parse_rules(body.rules))
+        description = (body.description or "").strip() or None
+        doc = _compact(
+            {
+                "_id": new_id("seg"),
+                "name": body.name.strip() or "segment",
+                "rules": rules,
+                "description": description,
+                "created_at": now,
+                "created_by": created_by,
+            }
+        )
+        self.store.insert_segment(doc)
+        self.producer.publish(
+            [
+                SegmentSaved(
+                    segment_id=doc["_id"], name=doc["name"], rules=rules, description=description
+                )
+            ]
+        )
+        return doc
+
+    def get_segment(self, segment_id: str) -> Doc:
+        doc = self.store.get_segment(segment_id)
+        if doc is None:
+            raise NotFound(f"segment {segment_id} not found")
+        return doc
+
+    def delete_segment(self, segment_id: str) -> None:
+        if not self.store.delete_segment(segment_id):
+            raise NotFound(f"segment {segment_id} not found")
+        self.producer.publish([SegmentDeleted(segment_id=segment_id)])
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,134 @@
+"""Request bodies and the API shapes of campaigns and segments (camelCase on the wire,
+snake_case in documents)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.campaign import stats
+
+MAX_TAGS = 20
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=200)
+    segment_rules: dict[str, Any] | None = Field(None, alias="segmentRules")
+    segment_id: str | None = Field(None, alias="segmentId", min_length=1, max_length=64)
+    message: str = Field(min_length=1, max_length=2000)
+    scheduled_at: datetime | None = Field(None, alias="scheduledAt")
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
+    channel: Literal["sms", "email"] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be blank")
+        return value.strip()
+
+    @field_validator("tags")
+    @classmethod
+    def _clean_tags(cls, value: list[str]) -> list[str]:
+        return normalise_tags(value)
+
+    @field_validator("scheduled_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class SegmentCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=200)
+    rules: dict[str, Any]
+    description: str | None = Field(None, max_length=1000)
+
+
+def normalise_tags(tags: list[str]) -> list[str]:
+    """Trimmed, lower-case, de-duplicated in first-seen order, each at most 40 chars."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        text = " ".join(str(tag).split()).lower()[:40]
+        if text:
+            seen.setdefault(text, None)
+    return list(seen)[:MAX_TAGS]
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def campaign_out(doc: dict[str, Any]) -> dict[str, Any]:
+    """A campaign document as the API shows it."""
+    out: dict[str, Any] = {
+        "id": doc["_id"],
+        "name": doc["name"],
+        "segmentRules": doc["rules"],
+        "message": doc["message"],
+        "tags": normalise_tags([*doc.get("tags", []), *doc.get("ai_tags", [])]),
+        "status": doc["status"],
+        "createdAt": _iso(doc.get("created_at")),
+        "audienceSize": doc.get("audience_size"),
+        **stats.summary(doc),
+    }
+    optional = {
+        "segmentId": doc.get("segment_id"),
+        "channel": doc.get("channel"),
+        "statusReason": doc.get("status_reason"),
+        "scheduledAt": _iso(doc.get("scheduled_at")),
+        "startedAt": _iso(doc.get("started_at")),
+        "completedAt": _iso(doc.get("completed_at")),
+        "createdBy": doc.get("created_by"),
+    }
+    out.update({k: v for k, v in optional.items() if v is not None})
+    return out
+
+
+def realtime_out(
+    campaign: dict[str, Any], stats_doc: dict[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """The live figures of GET /realtime and the server-sent events."""
+    stats_doc = stats_doc or {}
+    timeline = stats_doc.get("timeline", [])
+    figures = stats.summary(campaign)
+    eta = stats.estimated_completion(campaign, timeline, now)
+    return {
+        "id": campaign["_id"],
+        "status": campaign["status"],
+        "statusReason": campaign.get("status_reason"),
+        "audienceSize": campaign.get("audience_size"),
+        **figures,
+        "startedAt": _iso(campaign.get("started_at")),
+        "completedAt": _iso(campaign.get("completed_at")),
+        "estimatedCompletion": _iso(eta),
+        "failureReasons": {r["reason"]: r["n"] for r in stats_doc.get("failure_reasons", [])},
+        "timeline": [
+            {"t": _iso(datetime.fromtimestamp(s["t"], UTC)), **_slot(s)} for s in timeline
+        ],
+    }
+
+
+def _slot(slot: dict[str, Any]) -> dict[str, int]:
+    return {"delivered": int(slot["delivered"]), "failed": int(slot["failed"])}
+
+
+def segment_out(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["_id"],
+        "name": doc["name"],
+        "rules": doc["rules"],
+        "description": doc.get("description"),
+        "createdAt": _iso(doc.get("created_at")),
+    }

@@ -1,0 +1,167 @@
+"""Counters, completion and the scheduler of the campaign worker.
+
+Counters are recomputed from ``campaign_messages`` (never incremented), at most once per
+campaign per ``recompute_interval_s`` from receipts, and at least every
+``refresh_interval_s`` for every active campaign by the scheduler: whatever the worker
+wrote before a crash, the next recompute makes the figures exact again.
+
+Announcements (launch, completion) are written as a state change first and confirmed
+with a flag after the entry is published; the scheduler publishes again what stayed
+unconfirmed, so a crash in between delays an entry but never loses it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from libs.common.logging import get_logger
+from libs.common.streams import StreamProducer
+from services.campaign import announce, stats
+from services.campaign.settings import CampaignSettings
+from services.campaign.store import CampaignStore
+
+log = get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+# An announcement younger than this is left to the thread that made it.
+ANNOUNCE_GRACE_S = 10.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Progress:
+    def __init__(
+        self,
+        store: CampaignStore,
+        producer: StreamProducer,
+        settings: CampaignSettings,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.store = store
+        self.producer = producer
+        self.settings = settings
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._dirty: set[str] = set()
+
+    # -- counters ------------------------------------------------------------------
+    def touched(self, campaign_ids: Iterable[str]) -> None:
+        """Receipts changed these campaigns: recompute now unless done very recently."""
+        due: list[str] = []
+        now = time.monotonic()
+        with self._lock:
+            for cid in set(campaign_ids):
+                if now - self._last.get(cid, 0.0) >= self.settings.recompute_interval_s:
+                    self._last[cid] = now
+                    self._dirty.discard(cid)
+                    due.append(cid)
+                else:
+                    self._dirty.add(cid)
+        for cid in due:
+            self.recompute(cid)
+
+    def recompute(self, campaign_id: str) -> dict[str, Any] | None:
+        """Count the campaign's messages per state, store it, complete when all are final."""
+        counted_at = self.clock()
+        figures = stats.figures_from_groups(self.store.message_groups(campaign_id))
+        doc = self.store.save_figures(campaign_id, figures, counted_at)
+        with self._lock:
+            self._last[campaign_id] = time.monotonic()
+        if doc is not None:
+            self.complete_if_finished(doc)
+        return doc
+
+    # -- completion ----------------------------------------------------------------
+    def complete_if_finished(self, doc: dict[str, Any]) -> bool:
+        if doc.get("status") not in ("running", "paused") or not stats.is_finished(doc):
+            return False
+        return self._complete(doc["_id"], {})
+
+    def expire(self, doc: dict[str, Any]) -> bool:
+        """Past the completion timeout: what is still pending becomes ``unknown``."""
+        now = self.clock()
+        self.store.mark_unknown(doc["_id"], now)
+        fresh = self.recompute(doc["_id"])
+        if fresh is None or fresh.get("status") not in ("running", "paused"):
+            return False
+        counts = stats.summary(fresh)
+        unseen = counts["pending"]
+        log.warning("campaign.completion_timeout", campaign_id=doc["_id"], unknown=unseen)
+        return self._complete(doc["_id"], {"unseen": unseen} if unseen else {})
+
+    def _complete(self, campaign_id: str, extra: dict[str, Any]) -> bool:
+        done = self.store.transition(
+            campaign_id,
+            ("running", "paused"),
+            {"status": "completed", "completed_at": self.clock(), **extra},
+            unset=("status_reason",),
+        )
+        if done is None:
+            return False
+        self.producer.publish([announce.completed(done)])
+        self.store.mark(campaign_id, "completion_published")
+        log.info("campaign.completed", campaign_id=campaign_id, **stats.summary(done))
+        return True
+
+    # -- launching -----------------------------------------------------------------
+    def publish_launch(self, doc: dict[str, Any]) -> None:
+        self.producer.publish([announce.launched(doc)])
+        self.store.mark(doc["_id"], "launch_published")
+        log.info("campaign.launched", campaign_id=doc["_id"])
+
+    # -- the scheduler -------------------------------------------------------------
+    def tick(self) -> None:
+        """One pass: launch due campaigns, repair unconfirmed announcements, refresh
+        active campaigns' counters, complete finished or expired ones."""
+        now = self.clock()
+        while (due := self.store.claim_due(now)) is not None:
+            self.publish_launch(due)
+        retry_before = now - timedelta(seconds=self.settings.launch_retry_after_s)
+        for doc in self.store.unconfirmed_launches(retry_before):
+            log.warning("campaign.launch_republished", campaign_id=doc["_id"])
+            self.publish_launch(doc)
+        grace = now - timedelta(seconds=ANNOUNCE_GRACE_S)
+        for doc in self.store.completed_unannounced():
+            if doc["completed_at"] <= grace:
+                self.producer.publish([announce.completed(doc)])
+                self.store.mark(doc["_id"], "completion_published")
+        self._refresh_active(now)
+
+    def _refresh_active(self, now: datetime) -> None:
+        mono = time.monotonic()
+        timeout = timedelta(seconds=self.settings.completion_timeout_s)
+        with self._lock:
+            wanted = set(self._dirty)
+            self._dirty.clear()
+        for doc in self.store.active_campaigns():
+            cid = doc["_id"]
+            started = doc.get("timeout_from")
+            if doc["status"] == "running" and started is not None and started + timeout <= now:
+                wanted.discard(cid)
+                self.expire(doc)
+                continue
+            with self._lock:
+                if mono - self._last.get(cid, 0.0) >= self.settings.refresh_interval_s:
+                    wanted.add(cid)
+        # Dirty campaigns may be inactive too: a cancelled one still counts its
+        # cancelled messages.
+        for cid in sorted(wanted):
+            self.recompute(cid)
+
+    def run_scheduler(self, stop: threading.Event) -> None:
+        log.info("scheduler.started", interval_s=self.settings.scheduler_interval_s)
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("scheduler.tick_failed")
+            stop.wait(self.settings.scheduler_interval_s)
+        log.info("scheduler.stopped")

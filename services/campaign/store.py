@@ -1,0 +1,282 @@
+"""The only module that touches MongoDB: database ``<prefix>campaign``.
+
+Collections: ``campaigns``, ``segments``, ``campaign_messages`` (one state document per
+message, ``_id`` = message id, status only moves forward), ``campaign_stats`` (timeline
+and failure reasons per campaign). Documents never hold null or empty lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import DESCENDING, MongoClient, ReturnDocument, UpdateOne
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from libs.common.mongo import IndexSpec, ensure_indexes
+from services.campaign import stats
+from services.campaign.lifecycle import ACTIVE
+
+Doc = dict[str, Any]
+
+INDEXES = (
+    IndexSpec("campaigns", [("created_at", DESCENDING)], name="created_desc"),
+    IndexSpec("campaigns", [("status", 1), ("scheduled_at", 1)], name="status_scheduled"),
+    IndexSpec("campaign_messages", [("campaign_id", 1), ("status", 1)], name="campaign_status"),
+    IndexSpec("segments", [("created_at", DESCENDING)], name="created_desc"),
+)
+
+DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True)
+class MessageState:
+    """One message reaching a status (from a stream entry)."""
+
+    message_id: str
+    campaign_id: str
+    customer_id: str
+    status: str
+    at: datetime
+    reason: str | None = None
+    vendor_message_id: str | None = None
+
+    @property
+    def rank(self) -> int:
+        return stats.RANKS[self.status]
+
+    def document(self) -> Doc:
+        doc: Doc = {
+            "campaign_id": self.campaign_id,
+            "customer_id": self.customer_id,
+            "status": self.status,
+            "rank": self.rank,
+            "k": stats.message_key(self.status, self.at, self.reason),
+            "at": self.at,
+        }
+        if self.reason and self.status in ("failed", "rejected"):
+            doc["reason"] = stats.clean_reason(self.reason)
+        if self.vendor_message_id:
+            doc["vendor_message_id"] = self.vendor_message_id
+        return doc
+
+
+def strongest(states: Iterable[MessageState]) -> list[MessageState]:
+    """One state per message: the highest rank; among equals, the first seen wins."""
+    best: dict[str, MessageState] = {}
+    for state in states:
+        current = best.get(state.message_id)
+        if current is None or state.rank > current.rank:
+            best[state.message_id] = state
+    return list(best.values())
+
+
+class CampaignStore:
+    def __init__(self, client: MongoClient[Doc], database: str) -> None:
+        self.db: Database[Doc] = client[database]
+        self.campaigns: Collection[Doc] = self.db["campaigns"]
+        self.segments: Collection[Doc] = self.db["segments"]
+        self.messages: Collection[Doc] = self.db["campaign_messages"]
+        self.stats: Collection[Doc] = self.db["campaign_stats"]
+
+    def ensure_indexes(self) -> None:
+        ensure_indexes(self.db, INDEXES)
+
+    # -- campaigns -----------------------------------------------------------------
+    def insert_campaign(self, doc: Doc) -> None:
+        self.campaigns.insert_one(doc)
+
+    def get_campaign(self, campaign_id: str) -> Doc | None:
+        return self.campaigns.find_one({"_id": campaign_id})
+
+    def list_campaigns(self, status: str | None, skip: int, limit: int) -> tuple[list[Doc], int]:
+        query: Doc = {"status": status} if status else {}
+        docs = list(
+            self.campaigns.find(query).sort([("created_at", DESCENDING)]).skip(skip).limit(limit)
+        )
+        return docs, self.campaigns.count_documents(query)
+
+    def all_campaign_counts(self) -> list[Doc]:
+        return list(self.campaigns.find({}, {"counts": 1, "unseen": 1, "created_at": 1}))
+
+    def transition(
+        self,
+        campaign_id: str,
+        from_statuses: Sequence[str],
+        set_fields: Doc,
+        *,
+        unset: Sequence[str] = (),
+        extra: Doc | None = None,
+    ) -> Doc | None:
+        """Move a campaign only if it is still in one of ``from_statuses`` (atomic)."""
+        update: Doc = {"$set": set_fields}
+        if unset:
+            update["$unset"] = dict.fromkeys(unset, "")
+        return self.campaigns.find_one_and_update(
+            {"_id": campaign_id, "status": {"$in": list(from_statuses)}, **(extra or {})},
+            update,
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def claim_due(self, now: datetime) -> Doc | None:
+        """Take one due scheduled campaign; two replicas never take the same one."""
+        return self.campaigns.find_one_and_update(
+            {"status": "scheduled", "scheduled_at": {"$lte": now}},
+            {"$set": {"status": "launching", "launched_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def unconfirmed_launches(self, launched_before: datetime) -> list[Doc]:
+        return list(
+            self.campaigns.find(
+                {
+                    "status": {"$in": list(ACTIVE)},
+                    "launch_published": {"$exists": False},
+                    "launched_at": {"$lte": launched_before},
+                }
+            )
+        )
+
+    def mark(self, campaign_id: str, flag: str) -> None:
+        self.campaigns.update_one({"_id": campaign_id}, {"$set": {flag: True}})
+
+    def record_audiences(self, audiences: Sequence[tuple[str, int, datetime]]) -> None:
+        """First resolution wins: launching -> running; other statuses keep theirs."""
+        ops: list[UpdateOne] = []
+        for campaign_id, total, at in audiences:
+            fields = {"audience_size": total, "started_at": at, "timeout_from": at}
+            unresolved = {"_id": campaign_id, "audience_size": {"$exists": False}}
+            ops.append(
+                UpdateOne(
+                    {**unresolved, "status": "launching"},
+                    {"$set": {**fields, "status": "running"}},
+                )
+            )
+            ops.append(UpdateOne(unresolved, {"$set": fields}))
+        if ops:
+            self.campaigns.bulk_write(ops, ordered=True)
+
+    def auto_pause(self, pauses: Sequence[tuple[str, str]]) -> list[str]:
+        paused: list[str] = []
+        for campaign_id, reason in pauses:
+            doc = self.transition(
+                campaign_id,
+                ("launching", "running"),
+                {"status": "paused", "status_reason": reason, "paused_by": "delivery"},
+            )
+            if doc is not None:
+                paused.append(campaign_id)
+        return paused
+
+    def set_ai_tags(self, tags: dict[str, list[str]]) -> None:
+        ops = [
+            UpdateOne({"_id": cid}, {"$set": {"ai_tags": t}} if t else {"$unset": {"ai_tags": ""}})
+            for cid, t in tags.items()
+        ]
+        if ops:
+            self.campaigns.bulk_write(ops, ordered=False)
+
+    def campaigns_by_ids(self, ids: Iterable[str]) -> list[Doc]:
+        return list(self.campaigns.find({"_id": {"$in": list(ids)}}))
+
+    def active_campaigns(self) -> list[Doc]:
+        return list(self.campaigns.find({"status": {"$in": list(ACTIVE)}}))
+
+    def completed_unannounced(self) -> list[Doc]:
+        return list(
+            self.campaigns.find({"status": "completed", "completion_published": {"$exists": False}})
+        )
+
+    def save_figures(
+        self, campaign_id: str, figures: stats.Figures, counted_at: datetime
+    ) -> Doc | None:
+        """Store recomputed counters unless a newer count was stored meanwhile; frozen
+        once completed."""
+        doc = self.campaigns.find_one_and_update(
+            {
+                "_id": campaign_id,
+                "status": {"$ne": "completed"},
+                "$or": [{"counted_at": {"$lt": counted_at}}, {"counted_at": {"$exists": False}}],
+            },
+            {"$set": {"counts": stats.counters_doc(figures), "counted_at": counted_at}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is not None:
+            self.stats.replace_one(
+                {"_id": campaign_id},
+                {**stats.stats_doc(figures), "updated_at": counted_at},
+                upsert=True,
+            )
+        return doc
+
+    def get_stats(self, campaign_id: str) -> Doc | None:
+        return self.stats.find_one({"_id": campaign_id})
+
+    # -- per-message states --------------------------------------------------------
+    def apply_states(self, states: Iterable[MessageState]) -> None:
+        """Bulk conditional upserts: a status only ever moves to a higher rank, so a
+        duplicate or late entry is a no-op. A duplicate-key error means the document
+        already holds an equal or higher rank, or a concurrent insert won the race: the
+        latter is retried against the document that now exists."""
+        pending = strongest(states)
+        for _attempt in range(3):
+            if not pending:
+                return
+            ops = [
+                UpdateOne(
+                    {"_id": s.message_id, "rank": {"$lt": s.rank}},
+                    {"$set": s.document()},
+                    upsert=True,
+                )
+                for s in pending
+            ]
+            try:
+                self.messages.bulk_write(ops, ordered=False)
+                return
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                    raise
+                conflicted = [pending[e["index"]] for e in errors]
+            ranks = {
+                d["_id"]: d.get("rank", 0)
+                for d in self.messages.find(
+                    {"_id": {"$in": [s.message_id for s in conflicted]}}, {"rank": 1}
+                )
+            }
+            pending = [s for s in conflicted if ranks.get(s.message_id, 0) < s.rank]
+        if pending:
+            raise RuntimeError(f"{len(pending)} message states kept conflicting")
+
+    def message_groups(self, campaign_id: str) -> list[Doc]:
+        return list(
+            self.messages.aggregate(
+                [
+                    {"$match": {"campaign_id": campaign_id}},
+                    {"$group": {"_id": "$k", "n": {"$sum": 1}}},
+                ]
+            )
+        )
+
+    def mark_unknown(self, campaign_id: str, at: datetime) -> None:
+        self.messages.update_many(
+            {"campaign_id": campaign_id, "status": "sent"},
+            {"$set": {"status": "unknown", "rank": stats.FINAL_RANK, "k": "unknown", "at": at}},
+        )
+
+    # -- segments ------------------------------------------------------------------
+    def insert_segment(self, doc: Doc) -> None:
+        self.segments.insert_one(doc)
+
+    def get_segment(self, segment_id: str) -> Doc | None:
+        return self.segments.find_one({"_id": segment_id})
+
+    def list_segments(self) -> list[Doc]:
+        return list(self.segments.find().sort([("created_at", DESCENDING)]).limit(500))
+
+    def delete_segment(self, segment_id: str) -> bool:
+        return self.segments.delete_one({"_id": segment_id}).deleted_count == 1

@@ -1,0 +1,209 @@
+"""Campaign worker: ``python -m services.campaign.worker``.
+
+Group ``campaign`` on ``receipt`` keeps one state per message and recomputes counters;
+group ``campaign`` on ``campaign_events`` follows the campaign's life (audience resolved,
+auto-paused, tagged); a scheduler thread launches scheduled campaigns and completes
+finished or expired ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import redis
+
+from libs.common.events import (
+    AudienceResolved,
+    CampaignAutoPaused,
+    CampaignCancelled,
+    CampaignCompleted,
+    CampaignCreated,
+    CampaignPaused,
+    CampaignResumed,
+    CampaignTagged,
+    Event,
+    MessagesCancelled,
+    MessagesFailed,
+    MessagesSent,
+    ReceiptsReceived,
+    SegmentDeleted,
+    SegmentSaved,
+    message_id,
+)
+from libs.common.logging import configure_logging, get_logger
+from libs.common.mongo import make_client
+from libs.common.redis_client import make_redis
+from libs.common.streams import CAMPAIGN_EVENTS, RECEIPT, StreamConsumer, StreamProducer
+from libs.common.worker import make_consumer, run_consumers
+from services.campaign.models import normalise_tags
+from services.campaign.progress import Progress
+from services.campaign.settings import CampaignSettings
+from services.campaign.store import CampaignStore, MessageState
+
+log = get_logger(__name__)
+
+GROUP = "campaign"
+
+
+@dataclass
+class Deps:
+    store: CampaignStore
+    progress: Progress
+
+
+# -- stream ``receipt`` ------------------------------------------------------------------
+def record_sent(events: list[MessagesSent], deps: Deps) -> None:
+    states = [
+        MessageState(
+            m.message_id,
+            m.campaign_id,
+            m.customer_id,
+            "sent",
+            m.at,
+            vendor_message_id=m.vendor_message_id,
+        )
+        for event in events
+        for m in event.messages
+    ]
+    _apply(states, deps)
+
+
+def record_failed(events: list[MessagesFailed], deps: Deps) -> None:
+    """Refused by the vendor for good: final, and never sent."""
+    states = [
+        MessageState(m.message_id, m.campaign_id, m.customer_id, "rejected", m.at, m.reason)
+        for event in events
+        for m in event.messages
+    ]
+    _apply(states, deps)
+
+
+def record_cancelled(events: list[MessagesCancelled], deps: Deps) -> None:
+    states = [
+        MessageState(message_id(e.campaign_id, cid), e.campaign_id, cid, "cancelled", e.at)
+        for e in events
+        for cid in e.customer_ids
+    ]
+    _apply(states, deps)
+
+
+def record_receipts(events: list[ReceiptsReceived], deps: Deps) -> None:
+    states = [
+        MessageState(
+            r.message_id,
+            r.campaign_id,
+            r.customer_id,
+            "delivered" if r.status == "DELIVERED" else "failed",
+            r.at,
+            r.reason,
+            r.vendor_message_id,
+        )
+        for event in events
+        for r in event.receipts
+    ]
+    _apply(states, deps)
+
+
+def _apply(states: list[MessageState], deps: Deps) -> None:
+    deps.store.apply_states(states)
+    deps.progress.touched(s.campaign_id for s in states)
+
+
+# -- stream ``campaign_events`` ----------------------------------------------------------
+def record_audience(events: list[AudienceResolved], deps: Deps) -> None:
+    deps.store.record_audiences([(e.campaign_id, e.total, e.resolved_at) for e in events])
+    for campaign_id in dict.fromkeys(e.campaign_id for e in events):
+        deps.progress.recompute(campaign_id)  # an empty audience completes at once
+
+
+def record_auto_pause(events: list[CampaignAutoPaused], deps: Deps) -> None:
+    paused = deps.store.auto_pause([(e.campaign_id, e.reason) for e in events])
+    if paused:
+        log.warning("campaign.auto_paused", campaign_ids=paused)
+
+
+def record_tags(events: list[CampaignTagged], deps: Deps) -> None:
+    latest = {e.campaign_id: normalise_tags(e.tags) for e in events}
+    deps.store.set_ai_tags(latest)
+
+
+def ignore(events: list[Any], deps: Deps) -> None:
+    """Entries this group sees but needs nothing from (most are its own)."""
+
+
+RECEIPT_HANDLERS: dict[type[Event], Callable[..., None]] = {
+    MessagesSent: record_sent,
+    MessagesFailed: record_failed,
+    MessagesCancelled: record_cancelled,
+    ReceiptsReceived: record_receipts,
+}
+
+CAMPAIGN_EVENT_HANDLERS: dict[type[Event], Callable[..., None]] = {
+    AudienceResolved: record_audience,
+    CampaignAutoPaused: record_auto_pause,
+    CampaignTagged: record_tags,
+    CampaignCreated: ignore,
+    CampaignPaused: ignore,
+    CampaignResumed: ignore,
+    CampaignCancelled: ignore,
+    CampaignCompleted: ignore,
+    SegmentSaved: ignore,
+    SegmentDeleted: ignore,
+}
+
+
+def bind(
+    table: Mapping[type[Event], Callable[..., None]], deps: Deps
+) -> dict[type[Event], Callable[[list[Any]], None]]:
+    return {event_type: partial(handler, deps=deps) for event_type, handler in table.items()}
+
+
+@dataclass
+class Worker:
+    consumers: list[StreamConsumer]
+    progress: Progress
+    store: CampaignStore
+
+
+def build_worker(settings: CampaignSettings, client: redis.Redis, mongo: Any) -> Worker:
+    """The composition root of the worker (also used by tests, with burst runs)."""
+    store = CampaignStore(mongo, settings.database_name("campaign"))
+    store.ensure_indexes()
+    producer = StreamProducer(client, settings.stream_maxlen)
+    progress = Progress(store, producer, settings)
+    deps = Deps(store, progress)
+    consumers = [
+        make_consumer(client, settings, RECEIPT, GROUP, bind(RECEIPT_HANDLERS, deps)),
+        make_consumer(
+            client, settings, CAMPAIGN_EVENTS, GROUP, bind(CAMPAIGN_EVENT_HANDLERS, deps)
+        ),
+    ]
+    return Worker(consumers, progress, store)
+
+
+def main() -> None:
+    settings = CampaignSettings()
+    configure_logging("campaign-worker", settings.log_level)
+    client = make_redis(settings.redis_url, block_ms=settings.stream_block_ms)
+    mongo = make_client(settings.mongodb_uri)
+    worker = build_worker(settings, client, mongo)
+    stop = threading.Event()
+    scheduler = threading.Thread(
+        target=worker.progress.run_scheduler, args=(stop,), name="scheduler", daemon=True
+    )
+    scheduler.start()
+    try:
+        run_consumers(worker.consumers, metrics_port=settings.worker_metrics_port)
+    finally:
+        stop.set()
+        scheduler.join(timeout=10)
+        mongo.close()
+        client.close()
+
+
+if __name__ == "__main__":
+    main()
