@@ -1,39 +1,111 @@
-"""Composition root of the gateway API: builds clients, store and routes."""
+"""Composition root of the gateway: builds clients, sign-in, the proxy and the UI."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+import httpx
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.sessions import SessionMiddleware
 
-from libs.common.logging import configure_logging
+from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
-from libs.common.redis_client import make_async_redis
+from libs.common.redis_client import make_async_redis, make_redis
 from libs.common.web import create_service_app, mongo_check, redis_check
-from services.gateway.api import router
+from services.gateway.api import api_router, auth_router
+from services.gateway.authn import Authenticator
+from services.gateway.frontend import frontend_router
+from services.gateway.oidc import OidcClient
+from services.gateway.proxy import Proxy
+from services.gateway.ratelimit import RateLimiter
+from services.gateway.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+from services.gateway.sessions import SessionStore
 from services.gateway.settings import GatewaySettings
+from services.gateway.store import GatewayStore
+
+log = get_logger(__name__)
+PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
     redis = make_async_redis(settings.redis_url)
+    sync_redis = make_redis(settings.redis_url)  # the stream admin helpers are sync
     mongo = make_client(settings.mongodb_uri)
+    store = GatewayStore(mongo[settings.database_name("gateway")])
+    sessions = SessionStore(redis, settings.session_secret, settings.session_ttl_s)
+    auth = Authenticator(settings, sessions, store)
+    limiter = RateLimiter(redis)
+    http = httpx.AsyncClient(
+        limits=httpx.Limits(
+            max_connections=settings.upstream_max_connections,
+            max_keepalive_connections=settings.upstream_max_connections,
+        ),
+        follow_redirects=False,
+    )
+    proxy = Proxy(settings, http, auth, limiter)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
-        app.state.redis = redis
-        app.state.mongo = mongo
+        state = app.state
+        state.settings, state.redis, state.sync_redis, state.mongo = (
+            settings,
+            redis,
+            sync_redis,
+            mongo,
+        )
+        state.store, state.sessions, state.auth, state.limiter = store, sessions, auth, limiter
+        state.http, state.oidc = http, OidcClient(settings)
+        if settings.dev_login:
+            log.warning(
+                "auth.dev_login_enabled",
+                message="DEVELOPMENT SIGN-IN IS ON: anyone can sign in as anyone. "
+                "Never enable AUTH_DEV_LOGIN outside a local machine.",
+            )
+        try:
+            await asyncio.to_thread(store.ensure_indexes)
+        except Exception as exc:  # readiness reports the database; start anyway
+            log.error("gateway.indexes_failed", error=str(exc))
         yield
+        await http.aclose()
         await redis.aclose()
+        sync_redis.close()
         mongo.close()
 
-    return create_service_app(
+    proxy_router = APIRouter(include_in_schema=False)
+    proxy_router.add_route(
+        "/api/{path:path}", proxy.handle, methods=PROXY_METHODS, include_in_schema=False
+    )
+    app = create_service_app(
         service="gateway",
         internal_token=None,
-        routers=[router],
+        routers=[auth_router, api_router, proxy_router, frontend_router(settings.frontend_dir)],
         readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
         lifespan=lifespan,
+        title="Mini CRM gateway",
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        SessionMiddleware,  # only authlib's state/PKCE during the redirect; see oidc.py
+        secret_key=settings.session_secret,
+        session_cookie="mcrm_oauth",
+        max_age=600,
+        path="/auth",
+        same_site="lax",
+        https_only=bool(settings.cookie_secure),
+    )
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_credentials=True,
+            allow_methods=PROXY_METHODS,
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Trace-Id"],
+            expose_headers=["X-Trace-Id", "Retry-After"],
+        )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=bool(settings.cookie_secure))
+    return app

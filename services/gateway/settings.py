@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import CommonSettings
+
+DEV_SESSION_SECRET = "dev-session-secret-change-me"
+GOOGLE_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def split_csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 class GatewaySettings(CommonSettings):
@@ -13,3 +24,65 @@ class GatewaySettings(CommonSettings):
     )
 
     port: int = 8000
+    # The public origin (https://crm.example.com) when behind a proxy; the OAuth redirect
+    # URI and the Origin check use it. Empty: taken from each request's Host.
+    public_url: str = ""
+
+    # Sessions and cookies
+    session_secret: str = DEV_SESSION_SECRET
+    session_ttl_s: int = 86_400
+    session_cookie: str = "mcrm_session"
+    cookie_secure: bool | None = None  # None: Secure exactly when the request is https
+
+    # Sign-in
+    oidc_discovery_url: str = GOOGLE_DISCOVERY_URL
+    oidc_client_id: str = Field(
+        "", validation_alias=AliasChoices("GATEWAY_OIDC_CLIENT_ID", "GOOGLE_CLIENT_ID")
+    )
+    oidc_client_secret: str = Field(
+        "", validation_alias=AliasChoices("GATEWAY_OIDC_CLIENT_SECRET", "GOOGLE_CLIENT_SECRET")
+    )
+    dev_login: bool = Field(False, validation_alias=AliasChoices("AUTH_DEV_LOGIN"))
+    allowed_email_domains: str = ""  # comma separated; empty: any domain
+    allowed_emails: str = ""  # comma separated; empty: anyone (within the domains)
+
+    # Upstreams
+    ingest_url: str = "http://127.0.0.1:8001"
+    campaign_url: str = "http://127.0.0.1:8002"
+    delivery_url: str = "http://127.0.0.1:8003"
+    ai_url: str = "http://127.0.0.1:8005"
+    upstream_timeout_s: float = 30.0
+    upstream_connect_timeout_s: float = 5.0
+    upstream_max_connections: int = 512
+
+    # Protection
+    cors_origins: str = ""  # comma separated allowlist; empty: CORS off
+    max_body_bytes: int = 25 * 1024 * 1024
+    rate_limit_auth_per_min: int = 30
+    rate_limit_ingest_per_s: int = 1000
+    api_key_cache_s: float = 5.0
+
+    frontend_dir: Path = _REPO_ROOT / "frontend" / "dist"
+
+    @model_validator(mode="after")
+    def _refuse_dev_session_secret(self) -> GatewaySettings:
+        if self.environment != "development" and self.session_secret == DEV_SESSION_SECRET:
+            raise ValueError("GATEWAY_SESSION_SECRET must be set outside development")
+        return self
+
+    @property
+    def upstreams(self) -> dict[str, str]:
+        return {
+            "ingest": self.ingest_url.rstrip("/"),
+            "campaign": self.campaign_url.rstrip("/"),
+            "delivery": self.delivery_url.rstrip("/"),
+            "ai": self.ai_url.rstrip("/"),
+        }
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.rstrip("/") for o in split_csv(self.cors_origins)]
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_client_id)

@@ -1,0 +1,109 @@
+"""Requests, responses and documents of the gateway."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+ScopeName = Literal["ingest", "read", "campaigns"]
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class UserOut(ApiModel):
+    id: str
+    email: str
+    name: str
+    picture: str | None = None
+
+
+class SessionRecord(BaseModel):
+    """What Redis holds under session:<id>."""
+
+    user_id: str
+    email: str
+    name: str
+    picture: str | None = None
+    created_at: float
+
+
+class DevLoginRequest(ApiModel):
+    email: EmailStr = "dev@example.com"
+    name: str = Field("Developer", max_length=200)
+
+
+class AuthConfig(ApiModel):
+    dev_login: bool
+    providers: list[str]
+
+
+class KeyCreate(ApiModel):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[ScopeName] = Field(min_length=1)
+
+    @field_validator("scopes")
+    @classmethod
+    def _unique(cls, scopes: list[ScopeName]) -> list[ScopeName]:
+        return sorted(set(scopes))  # type: ignore[return-value]
+
+
+class KeyCreated(ApiModel):
+    id: str
+    name: str
+    scopes: list[str]
+    key: str = Field(description="shown once; only its hash is stored")
+    prefix: str
+    created_at: datetime
+
+
+class KeyItem(ApiModel):
+    id: str
+    name: str
+    scopes: list[str]
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class KeyList(ApiModel):
+    items: list[KeyItem]
+
+
+class ConsumerInfo(ApiModel):
+    name: str
+    pending: int
+    idle_ms: int
+
+
+class GroupInfo(ApiModel):
+    name: str
+    pending: int
+    lag: int | None
+    last_delivered_id: str
+    oldest_pending_age_ms: int | None
+    consumers: list[ConsumerInfo]
+
+
+class DlqInfo(ApiModel):
+    stream: str
+    length: int
+
+
+class StreamInfo(ApiModel):
+    stream: str
+    length: int
+    groups: list[GroupInfo]
+    dlq: DlqInfo
+
+
+class StreamsOverview(ApiModel):
+    streams: list[StreamInfo]
+
+
+class ReplayResult(ApiModel):
+    replayed: int

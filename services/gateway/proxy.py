@@ -1,0 +1,202 @@
+"""The reverse proxy: /api/* to the service that owns the path, streaming both ways.
+
+The request body is passed on as bytes (small, known length) or as a stream, never
+parsed; the response is streamed back chunk by chunk, so server-sent events arrive as
+they are sent. Upstream failures map to 502 (unreachable) and 504 (too slow).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from libs.common.errors import AppError, NotFound, UpstreamError
+from libs.common.logging import current_trace_id, get_logger
+from services.gateway.access import Identity, is_ingestion, required_access
+from services.gateway.authn import Authenticator
+from services.gateway.ratelimit import RateLimiter
+from services.gateway.settings import GatewaySettings
+
+log = get_logger(__name__)
+
+# Order matters: the first match wins.
+ROUTES: tuple[tuple[str, str], ...] = (
+    (r"/api/campaigns/[^/]+/communications", "delivery"),
+    (r"/api/customers", "ingest"),
+    (r"/api/orders", "ingest"),
+    (r"/api/imports", "ingest"),
+    (r"/api/campaigns", "campaign"),
+    (r"/api/segments", "campaign"),
+    (r"/api/deliveries", "delivery"),
+    (r"/api/ai", "ai"),
+)
+_COMPILED = tuple((re.compile(f"^{pattern}(?:/|$)"), service) for pattern, service in ROUTES)
+
+BUFFER_LIMIT = 1024 * 1024  # bodies up to this size with a known length are sent in one go
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Never taken from the client: the gateway alone vouches for these.
+_STRIPPED_REQUEST = HOP_BY_HOP | {
+    "host",
+    "cookie",
+    "authorization",
+    "x-internal-token",
+    "x-auth-scopes",
+    "x-trace-id",
+    "x-forwarded-for",
+}
+_STRIPPED_RESPONSE = HOP_BY_HOP | {"date", "server", "x-trace-id"}
+
+
+def upstream_for(path: str) -> str | None:
+    """The service owning an /api path, or None."""
+    for pattern, service in _COMPILED:
+        if pattern.match(path):
+            return service
+    return None
+
+
+def upstream_headers(
+    request: Request, identity: Identity | None, internal_token: str
+) -> list[tuple[bytes, bytes]]:
+    headers: list[tuple[bytes, bytes]] = [
+        (name, value)
+        for name, value in request.scope["headers"]
+        if name.decode("latin-1") not in _STRIPPED_REQUEST and not name.startswith(b"x-user-")
+    ]
+    headers.append((b"x-internal-token", internal_token.encode()))
+    headers.append((b"x-trace-id", (current_trace_id() or "").encode()))
+    if request.client:
+        headers.append((b"x-forwarded-for", request.client.host.encode()))
+    headers.append((b"x-forwarded-proto", request.url.scheme.encode()))
+    if identity is not None:
+        headers.append((b"x-user-id", identity.user_id.encode()))
+        headers.append((b"x-user-email", identity.email.encode()))
+        headers.append((b"x-auth-scopes", ",".join(identity.scopes).encode()))
+    return headers
+
+
+def is_event_stream(request: Request) -> bool:
+    path = request.url.path.rstrip("/")
+    return path.endswith("/events") or "text/event-stream" in request.headers.get("accept", "")
+
+
+class Proxy:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        client: httpx.AsyncClient,
+        auth: Authenticator,
+        limiter: RateLimiter,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.auth = auth
+        self.limiter = limiter
+        self.upstreams = settings.upstreams
+        timeout_s = settings.upstream_timeout_s
+        connect_s = settings.upstream_connect_timeout_s
+        self.timeout = httpx.Timeout(timeout_s, connect=connect_s)
+        # Server-sent events stay open as long as the campaign runs: no read timeout.
+        self.stream_timeout = httpx.Timeout(timeout_s, connect=connect_s, read=None)
+
+    async def handle(self, request: Request) -> Response:
+        method, path = request.method, request.url.path
+        identity = await self.auth.require(request, required_access(method, path))
+        service = upstream_for(path)
+        if service is None:
+            raise NotFound(f"no API at {path}")
+        if is_ingestion(method, path):
+            who = identity.rate_key if identity else f"ip:{_client_ip(request)}"
+            await self.limiter.hit("ingest", who, self.settings.rate_limit_ingest_per_s, 1)
+        return await self.forward(request, service, identity)
+
+    async def forward(self, request: Request, service: str, identity: Identity | None) -> Response:
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        url = self.upstreams[service] + raw_path.decode("latin-1")
+        if request.url.query:
+            url += "?" + request.url.query
+        upstream_request = self.client.build_request(
+            request.method,
+            url,
+            headers=upstream_headers(request, identity, self.settings.internal_token),
+            content=await _body(request),
+            timeout=self.stream_timeout if is_event_stream(request) else self.timeout,
+        )
+        try:
+            upstream = await self.client.send(upstream_request, stream=True)
+        except AppError:
+            raise
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout):
+                raise _unavailable(service, exc) from exc
+            log.warning("proxy.upstream_timeout", service=service, path=request.url.path)
+            raise UpstreamError(
+                f"the {service} service did not answer within "
+                f"{self.settings.upstream_timeout_s:g}s",
+                {"service": service},
+                code="upstream_timeout",
+                status=504,
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise _unavailable(service, exc) from exc
+        response = StreamingResponse(
+            _relay(upstream, service),
+            status_code=upstream.status_code,
+            background=BackgroundTask(upstream.aclose),
+        )
+        response.raw_headers = [
+            (name, value)
+            for name, value in upstream.headers.raw
+            if name.lower().decode("latin-1") not in _STRIPPED_RESPONSE
+        ]
+        return response
+
+
+async def _relay(upstream: httpx.Response, service: str) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in upstream.aiter_raw():
+            yield chunk
+    except httpx.HTTPError as exc:
+        # Headers are gone already; all we can do is end the response and say why.
+        log.warning("proxy.stream_broken", service=service, error=str(exc))
+
+
+async def _body(request: Request) -> bytes | AsyncIterator[bytes] | None:
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+        if not has_body:
+            return None
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) <= BUFFER_LIMIT:
+        return await request.body()
+    return request.stream()
+
+
+def _unavailable(service: str, exc: Exception) -> UpstreamError:
+    log.warning("proxy.upstream_unavailable", service=service, error=repr(exc))
+    return UpstreamError(
+        f"the {service} service is unavailable",
+        {"service": service, "reason": type(exc).__name__},
+        code="upstream_unavailable",
+        status=502,
+    )
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
