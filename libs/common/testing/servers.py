@@ -55,7 +55,7 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def local_redis(workdir: Path, port: int | None = None) -> Iterator[str]:
+def local_redis(workdir: Path, port: int | None = None, *, aof: bool = False) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")

@@ -1,0 +1,214 @@
+"""Reliability under faults: the whole stack as processes, each worker group at 2
+replicas, on a Redis with AOF and a database that the tests stop and start.
+
+Each test prints its figures (entries, kills, duplicates, lost)."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from libs.common.testing.pytest_plugin import wait_until
+from tests.e2e.test_campaign_flow import (
+    all_communications,
+    ingest,
+    launch,
+    make_customers,
+    wait_completed,
+    wait_for_customers,
+)
+from tests.support.restartable import RestartableServer, embedded_mongo, redis_with_aof
+from tests.support.stack import RunningStack, running_stack
+
+pytestmark = pytest.mark.e2e
+
+GROUPS = [
+    "ingest-worker",
+    "segment-worker",
+    "send-worker",
+    "receipt-worker",
+    "campaign-worker",
+    "ai-worker",
+]
+
+
+def report(title: str, **figures: object) -> None:
+    line = ", ".join(f"{k}={v}" for k, v in figures.items())
+    sys.stdout.write(f"\n[chaos] {title}: {line}\n")
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory) -> Iterator[dict[str, RestartableServer]]:
+    base = tmp_path_factory.mktemp("chaos")
+    redis_server, mongo_server = redis_with_aof(base / "redis"), embedded_mongo(base / "mongo")
+    redis_server.start()
+    mongo_server.start()
+    yield {"redis": redis_server, "mongo": mongo_server}
+    redis_server.stop()
+    mongo_server.stop()
+
+
+@pytest.fixture(scope="module")
+def chaos_stack(servers, tmp_path_factory) -> Iterator[RunningStack]:
+    with running_stack(
+        redis_url=f"redis://127.0.0.1:{servers['redis'].port}/0",
+        mongo_uri=f"mongodb://127.0.0.1:{servers['mongo'].port}",
+        db_prefix="chaos_",
+        logdir=tmp_path_factory.mktemp("chaos-logs"),
+        replicas=2,
+        extra_env={"STREAM_VISIBILITY_TIMEOUT_MS": "3000", "STREAM_CLAIM_INTERVAL_S": "1"},
+    ) as stack:
+        yield stack
+
+
+def kill_and_restart(stack: RunningStack, group: str, rng: random.Random) -> str:
+    name = f"{group}-{rng.choice([1, 2])}"
+    stack.kill(name)
+    stack.start(name)
+    return name
+
+
+def realtime(client: httpx.Client, campaign_id: str) -> dict:
+    return client.get(f"/api/campaigns/{campaign_id}/realtime").json()
+
+
+def test_killing_a_worker_of_every_group_loses_and_duplicates_nothing(chaos_stack):
+    rng = random.Random(7)
+    client = chaos_stack.client()
+    customers = make_customers(50_000)
+    kills: list[str] = []
+    ingest(client, customers[:25_000])
+    kills.append(kill_and_restart(chaos_stack, "ingest-worker", rng))
+    kills.append(kill_and_restart(chaos_stack, "ai-worker", rng))
+    ingest(client, customers[25_000:])
+    orders = [
+        {
+            "id": f"o{i}",
+            "customerId": f"c{i:06d}",
+            "amount": 100,
+            "items": ["x"],
+            "date": "2026-02-01T10:00:00Z",
+        }
+        for i in range(0, 50_000, 5)
+    ]
+    for offset in range(0, len(orders), 2000):
+        assert (
+            client.post(
+                "/api/orders/batch", json={"orders": orders[offset : offset + 2000]}
+            ).status_code
+            == 202
+        )
+    kills.append(kill_and_restart(chaos_stack, "ingest-worker", rng))
+    wait_for_customers(client, 50_000, timeout=400)
+    expected_revenue = sum(c["totalSpends"] for c in customers) + 100 * len(orders)
+    wait_until(
+        lambda: client.get("/api/customers/stats").json().get("orders") == len(orders),
+        timeout=300,
+        interval=1,
+    )
+    stats = client.get("/api/customers/stats").json()
+    assert stats["customers"] == 50_000
+    assert stats["revenue"] == pytest.approx(expected_revenue)
+    one = client.get("/api/customers/c000005").json()
+    assert one["totalSpends"] == 500 + 100 and one["orderCount"] == 1
+
+    rules = {
+        "operator": "AND",
+        "conditions": [
+            {"field": "totalSpends", "operator": ">=", "value": 500},
+            {"field": "visits", "operator": "<=", "value": 2},
+        ],
+    }
+    audience = sum(1 for i in range(50_000) if i % 7 <= 2)
+    campaign = launch(client, "Chaos", rules)
+    wait_until(lambda: realtime(client, campaign["id"])["sent"] > 1000, timeout=120)
+    for group in ["segment-worker", "send-worker", "receipt-worker", "campaign-worker"]:
+        kills.append(kill_and_restart(chaos_stack, group, rng))
+        time.sleep(1)
+    wait_completed(client, campaign["id"], timeout=600)
+    final = realtime(client, campaign["id"])
+    rows = all_communications(client, campaign["id"])
+    duplicates = len(rows) - len({r["customerId"] for r in rows})
+    lost = audience - len({r["customerId"] for r in rows})
+    report(
+        "kill -9 per group",
+        customers=50_000,
+        orders=len(orders),
+        recipients=audience,
+        kills=len(kills),
+        killed=";".join(kills),
+        duplicates=duplicates,
+        lost=lost,
+    )
+    assert duplicates == 0 and lost == 0
+    assert final["audienceSize"] == audience
+    assert final["sent"] == audience
+    assert final["delivered"] + final["failed"] == audience
+
+
+def test_redis_restart_mid_campaign_completes_with_nothing_lost(chaos_stack, servers):
+    client = chaos_stack.client()
+    rules = {"operator": "AND", "conditions": [{"field": "visits", "operator": "=", "value": 4}]}
+    audience = sum(1 for i in range(50_000) if i % 7 == 4)
+    campaign = launch(client, "Redis restart", rules)
+    wait_until(lambda: realtime(client, campaign["id"])["sent"] > 500, timeout=120)
+    servers["redis"].stop()
+    time.sleep(2)
+    servers["redis"].start()
+    wait_completed(client, campaign["id"], timeout=600)
+    final = realtime(client, campaign["id"])
+    rows = all_communications(client, campaign["id"])
+    report(
+        "redis restart",
+        recipients=audience,
+        sent=final["sent"],
+        duplicates=len(rows) - len({r["customerId"] for r in rows}),
+        lost=audience - len(rows),
+    )
+    assert len(rows) == audience == final["sent"]
+    assert final["delivered"] + final["failed"] == audience
+
+
+def test_database_down_for_20s_mid_ingestion_writes_everything_after(chaos_stack, servers):
+    client = chaos_stack.client()
+    ingest_url = chaos_stack.layout.url("ingest")
+    batch = make_customers(5_000, start=100_000)
+    ingest(client, batch[:2_500])
+    servers["mongo"].stop()
+    try:
+        wait_until(
+            lambda: httpx.get(f"{ingest_url}/readyz", timeout=5).status_code == 503, timeout=20
+        )
+        accepted = client.post("/api/customers/batch", json={"customers": batch[2_500:]})
+        assert accepted.status_code == 202, "ingestion keeps accepting into the stream"
+        time.sleep(20)
+    finally:
+        servers["mongo"].start()
+    wait_until(lambda: httpx.get(f"{ingest_url}/readyz", timeout=5).status_code == 200, timeout=60)
+    wait_for_customers(client, 55_000, timeout=300)
+    report(
+        "database down 20 s",
+        entries=5_000,
+        lost=55_000 - client.get("/api/customers/stats").json()["customers"],
+    )
+
+
+def test_vendor_errors_back_off_and_complete(chaos_stack):
+    client = chaos_stack.client()
+    vendor = chaos_stack.layout.url("vendor_sim")
+    httpx.post(f"{vendor}/vendor/control", json={"errorRate": 0.5}).raise_for_status()
+    rules = {"operator": "AND", "conditions": [{"field": "visits", "operator": "=", "value": 5}]}
+    try:
+        campaign = launch(client, "Flaky vendor", rules)
+        done = wait_completed(client, campaign["id"], timeout=600)
+    finally:
+        httpx.post(f"{vendor}/vendor/control", json={"errorRate": 0.0}).raise_for_status()
+    final = realtime(client, campaign["id"])
+    report("vendor 429/500 at 50%", recipients=done["audienceSize"], sent=final["sent"])
+    assert final["sent"] == done["audienceSize"]
+    assert final["delivered"] + final["failed"] == done["audienceSize"]
