@@ -11,7 +11,8 @@ from fastapi.responses import StreamingResponse
 from libs.common.errors import ValidationFailed
 from libs.common.web import CallerDep
 from services.campaign import lifecycle, sse
-from services.campaign.campaigns import CampaignService, utc_now
+from services.campaign.campaigns import CampaignService
+from services.campaign.clock import utc_now
 from services.campaign.models import (
     CampaignCreate,
     SegmentCreate,

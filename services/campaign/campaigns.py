@@ -4,7 +4,7 @@ states, keep saved segments. Raises AppErrors; the routes stay thin."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from libs.common.errors import Conflict, NotFound, ValidationFailed
@@ -200,7 +200,3 @@ class CampaignService:
         if not self.store.delete_segment(segment_id):
             raise NotFound(f"segment {segment_id} not found")
         self.producer.publish([SegmentDeleted(segment_id=segment_id)])
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -39,9 +39,11 @@ class CampaignCreate(BaseModel):
     @field_validator("scheduled_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 class SegmentCreate(BaseModel):

@@ -15,12 +15,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from libs.common.logging import get_logger
 from libs.common.streams import StreamProducer
 from services.campaign import announce, stats
+from services.campaign.clock import utc_now
 from services.campaign.settings import CampaignSettings
 from services.campaign.store import CampaignStore
 
@@ -30,10 +31,6 @@ Clock = Callable[[], datetime]
 
 # An announcement younger than this is left to the thread that made it.
 ANNOUNCE_GRACE_S = 10.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Progress:
