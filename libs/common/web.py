@@ -103,6 +103,17 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         return JSONResponse(body, status_code=422)
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(_request: Request, _exc: RecursionError) -> JSONResponse:
+        body = {
+            "error": {
+                "code": "too_deeply_nested",
+                "message": "the request nests too deeply to be processed",
+                "details": None,
+            }
+        }
+        return JSONResponse(body, status_code=422)
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("http.unhandled_error", error=str(exc))
