@@ -1,7 +1,268 @@
-"""HTTP routes of the ingest service."""
+"""HTTP routes of the ingest service (all under /api, behind the gateway)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-router = APIRouter()
+import orjson
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from libs.common.errors import AppError, NotFound, ValidationFailed
+from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
+from libs.common.streams import INGEST
+from services.ingest.imports import parse_csv
+from services.ingest.intake import (
+    chunked_entries,
+    customer_records,
+    order_records,
+    queue_entries,
+    validate_batch,
+)
+from services.ingest.models import CustomerIn, OrderIn, PreviewIn
+from services.ingest.store import audience_filter
+from services.ingest.views import customer_out, iso, order_out, preview_row
+
+router = APIRouter(prefix="/api", tags=["ingest"])
+
+SORTS = {
+    "name": "name",
+    "email": "email",
+    "city": "city",
+    "totalSpends": "total_spends",
+    "visits": "visits",
+    "lastVisit": "last_visit",
+    "createdAt": "created_at",
+    "orderCount": "order_count",
+    "lastOrderAt": "last_order_at",
+}
+MAX_BODY_BYTES = 64 * 1024 * 1024
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+# -- ingestion -------------------------------------------------------------------------
+async def _ingest(request: Request, kind: str, batch: bool, key: str | None) -> Response:
+    state = request.app.state
+    route = f"{kind}{'/batch' if batch else ''}"
+    if key:
+        stored = await state.idempotency.claim(route, key)
+        if stored is not None:
+            return _json(stored[1], stored[0])
+    try:
+        status, body = await _accept(request, kind, batch)
+    except BaseException:
+        if key:
+            await state.idempotency.release(route, key)
+        raise
+    if key:
+        await state.idempotency.save(route, key, status, body)
+    return _json(body, status)
+
+
+async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[str, Any]]:
+    settings = request.app.state.settings
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationFailed(f"the body is not valid JSON: {exc}") from None
+    if batch:
+        if not isinstance(payload, dict) or set(payload) != {kind}:
+            raise ValidationFailed(f'the body must be {{"{kind}": [...]}}')
+        items = payload[kind]
+        if not isinstance(items, list) or not items:
+            raise ValidationFailed(f"{kind} must be a non-empty list")
+        if len(items) > settings.max_batch:
+            raise ValidationFailed(f"at most {settings.max_batch} {kind} per request")
+    else:
+        items = [payload]
+    model = CustomerIn if kind == "customers" else OrderIn
+    valid, rejected = validate_batch(model, items)  # type: ignore[type-var]
+    rejected_json = [r.model_dump(exclude_none=True) for r in rejected]
+    if not valid:
+        details = rejected_json if batch else rejected_json[0]["errors"]
+        raise ValidationFailed(f"no valid {kind} in the request", details)
+    records = customer_records(valid) if kind == "customers" else order_records(valid)  # type: ignore[arg-type]
+    entries = chunked_entries(kind, records, settings.chunk_size)
+    redis = request.app.state.redis
+    entry_ids = await queue_entries(redis, INGEST, entries, settings.stream_maxlen)
+    body: dict[str, Any] = {"accepted": len(valid), "entryIds": entry_ids}
+    if batch:
+        body["rejected"] = rejected_json
+    return 202, body
+
+
+@router.post("/customers", status_code=202)
+async def ingest_customer(request: Request, idempotency_key: IdemKey = None) -> Response:
+    return await _ingest(request, "customers", False, idempotency_key)
+
+
+@router.post("/customers/batch", status_code=202)
+async def ingest_customers(request: Request, idempotency_key: IdemKey = None) -> Response:
+    return await _ingest(request, "customers", True, idempotency_key)
+
+
+@router.post("/orders", status_code=202)
+async def ingest_order(request: Request, idempotency_key: IdemKey = None) -> Response:
+    return await _ingest(request, "orders", False, idempotency_key)
+
+
+@router.post("/orders/batch", status_code=202)
+async def ingest_orders(request: Request, idempotency_key: IdemKey = None) -> Response:
+    return await _ingest(request, "orders", True, idempotency_key)
+
+
+# -- CSV import ------------------------------------------------------------------------
+@router.post("/customers/import", status_code=202)
+async def import_csv(
+    request: Request,
+    file: Annotated[UploadFile, File()],
+    kind: Annotated[str, Form()] = "customers",
+) -> Response:
+    state = request.app.state
+    settings = state.settings
+    content = await file.read(settings.import_max_bytes + 1)
+    if len(content) > settings.import_max_bytes:
+        raise PayloadTooLarge(f"the file is over {settings.import_max_bytes} bytes")
+    parsed = await asyncio.to_thread(parse_csv, content, kind, settings.import_max_errors)
+    import_id = uuid.uuid4().hex
+    entries = chunked_entries(kind, parsed.records, settings.chunk_size, import_id)
+    await queue_entries(state.redis, INGEST, entries, settings.stream_maxlen)
+    job = {
+        "_id": import_id,
+        "kind": kind,
+        "filename": (file.filename or "")[:200] or "upload.csv",
+        "status": "processing" if entries else "failed",
+        "total_rows": parsed.total_rows,
+        "accepted": len(parsed.records),
+        "rejected": parsed.rejected,
+        "errors": parsed.errors,
+        "entries": len(entries),
+        "created_at": datetime.now(UTC),
+    }
+    if not job["errors"]:
+        del job["errors"]
+    await asyncio.to_thread(state.store.create_import, job)
+    return _json({"importId": import_id}, 202)
+
+
+@router.get("/imports/{import_id}")
+async def get_import(request: Request, import_id: str) -> Response:
+    found = await asyncio.to_thread(request.app.state.store.get_import, import_id[:64])
+    if found is None:
+        raise NotFound(f"no import {import_id[:64]!r}")
+    job, entries_done, records_done = found
+    status = job["status"]
+    if status == "processing" and entries_done >= job["entries"]:
+        status = "completed"
+    return _json(
+        {
+            "id": job["_id"],
+            "kind": job["kind"],
+            "filename": job.get("filename"),
+            "status": status,
+            "totalRows": job["total_rows"],
+            "accepted": job["accepted"],
+            "rejected": job["rejected"],
+            "processed": records_done,
+            "errors": job.get("errors", []),
+            "createdAt": iso(job.get("created_at")),
+        }
+    )
+
+
+# -- reads -----------------------------------------------------------------------------
+@router.get("/customers")
+async def list_customers(
+    request: Request,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=200)] = 25,
+    sort: Annotated[str, Query(max_length=40)] = "-totalSpends",
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    name = sort.lstrip("-")
+    if name not in SORTS:
+        raise ValidationFailed(f"sort must be one of {sorted(SORTS)} (prefix - for descending)")
+    order = [(SORTS[name], -1 if sort.startswith("-") else 1)]
+    query: dict[str, Any] = {}
+    if q and q.strip():
+        pattern = {"$regex": re.escape(q.strip()), "$options": "i"}
+        query = {"$or": [{"name": pattern}, {"email": pattern}]}
+    store = request.app.state.store
+    docs, total = await asyncio.to_thread(
+        lambda: store.list_customers(
+            skip=(page - 1) * page_size, limit=page_size, sort=order, query=query
+        )
+    )
+    items = [customer_out(d) for d in docs]
+    return _json({"items": items, "total": total, "page": page, "pageSize": page_size})
+
+
+@router.get("/customers/stats")
+async def customer_stats(request: Request) -> Response:
+    return _json(await asyncio.to_thread(request.app.state.store.stats))
+
+
+@router.get("/customers/preview")
+async def preview_get(
+    request: Request,
+    rules: Annotated[str, Query(max_length=20_000)],
+    sample_size: Annotated[int, Query(alias="sampleSize", ge=0, le=100)] = 20,
+) -> Response:
+    try:
+        raw = orjson.loads(rules)
+    except orjson.JSONDecodeError:
+        raise ValidationFailed("rules must be JSON", code="invalid_rules") from None
+    return _json(await _preview(request, raw, sample_size))
+
+
+@router.post("/customers/preview")
+async def preview_post(request: Request, body: PreviewIn) -> Response:
+    return _json(await _preview(request, body.rules, body.sample_size))
+
+
+async def _preview(request: Request, raw: Any, sample_size: int) -> dict[str, Any]:
+    group = parse_rules(raw)
+    fields = [f for f in used_fields(group) if f not in ("name", "email")]
+    now = now_utc()
+    model = request.app.state.preview
+    if model is not None and model.ready:
+        columns = model.columns
+        mask = columns.audience(group, now)
+        count = int(mask.sum())
+        sample = columns.sample(mask, sample_size, fields)
+        source = "columns"
+    else:
+        store = request.app.state.store
+        flt = audience_filter(compile_rules(group, now))
+        count, docs = await asyncio.gather(
+            asyncio.to_thread(store.count, flt), asyncio.to_thread(store.sample, flt, sample_size)
+        )
+        sample = [preview_row(d, fields) for d in docs]
+        source = "database"
+    return {"count": count, "sample": sample, "fields": used_fields(group), "source": source}
+
+
+@router.get("/customers/{customer_id}")
+async def get_customer(request: Request, customer_id: str) -> Response:
+    store = request.app.state.store
+    doc = await asyncio.to_thread(store.get_customer, customer_id[:128])
+    if doc is None:
+        raise NotFound(f"no customer {customer_id[:128]!r}")
+    orders = await asyncio.to_thread(store.orders_of, customer_id[:128])
+    return _json({**customer_out(doc), "orders": [order_out(o) for o in orders]})

@@ -1,7 +1,8 @@
-"""Composition root of the ingest API: builds clients, store and routes."""
+"""Composition root of the ingest API: builds clients, store, read model and routes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +13,10 @@ from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.ingest.api import router
+from services.ingest.idempotency import IdempotencyStore
+from services.ingest.readmodel import PreviewModel
 from services.ingest.settings import IngestSettings
+from services.ingest.store import CustomerStore
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
@@ -20,13 +24,23 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     configure_logging("ingest", settings.log_level)
     redis = make_async_redis(settings.redis_url)
     mongo = make_client(settings.mongodb_uri)
+    store = CustomerStore(mongo[settings.database_name("ingest")])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(store.ensure_indexes)
         app.state.settings = settings
         app.state.redis = redis
         app.state.mongo = mongo
+        app.state.store = store
+        app.state.idempotency = IdempotencyStore(redis, settings.idempotency_ttl_s)
+        app.state.preview = None
+        if settings.columns_enabled:
+            app.state.preview = PreviewModel(store, redis, load_batch=settings.columns_load_batch)
+            app.state.preview.start()
         yield
+        if app.state.preview is not None:
+            await app.state.preview.stop()
         await redis.aclose()
         mongo.close()
 

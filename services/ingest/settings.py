@@ -13,3 +13,17 @@ class IngestSettings(CommonSettings):
     )
 
     port: int = 8001
+    # records per stream entry; entries stay well under Redis' comfortable size
+    chunk_size: int = 500
+    max_batch: int = 10_000
+    idempotency_ttl_s: int = 24 * 3600
+    import_max_bytes: int = 20 * 1024 * 1024
+    import_max_errors: int = 200
+    # audience resolver: recipients per send entry, entries per pipelined XADD
+    send_chunk_size: int = 500
+    send_chunks_per_flush: int = 10
+    # in-memory columnar read model for fast previews
+    columns_enabled: bool = True
+    columns_load_batch: int = 20_000
+    changes_maxlen: int = 200_000
+    metrics_port: int = 0

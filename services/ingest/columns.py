@@ -1,0 +1,282 @@
+"""In-memory columnar read model of the customers, for audience previews in milliseconds.
+
+One row per customer, one numpy column per rule field (libs.common.rules.FIELDS):
+- numbers (totalSpends, visits, orderCount): float64, NaN when absent;
+- dates (lastVisit, lastOrderAt, createdAt): float64 epoch milliseconds (floored, as
+  BSON stores them), NaN when absent;
+- text (name, email, phone, city, timezone): dictionary-encoded int32 codes (-1 when
+  absent) over a vocabulary; ``=``/``in`` become a lookup table gathered by code,
+  ``contains`` a search of the lowercased vocabulary joined into one string;
+- tags: the rows of each tag (a set, cached as an index array) and a tag count per row.
+Plus ``contactable`` (the audience exclusion of store.audience_filter).
+
+:func:`evaluate` turns a parsed rules Group into a boolean mask with the same
+semantics as compile_rules + MongoDB and rules.matches (absent fields: ``!=`` and
+``inactive_days`` match, comparisons do not); a property test checks all three agree.
+Memory at 1M customers is about 40 MB of numeric columns plus the vocabularies
+(the ids and the unique emails/phones dominate: roughly 150 B per distinct string).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from libs.common.rules import FIELDS, Condition, Group
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+NUMBER_PATHS = tuple(s.path for s in FIELDS.values() if s.kind == "number")
+DATE_PATHS = tuple(s.path for s in FIELDS.values() if s.kind == "date")
+TEXT_PATHS = tuple(s.path for s in FIELDS.values() if s.kind == "text")
+INT_PATHS = ("visits", "order_count")
+PROJECTION = {p: 1 for p in (*NUMBER_PATHS, *DATE_PATHS, *TEXT_PATHS, "tags", "contactable")}
+
+
+def to_ms(value: datetime) -> float:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return float((value - EPOCH) // _MS)
+
+
+def from_ms(value: float) -> str:
+    return (EPOCH + timedelta(milliseconds=value)).isoformat().replace("+00:00", "Z")
+
+
+class _Growable:
+    def __init__(self, dtype: Any, fill: Any, capacity: int) -> None:
+        self.fill = fill
+        self.data = np.full(capacity, fill, dtype=dtype)
+
+    def grow(self, capacity: int) -> None:
+        if capacity > len(self.data):
+            bigger = np.full(capacity, self.fill, dtype=self.data.dtype)
+            bigger[: len(self.data)] = self.data
+            self.data = bigger
+
+
+class TextColumn(_Growable):
+    def __init__(self, capacity: int) -> None:
+        super().__init__(np.int32, -1, capacity)
+        self.vocab: list[str] = []
+        self.index: dict[str, int] = {}
+        self._blob: tuple[int, str, np.ndarray] | None = None
+
+    def code(self, value: str) -> int:
+        code = self.index.get(value)
+        if code is None:
+            code = self.index[value] = len(self.vocab)
+            self.vocab.append(value)
+        return code
+
+    def set(self, row: int, value: Any) -> None:
+        self.data[row] = self.code(value) if isinstance(value, str) else -1
+
+    def value(self, row: int) -> str | None:
+        code = int(self.data[row])
+        return self.vocab[code] if code >= 0 else None
+
+    def lookup(self, vocab_mask: np.ndarray, n: int) -> np.ndarray:
+        # one extra False slot so code -1 (absent) gathers False
+        table = np.zeros(len(self.vocab) + 1, dtype=bool)
+        table[: len(vocab_mask)] = vocab_mask
+        return table[self.data[:n]]
+
+    def equals_any(self, values: Iterable[str], n: int) -> np.ndarray:
+        codes = [self.index[v] for v in values if v in self.index]
+        table = np.zeros(len(self.vocab), dtype=bool)
+        table[codes] = True
+        return self.lookup(table, n)
+
+    def contains(self, needle: str, n: int) -> np.ndarray:
+        needle = needle.lower()
+        if "\x00" in needle:
+            hits = np.fromiter((needle in v.lower() for v in self.vocab), bool, len(self.vocab))
+            return self.lookup(hits, n)
+        if self._blob is None or self._blob[0] != len(self.vocab):
+            lowered = [v.lower() for v in self.vocab]
+            lengths = np.fromiter((len(v) + 1 for v in lowered), np.int64, len(lowered))
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+            self._blob = (len(self.vocab), "\x00".join(lowered), starts)
+        _, blob, starts = self._blob
+        positions = np.fromiter((m.start() for m in re.finditer(re.escape(needle), blob)), np.int64)
+        hits = np.zeros(len(self.vocab), dtype=bool)
+        hits[np.searchsorted(starts, positions, side="right") - 1] = True
+        return self.lookup(hits, n)
+
+
+class TagColumn:
+    def __init__(self, capacity: int) -> None:
+        self.rows: dict[str, set[int]] = {}
+        self.by_row: dict[int, tuple[str, ...]] = {}
+        self._cache: dict[str, np.ndarray] = {}
+
+    def set(self, row: int, tags: Any) -> None:
+        new = tuple(dict.fromkeys(t for t in tags if isinstance(t, str))) if tags else ()
+        old = self.by_row.get(row, ())
+        if new == old:
+            return
+        for tag in old:
+            self.rows[tag].discard(row)
+            self._cache.pop(tag, None)
+        for tag in new:
+            self.rows.setdefault(tag, set()).add(row)
+            self._cache.pop(tag, None)
+        if new:
+            self.by_row[row] = new
+        else:
+            self.by_row.pop(row, None)
+
+    def any_of(self, tags: Iterable[str], n: int) -> np.ndarray:
+        mask = np.zeros(n, dtype=bool)
+        for tag in tags:
+            if tag not in self.rows:
+                continue
+            if tag not in self._cache:
+                self._cache[tag] = np.fromiter(self.rows[tag], np.int64, len(self.rows[tag]))
+            mask[self._cache[tag]] = True
+        return mask
+
+    def exists(self, n: int) -> np.ndarray:
+        mask = np.zeros(n, dtype=bool)
+        if self.by_row:
+            mask[np.fromiter(self.by_row, np.int64, len(self.by_row))] = True
+        return mask
+
+
+class Columns:
+    """The read model. Not thread-safe: build it in one thread, then only touch it from
+    one (the API's event loop)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.n = 0
+        self.capacity = capacity
+        self.ids: list[str] = []
+        self.row_of: dict[str, int] = {}
+        self.numbers = {p: _Growable(np.float64, np.nan, capacity) for p in NUMBER_PATHS}
+        self.dates = {p: _Growable(np.float64, np.nan, capacity) for p in DATE_PATHS}
+        self.texts = {p: TextColumn(capacity) for p in TEXT_PATHS}
+        self.tags = TagColumn(capacity)
+        self.contactable = _Growable(np.bool_, False, capacity)
+
+    def _row(self, customer_id: str) -> int:
+        row = self.row_of.get(customer_id)
+        if row is not None:
+            return row
+        if self.n == self.capacity:
+            self.capacity *= 2
+            for col in (*self.numbers.values(), *self.dates.values(), *self.texts.values()):
+                col.grow(self.capacity)
+            self.contactable.grow(self.capacity)
+        row = self.row_of[customer_id] = self.n
+        self.ids.append(customer_id)
+        self.n += 1
+        return row
+
+    def upsert(self, docs: Iterable[dict[str, Any]]) -> int:
+        count = 0
+        for doc in docs:
+            row = self._row(doc["_id"])
+            for path, col in self.numbers.items():
+                value = doc.get(path)
+                col.data[row] = float(value) if isinstance(value, int | float) else np.nan
+            for path, col in self.dates.items():
+                value = doc.get(path)
+                col.data[row] = to_ms(value) if isinstance(value, datetime) else np.nan
+            for path, text in self.texts.items():
+                text.set(row, doc.get(path))
+            self.tags.set(row, doc.get("tags"))
+            self.contactable.data[row] = doc.get("contactable") is True
+            count += 1
+        return count
+
+    # -- queries -----------------------------------------------------------------------
+    def audience(self, group: Group, now: datetime) -> np.ndarray:
+        return evaluate(self, group, now) & self.contactable.data[: self.n]
+
+    def sample(self, mask: np.ndarray, size: int, fields: Sequence[str]) -> list[dict[str, Any]]:
+        return [self.row_view(int(r), fields) for r in np.flatnonzero(mask)[:size]]
+
+    def row_view(self, row: int, fields: Sequence[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.ids[row]}
+        for name in ("name", "email", *fields):
+            spec = FIELDS[name]
+            value: Any
+            if spec.kind == "number":
+                number = self.numbers[spec.path].data[row]
+                value = None if np.isnan(number) else float(number)
+                if value is not None and spec.path in INT_PATHS:
+                    value = int(value)
+            elif spec.kind == "date":
+                ms = self.dates[spec.path].data[row]
+                value = None if np.isnan(ms) else from_ms(float(ms))
+            elif spec.kind == "text":
+                value = self.texts[spec.path].value(row)
+            else:
+                value = list(self.tags.by_row.get(row, ())) or None
+            out[name] = value
+        return out
+
+
+def evaluate(cols: Columns, group: Group, now: datetime) -> np.ndarray:
+    """The rows selected by ``group`` (before the contactable exclusion)."""
+    n = cols.n
+    if not group.conditions:
+        return np.ones(n, dtype=bool)
+    masks = (
+        evaluate(cols, c, now) if isinstance(c, Group) else _condition(cols, c, now)
+        for c in group.conditions
+    )
+    result = next(masks)
+    for mask in masks:
+        result = (result & mask) if group.operator == "AND" else (result | mask)
+    return result
+
+
+_CMP = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+
+
+def _condition(cols: Columns, cond: Condition, now: datetime) -> np.ndarray:
+    n, spec, op, value = cols.n, cond.spec, cond.operator, cond.value
+    if spec.kind == "list":
+        if op == "exists":
+            present = cols.tags.exists(n)
+            return present if value else ~present
+        return cols.tags.any_of([value] if op == "contains" else value, n)
+    if spec.kind == "text":
+        text = cols.texts[spec.path]
+        if op == "exists":
+            present = text.data[:n] >= 0
+            return present if value else ~present
+        if op == "contains":
+            return text.contains(value, n)
+        if op == "in":
+            return text.equals_any(value, n)
+        equal = text.equals_any([value], n)
+        return ~equal if op == "!=" else equal
+    if spec.kind == "number":
+        data = cols.numbers[spec.path].data[:n]
+        scalar: Any = value
+    else:
+        data = cols.dates[spec.path].data[:n]
+        if op in ("inactive_days", "active_within_days"):
+            cutoff = to_ms(now - timedelta(days=value))
+            if op == "active_within_days":
+                return data >= cutoff
+            return (data < cutoff) | np.isnan(data)
+        scalar = to_ms(value) if isinstance(value, datetime) else value
+    if op == "exists":
+        present = ~np.isnan(data)
+        return present if value else ~present
+    if op == "in":
+        return np.isin(data, np.asarray(value, dtype=np.float64))
+    if op == "=":
+        return data == scalar
+    if op == "!=":
+        return ~(data == scalar)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(_CMP[op](data, scalar))

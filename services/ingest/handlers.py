@@ -1,0 +1,61 @@
+"""Stream handlers of the ingest worker: plain functions of (events, dependencies).
+
+Group ``ingest``: bulk upserts, then a recount of the touched customers' aggregates,
+then a change notice for the preview read model. Everything is idempotent, so a
+redelivered entry converges to the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from libs.common.events import CustomersUpserted, OrdersRecorded
+from libs.common.logging import get_logger
+from libs.common.streams import StreamProducer
+from services.ingest.changes import notify_changed
+from services.ingest.settings import IngestSettings
+from services.ingest.store import CustomerStore
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Deps:
+    store: CustomerStore
+    redis: redis.Redis
+    producer: StreamProducer
+    settings: IngestSettings
+
+
+def upsert_customers(events: list[CustomersUpserted], deps: Deps) -> None:
+    records = [record for event in events for record in event.customers]
+    ids = deps.store.upsert_customers(records)
+    deps.store.recompute(ids)
+    _after_write(events, ids, deps)
+    log.info("ingest.customers_upserted", entries=len(events), customers=len(ids))
+
+
+def record_orders(events: list[OrdersRecorded], deps: Deps) -> None:
+    records = [record for event in events for record in event.orders]
+    customer_ids = deps.store.insert_orders(records)
+    deps.store.recompute(customer_ids)
+    _after_write(events, customer_ids, deps)
+    log.info("ingest.orders_recorded", entries=len(events), orders=len(records))
+
+
+def _after_write(
+    events: list[CustomersUpserted] | list[OrdersRecorded], ids: list[str], deps: Deps
+) -> None:
+    progress = [
+        (
+            event.import_id,
+            str(event.entry_id),
+            len(event.customers) if isinstance(event, CustomersUpserted) else len(event.orders),
+        )
+        for event in events
+        if event.import_id
+    ]
+    deps.store.record_import_progress(progress)  # type: ignore[arg-type]
+    notify_changed(deps.redis, ids, deps.settings.changes_maxlen)

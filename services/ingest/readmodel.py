@@ -1,0 +1,116 @@
+"""Keeps the API process's columnar read model loaded and current.
+
+At start: note the last id of ``ingest.changes``, load every customer from the database
+in a thread (the API answers previews from the database meanwhile), then tail
+``ingest.changes`` from the noted id, re-reading the changed customers in batches.
+Changes written during the load are therefore replayed, never missed. If entries were
+trimmed before this process read them (it fell too far behind), it reloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from libs.common.logging import get_logger
+from services.ingest.changes import CHANGES_STREAM, parse_ids
+from services.ingest.columns import PROJECTION, Columns
+from services.ingest.store import CustomerStore
+
+log = get_logger(__name__)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _id_tuple(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class PreviewModel:
+    def __init__(
+        self, store: CustomerStore, redis: aioredis.Redis, *, load_batch: int = 20_000
+    ) -> None:
+        self.store = store
+        self.redis = redis
+        self.load_batch = load_batch
+        self.columns: Columns | None = None
+        self.last_id = "0-0"
+        self.load_seconds: float | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.columns is not None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="preview-model")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._load()
+                await self._tail()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("preview_model.failed_reloading", error=str(exc))
+                await asyncio.sleep(1)
+
+    async def _load(self) -> None:
+        started = time.perf_counter()
+        last = await self.redis.xrevrange(CHANGES_STREAM, count=1)
+        self.last_id = _text(last[0][0]) if last else "0-0"
+        self.columns = None
+        self.columns = await asyncio.to_thread(self._load_all)
+        self.load_seconds = time.perf_counter() - started
+        log.info("preview_model.loaded", rows=self.columns.n, seconds=round(self.load_seconds, 2))
+
+    def _load_all(self) -> Columns:
+        columns = Columns()
+        cursor = self.store.customers.find({}, PROJECTION, batch_size=self.load_batch)
+        columns.upsert(cursor)
+        return columns
+
+    async def _tail(self) -> None:
+        while True:
+            reply = await self.redis.xread({CHANGES_STREAM: self.last_id}, count=500, block=1000)
+            if not reply:
+                continue
+            entries = reply[0][1]
+            if await self._missed_entries():
+                log.warning("preview_model.changes_trimmed_reloading")
+                return
+            ids: dict[str, None] = {}
+            for _entry_id, fields in entries:
+                ids.update(dict.fromkeys(parse_ids(fields)))
+            docs = await asyncio.to_thread(self._fetch, list(ids))
+            assert self.columns is not None
+            self.columns.upsert(docs)
+            self.last_id = _text(entries[-1][0])
+
+    def _fetch(self, ids: list[str]) -> list[dict[str, Any]]:
+        return list(self.store.customers.find({"_id": {"$in": ids}}, PROJECTION))
+
+    async def _missed_entries(self) -> bool:
+        info = await self.redis.xinfo_stream(CHANGES_STREAM)
+        deleted = _text(info.get("max-deleted-entry-id", b"0-0"))
+        return _id_tuple(deleted) > _id_tuple(self.last_id)
+
+    async def caught_up(self) -> bool:
+        """True when every change notice written so far has been applied."""
+        last = await self.redis.xrevrange(CHANGES_STREAM, count=1)
+        latest = _text(last[0][0]) if last else "0-0"
+        return self.ready and _id_tuple(self.last_id) >= _id_tuple(latest)

@@ -1,0 +1,100 @@
+"""The audience resolver (group ``segment``): a launched campaign's rules → send entries.
+
+The audience is walked with one cursor in ``_id`` order and published as numbered
+``SendRequested`` chunks, several per pipelined round trip; progress (chunks, total,
+last customer id, and the ``now`` the rules were evaluated at) is saved after each
+flush in ``resolutions``. A redelivered launch after completion publishes nothing; one
+interrupted midway resumes after the last saved customer, so at most one flush is
+published twice (delivery dedupes per campaign and customer).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from libs.common.errors import PermanentError
+from libs.common.events import AudienceResolved, CampaignLaunched, Recipient, SendRequested
+from libs.common.logging import get_logger
+from libs.common.rules import RuleError, compile_rules, now_utc, parse_rules
+from libs.common.templates import placeholder_values
+from services.ingest.handlers import Deps
+from services.ingest.store import audience_filter
+
+log = get_logger(__name__)
+
+
+def resolve_audiences(events: list[CampaignLaunched], deps: Deps) -> None:
+    for event in events:
+        resolve_audience(event, deps)
+
+
+def recipient(doc: dict[str, Any], fields: list[str]) -> Recipient:
+    return Recipient(
+        customer_id=doc["_id"],
+        name=doc.get("name"),
+        email=doc.get("email"),
+        phone=doc.get("phone"),
+        timezone=doc.get("timezone"),
+        fields=placeholder_values(doc, fields),
+    )
+
+
+def resolve_audience(event: CampaignLaunched, deps: Deps) -> None:
+    store, settings = deps.store, deps.settings
+    try:
+        group = parse_rules(event.rules)
+    except RuleError as exc:
+        raise PermanentError(f"campaign {event.campaign_id}: {exc.message}") from exc
+    existing = store.get_resolution(event.campaign_id)
+    if existing is not None and existing.get("status") == "done":
+        log.info("resolver.already_resolved", campaign_id=event.campaign_id)
+        return
+    state = existing or store.start_resolution(event.campaign_id, now_utc())
+    now: datetime = state["now"]
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    chunk, total, last_id = int(state["chunks"]), int(state["total"]), state.get("last_id")
+    pending: list[SendRequested] = []
+    batch: list[Recipient] = []
+
+    def flush(done: bool = False) -> None:
+        nonlocal pending
+        if pending:
+            deps.producer.publish(pending)
+            pending = []
+        store.save_resolution(
+            event.campaign_id, chunks=chunk, total=total, last_id=last_id, done=done
+        )
+
+    def close_chunk() -> None:
+        nonlocal batch, chunk, total
+        pending.append(
+            SendRequested(
+                campaign_id=event.campaign_id,
+                message=event.message,
+                channel=event.channel,
+                chunk=chunk,
+                recipients=batch,
+            )
+        )
+        chunk += 1
+        total += len(batch)
+        batch = []
+
+    flt = audience_filter(compile_rules(group, now))
+    for doc in store.walk(flt, last_id, settings.send_chunk_size):
+        batch.append(recipient(doc, event.fields))
+        last_id = doc["_id"]
+        if len(batch) >= settings.send_chunk_size:
+            close_chunk()
+            if len(pending) >= settings.send_chunks_per_flush:
+                flush()
+    if batch:
+        close_chunk()
+    if pending:
+        flush()
+    deps.producer.publish(
+        [AudienceResolved(campaign_id=event.campaign_id, total=total, resolved_at=now_utc())]
+    )
+    flush(done=True)
+    log.info("resolver.resolved", campaign_id=event.campaign_id, total=total, chunks=chunk)
