@@ -1,10 +1,17 @@
-"""Settings of the delivery service (env prefix DELIVERY_)."""
+"""Settings of the delivery service (env prefix DELIVERY_).
+
+``VENDOR_WEBHOOK_SECRET`` has no prefix: one name shared with the vendor, which signs
+the receipts this service verifies.
+"""
 
 from __future__ import annotations
 
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import CommonSettings
+
+DEV_WEBHOOK_SECRET = "dev-vendor-webhook-secret"
 
 
 class DeliverySettings(CommonSettings):
@@ -13,3 +20,25 @@ class DeliverySettings(CommonSettings):
     )
 
     port: int = 8003
+    metrics_port: int = 0
+    vendor_url: str = "http://127.0.0.1:8004"
+    receipt_callback_url: str = "http://127.0.0.1:8000/api/deliveries/receipts"
+    webhook_secret: str = Field(DEV_WEBHOOK_SECRET, alias="VENDOR_WEBHOOK_SECRET")
+    vendor_batch_size: int = Field(500, ge=1, le=1000)
+    vendor_timeout_s: float = Field(10.0, gt=0)
+    vendor_max_retries: int = Field(8, ge=0)
+    vendor_retry_base_ms: int = Field(200, ge=1)
+    vendor_retry_cap_ms: int = Field(10_000, ge=1)
+    rate_limit_per_s: int = Field(2000, ge=0)  # all replicas together; 0 = unlimited
+    campaign_rate_limit_per_s: int = Field(1000, ge=0)  # per campaign; 0 = unlimited
+    autopause_failure_rate: float = Field(0.5, gt=0, le=1)
+    autopause_window: int = Field(200, ge=1)
+    held_sweep_interval_s: float = Field(15.0, gt=0)
+    receipt_chunk: int = Field(500, ge=1)
+    webhook_max_receipts: int = Field(5000, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_dev_webhook_secret_in_production(self) -> DeliverySettings:
+        if self.environment != "development" and self.webhook_secret == DEV_WEBHOOK_SECRET:
+            raise ValueError("VENDOR_WEBHOOK_SECRET must be set outside development")
+        return self

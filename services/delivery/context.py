@@ -1,0 +1,48 @@
+"""What every delivery handler works with, built once by worker.main()."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+
+from libs.common.events import Event, FailedMessage, MessagesFailed, MessagesSent, SentMessage
+from libs.common.streams import StreamProducer
+from services.delivery.autopause import AutoPause
+from services.delivery.ratelimit import RateLimiter
+from services.delivery.settings import DeliverySettings
+from services.delivery.store import DeliveryStore
+from services.delivery.vendor import VendorClient
+
+EVENT_CHUNK = 500
+
+
+@dataclass
+class Deps:
+    settings: DeliverySettings
+    redis: redis.Redis
+    store: DeliveryStore
+    producer: StreamProducer
+    vendor: VendorClient
+    limiter: RateLimiter
+    autopause: AutoPause
+
+    def publish(self, events: Sequence[Event]) -> None:
+        if events:
+            self.producer.publish(events)
+
+    def publish_outcomes(
+        self, sent: Sequence[SentMessage], failed: Sequence[FailedMessage]
+    ) -> None:
+        events: list[Event] = []
+        for start in range(0, len(sent), EVENT_CHUNK):
+            events.append(MessagesSent(messages=list(sent[start : start + EVENT_CHUNK])))
+        for start in range(0, len(failed), EVENT_CHUNK):
+            events.append(MessagesFailed(messages=list(failed[start : start + EVENT_CHUNK])))
+        self.publish(events)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

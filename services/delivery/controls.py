@@ -1,0 +1,123 @@
+"""Group ``delivery`` on ``campaign_events``: pause, resume and cancel.
+
+Delivery keeps its own read model of each campaign's state (``campaign_controls``).
+Resume sends the campaign's ``held`` rows in batches; cancel marks them ``cancelled``
+(announced first, then written, so a crash in between only repeats an announcement).
+A Redis lock per campaign keeps two sweeps of the same held rows apart; the periodic
+sweep (:func:`sweep_held`) catches rows held by a send worker that read the state just
+before a resume.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from libs.common.events import (
+    CampaignAutoPaused,
+    CampaignCancelled,
+    CampaignPaused,
+    CampaignResumed,
+    MessagesCancelled,
+)
+from libs.common.logging import get_logger
+from services.delivery.compose import Outgoing, batch_key
+from services.delivery.context import Deps, utcnow
+from services.delivery.dispatch import ACTIVE, PAUSED, record_finished, send_batch
+from services.delivery.models import CANCELLED
+
+log = get_logger(__name__)
+
+LOCK_TTL_S = 300
+CANCEL_BATCH = 1000
+
+
+def on_paused(events: list[CampaignPaused | CampaignAutoPaused], deps: Deps) -> None:
+    now = utcnow()
+    for event in events:
+        deps.store.set_control(event.campaign_id, PAUSED, event.reason, now)
+
+
+def on_resumed(events: list[CampaignResumed], deps: Deps) -> None:
+    for event in events:
+        if deps.store.set_control(event.campaign_id, ACTIVE, "resumed", utcnow()):
+            deps.autopause.reset(event.campaign_id)
+            send_held(event.campaign_id, deps)
+
+
+def on_cancelled(events: list[CampaignCancelled], deps: Deps) -> None:
+    for event in events:
+        deps.store.set_control(event.campaign_id, CANCELLED, event.reason, utcnow())
+        send_held(event.campaign_id, deps)  # with the campaign cancelled, this cancels them
+
+
+def send_held(campaign_id: str, deps: Deps) -> None:
+    """Send (or, if cancelled, cancel) the held rows of one campaign, batch by batch."""
+    lock = deps.redis.lock(f"delivery:held:{campaign_id}", timeout=LOCK_TTL_S)
+    if not lock.acquire(blocking=False):
+        log.info("delivery.held_sweep_busy", campaign_id=campaign_id)
+        return
+    try:
+        while True:
+            control = deps.store.get_controls([campaign_id]).get(campaign_id, {})
+            state = control.get("state", "")
+            if state == PAUSED:
+                return
+            if state == CANCELLED:
+                _cancel_held(campaign_id, str(control.get("reason", "campaign cancelled")), deps)
+                return
+            if not _send_held_batch(campaign_id, deps):
+                return
+            lock.extend(LOCK_TTL_S, replace_ttl=True)
+    finally:
+        lock.release()
+
+
+def _send_held_batch(campaign_id: str, deps: Deps) -> bool:
+    """Send the next batch; False when nothing is left or the campaign auto-paused."""
+    now = utcnow()
+    rows = deps.store.held_batch(campaign_id, deps.settings.vendor_batch_size)
+    if not rows:
+        return False
+    batch = [
+        Outgoing(r["_id"], campaign_id, r["customer_id"], r["to"], r["channel"], r["body"])
+        for r in rows
+    ]
+    key = batch_key("held", campaign_id, "resume", [m.message_id for m in batch])
+    result = send_batch(deps, key, batch, now)
+    deps.store.update_held([(m.message_id, result.rows[m.message_id]) for m in batch])
+    deps.publish_outcomes(result.sent, result.failed)
+    log.info(
+        "delivery.held_sent",
+        campaign_id=campaign_id,
+        sent=len(result.sent),
+        failed=len(result.failed),
+    )
+    return not record_finished(deps, campaign_id, [True] * len(result.failed), now)
+
+
+def _cancel_held(campaign_id: str, reason: str, deps: Deps) -> None:
+    while True:
+        rows = deps.store.held_batch(campaign_id, CANCEL_BATCH)
+        if not rows:
+            return
+        now = utcnow()
+        customers = [r["customer_id"] for r in rows]
+        deps.publish([MessagesCancelled(campaign_id=campaign_id, customer_ids=customers, at=now)])
+        deps.store.cancel_held([r["_id"] for r in rows], reason, now)
+
+
+def sweep_held(deps: Deps) -> None:
+    """Held rows of campaigns that are not paused any more: send or cancel them."""
+    campaigns = deps.store.campaigns_with_held()
+    controls = deps.store.get_controls(campaigns)
+    for campaign_id in campaigns:
+        if controls.get(campaign_id, {}).get("state") != PAUSED:
+            send_held(campaign_id, deps)
+
+
+def run_sweeper(deps: Deps, stop: threading.Event) -> None:
+    while not stop.wait(deps.settings.held_sweep_interval_s):
+        try:
+            sweep_held(deps)
+        except Exception:
+            log.exception("delivery.sweep_failed")

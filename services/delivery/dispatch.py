@@ -1,0 +1,88 @@
+"""Shared steps of sending: one vendor batch (rate-limited, retried) and auto-pause."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from libs.common.events import CampaignAutoPaused, FailedMessage, SentMessage
+from libs.common.logging import get_logger
+from services.delivery.compose import Outgoing
+from services.delivery.context import Deps
+from services.delivery.models import FAILED, SENT
+from services.delivery.vendor import VendorError
+
+log = get_logger(__name__)
+
+PAUSED = "paused"
+ACTIVE = "active"
+
+
+@dataclass
+class BatchResult:
+    """Row fields per message id, and the events announcing them."""
+
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sent: list[SentMessage] = field(default_factory=list)
+    failed: list[FailedMessage] = field(default_factory=list)
+
+
+def send_batch(deps: Deps, key: str, batch: Sequence[Outgoing], now: datetime) -> BatchResult:
+    """Send one batch to the vendor; every message ends ``sent`` or ``failed``."""
+    result = BatchResult()
+    if not batch:
+        return result
+    campaign_id = batch[0].campaign_id
+    deps.limiter.acquire(campaign_id, len(batch))
+    try:
+        vendor_ids = deps.vendor.send(key, [m.vendor_payload() for m in batch])
+    except VendorError as exc:
+        reason = str(exc)
+        log.warning(
+            "delivery.batch_failed", campaign_id=campaign_id, size=len(batch), reason=reason
+        )
+        for m in batch:
+            result.rows[m.message_id] = {"status": FAILED, "reason": reason, "updated_at": now}
+            result.failed.append(
+                FailedMessage(
+                    message_id=m.message_id,
+                    campaign_id=campaign_id,
+                    customer_id=m.customer_id,
+                    reason=reason,
+                    at=now,
+                )
+            )
+        return result
+    for m in batch:
+        vid = vendor_ids[m.message_id]
+        result.rows[m.message_id] = {
+            "status": SENT,
+            "vendor_message_id": vid,
+            "sent_at": now,
+            "updated_at": now,
+        }
+        result.sent.append(
+            SentMessage(
+                message_id=m.message_id,
+                campaign_id=campaign_id,
+                customer_id=m.customer_id,
+                vendor_message_id=vid,
+                at=now,
+            )
+        )
+    return result
+
+
+def record_finished(deps: Deps, campaign_id: str, failed: Sequence[bool], now: datetime) -> bool:
+    """Feed finished sends to the auto-pause window; pause the campaign when it trips.
+    Returns True when this call paused it."""
+    rate = deps.autopause.record(campaign_id, failed)
+    if rate is None:
+        return False
+    reason = deps.autopause.reason(rate)
+    deps.store.set_control(campaign_id, PAUSED, reason, now)
+    deps.publish([CampaignAutoPaused(campaign_id=campaign_id, reason=reason, failure_rate=rate)])
+    log.warning("delivery.auto_paused", campaign_id=campaign_id, failure_rate=rate)
+    return True

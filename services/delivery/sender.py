@@ -1,0 +1,168 @@
+"""Group ``send``: a chunk of one campaign's recipients becomes vendor batches.
+
+Writes per message on the hot path: two. (1) One bulk insert of the chunk's rows, made
+*after* the vendor accepted them, already carrying ``sent`` and the vendor message id;
+(2) one conditional update when the receipt arrives. There is no ``queued`` write
+before the vendor call: the crash window between the vendor's answer and the insert
+is covered by the vendor idempotency key, derived from the batch's content (campaign,
+chunk, batch number, message ids). A redelivered chunk finds no rows for that batch,
+rebuilds the same batch, sends the same key and gets the same vendor ids back; the
+vendor sends nothing twice. Rows that already exist (any status) are never sent again:
+one query per chunk finds them first. A redelivered entry re-announces their outcomes
+(consumers dedupe by message id), in case the crash came between insert and publish.
+
+A paused campaign's messages are stored ``held`` (rendered, ready to send on resume);
+a cancelled campaign's are stored ``cancelled`` and announced as such.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from libs.common.events import (
+    FailedMessage,
+    MessagesCancelled,
+    Recipient,
+    SendRequested,
+    SentMessage,
+)
+from libs.common.events import message_id as make_message_id
+from libs.common.logging import get_logger
+from services.delivery.compose import Outgoing, Undeliverable, batch_key, compose
+from services.delivery.context import Deps, utcnow
+from services.delivery.dispatch import PAUSED, record_finished, send_batch
+from services.delivery.models import CANCELLED, FAILED, HELD, SENT
+
+log = get_logger(__name__)
+
+
+def handle_send_requested(events: list[SendRequested], deps: Deps) -> None:
+    controls = deps.store.get_controls(e.campaign_id for e in events)
+    states = {cid: doc.get("state", "") for cid, doc in controls.items()}
+    for event in events:
+        states[event.campaign_id] = send_chunk(event, states.get(event.campaign_id, ""), deps)
+
+
+def send_chunk(event: SendRequested, state: str, deps: Deps) -> str:
+    """Handle one chunk; return the campaign's state afterwards (auto-pause may set it)."""
+    now = utcnow()
+    cid = event.campaign_id
+    recipients = list({r.customer_id: r for r in event.recipients}.values())
+    existing = deps.store.find_existing([make_message_id(cid, r.customer_id) for r in recipients])
+    if existing and event.deliveries > 1:
+        _announce_existing(cid, list(existing.values()), deps)
+    fresh = [r for r in recipients if make_message_id(cid, r.customer_id) not in existing]
+    if not fresh:
+        return state
+    if state == CANCELLED:
+        _cancel_fresh(cid, fresh, now, deps)
+        return state
+
+    outgoing, undeliverable = compose(cid, event.message, event.channel, fresh)
+    rows = [_row(m, HELD, now) for m in outgoing] if state == PAUSED else []
+    sent: list[SentMessage] = []
+    failed = [_failure(u, now) for u in undeliverable]
+    rows += [_row(u, FAILED, now, reason=u.reason) for u in undeliverable]
+    if state != PAUSED:
+        size = deps.settings.vendor_batch_size
+        for index, start in enumerate(range(0, len(outgoing), size)):
+            batch = outgoing[start : start + size]
+            if state == PAUSED:  # auto-paused by an earlier batch of this chunk
+                rows += [_row(m, HELD, now) for m in batch]
+                continue
+            key = batch_key("send", cid, f"{event.chunk}.{index}", [m.message_id for m in batch])
+            result = send_batch(deps, key, batch, now)
+            rows += [_row(m, SENT, now, **result.rows[m.message_id]) for m in batch]
+            sent += result.sent
+            failed += result.failed
+            if record_finished(deps, cid, [True] * len(result.failed), now):
+                state = PAUSED
+    deps.store.insert_new(rows)
+    deps.publish_outcomes(sent, failed)
+    if undeliverable and record_finished(deps, cid, [True] * len(undeliverable), now):
+        state = PAUSED
+    log.info(
+        "delivery.chunk_done",
+        campaign_id=cid,
+        chunk=event.chunk,
+        sent=len(sent),
+        failed=len(failed),
+        held=sum(r["status"] == HELD for r in rows),
+        skipped=len(existing),
+    )
+    return state
+
+
+def _row(m: Outgoing | Undeliverable, status: str, now: datetime, **fields: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "_id": m.message_id,
+        "campaign_id": m.campaign_id,
+        "customer_id": m.customer_id,
+        "status": status,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if isinstance(m, Outgoing):
+        row.update(to=m.to, channel=m.channel, body=m.body)
+    row.update(fields)  # the batch result's status wins over the default
+    return row
+
+
+def _failure(u: Undeliverable, now: datetime) -> FailedMessage:
+    return FailedMessage(
+        message_id=u.message_id,
+        campaign_id=u.campaign_id,
+        customer_id=u.customer_id,
+        reason=u.reason,
+        at=now,
+    )
+
+
+def _cancel_fresh(cid: str, fresh: list[Recipient], now: datetime, deps: Deps) -> None:
+    rows = [
+        {
+            "_id": make_message_id(cid, r.customer_id),
+            "campaign_id": cid,
+            "customer_id": r.customer_id,
+            "status": CANCELLED,
+            "reason": "campaign cancelled",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in fresh
+    ]
+    deps.store.insert_new(rows)
+    deps.publish(
+        [MessagesCancelled(campaign_id=cid, customer_ids=[r.customer_id for r in fresh], at=now)]
+    )
+
+
+def _announce_existing(cid: str, docs: list[dict[str, Any]], deps: Deps) -> None:
+    """Re-publish what a crashed run may have recorded without announcing it."""
+    sent = [
+        SentMessage(
+            message_id=d["_id"],
+            campaign_id=cid,
+            customer_id=d["customer_id"],
+            vendor_message_id=d["vendor_message_id"],
+            at=d.get("sent_at") or d["updated_at"],
+        )
+        for d in docs
+        if d.get("vendor_message_id") and d["status"] != HELD
+    ]
+    failed = [
+        FailedMessage(
+            message_id=d["_id"],
+            campaign_id=cid,
+            customer_id=d["customer_id"],
+            reason=d.get("reason", "failed"),
+            at=d["updated_at"],
+        )
+        for d in docs
+        if d["status"] == FAILED and not d.get("vendor_message_id")
+    ]
+    cancelled = [d["customer_id"] for d in docs if d["status"] == CANCELLED]
+    deps.publish_outcomes(sent, failed)
+    if cancelled:
+        deps.publish([MessagesCancelled(campaign_id=cid, customer_ids=cancelled, at=utcnow())])

@@ -1,0 +1,140 @@
+"""The only module that touches MongoDB: ``communications`` and ``campaign_controls``.
+
+``communications._id`` is the message id ``"{campaign_id}:{customer_id}"``: one row per
+campaign and customer by construction, so a redelivered send entry cannot create a
+second one. Every status change is a conditional update on the current status, so a
+status never moves backwards and a duplicate is a no-op. Documents never hold null or
+empty lists (keys are omitted instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from libs.common.mongo import IndexSpec, ensure_indexes
+from services.delivery.models import CANCELLED, HELD, SENT
+
+COMMUNICATIONS = "communications"
+CONTROLS = "campaign_controls"
+ID_QUERY_CHUNK = 1000
+DUPLICATE_KEY = 11000
+
+INDEXES = (
+    IndexSpec(COMMUNICATIONS, [("campaign_id", ASCENDING), ("status", ASCENDING)]),
+    IndexSpec(COMMUNICATIONS, [("customer_id", ASCENDING)]),
+    IndexSpec(COMMUNICATIONS, [("status", ASCENDING)]),
+)
+
+Doc = dict[str, Any]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class DeliveryStore:
+    def __init__(self, db: Database[Doc]) -> None:
+        self.db = db
+        self.comms = db[COMMUNICATIONS]
+        self.controls = db[CONTROLS]
+
+    def ensure_indexes(self) -> None:
+        ensure_indexes(self.db, INDEXES)
+
+    # -- communications: the send path ---------------------------------------------
+    def find_existing(self, ids: Sequence[str]) -> dict[str, Doc]:
+        """The rows that already exist among ``ids`` (one query per 1000 ids)."""
+        found: dict[str, Doc] = {}
+        fields = {"body": False, "to": False}
+        for part in _chunks(list(ids), ID_QUERY_CHUNK):
+            for doc in self.comms.find({"_id": {"$in": list(part)}}, fields):
+                found[doc["_id"]] = doc
+        return found
+
+    def insert_new(self, docs: Sequence[Doc]) -> int:
+        """Insert rows in one bulk write; a row that already exists is left as it is."""
+        if not docs:
+            return 0
+        try:
+            return len(self.comms.insert_many(list(docs), ordered=False).inserted_ids)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return int(exc.details.get("nInserted", 0))
+
+    def update_held(self, changes: Sequence[tuple[str, Doc]]) -> int:
+        """Move held rows on (sent or failed), each only if it is still held."""
+        if not changes:
+            return 0
+        ops = [UpdateOne({"_id": _id, "status": HELD}, {"$set": fields}) for _id, fields in changes]
+        return self.comms.bulk_write(ops, ordered=False).modified_count
+
+    def held_batch(self, campaign_id: str, limit: int) -> list[Doc]:
+        cursor = self.comms.find({"campaign_id": campaign_id, "status": HELD})
+        return list(cursor.sort("_id", ASCENDING).limit(limit))
+
+    def campaigns_with_held(self) -> list[str]:
+        return sorted(self.comms.distinct("campaign_id", {"status": HELD}))
+
+    def cancel_held(self, ids: Sequence[str], reason: str, now: datetime) -> int:
+        result = self.comms.update_many(
+            {"_id": {"$in": list(ids)}, "status": HELD},
+            {"$set": {"status": CANCELLED, "reason": reason, "updated_at": now}},
+        )
+        return result.modified_count
+
+    # -- communications: receipts --------------------------------------------------
+    def statuses(self, ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for part in _chunks(list(ids), ID_QUERY_CHUNK):
+            for doc in self.comms.find({"_id": {"$in": list(part)}}, {"status": True}):
+                found[doc["_id"]] = doc["status"]
+        return found
+
+    def apply_final(self, changes: Iterable[tuple[str, Doc]]) -> int:
+        """Set a final status on rows that are still ``sent``: never backwards."""
+        ops = [UpdateOne({"_id": _id, "status": SENT}, {"$set": fields}) for _id, fields in changes]
+        if not ops:
+            return 0
+        return self.comms.bulk_write(ops, ordered=False).modified_count
+
+    # -- communications: reads for the API -----------------------------------------
+    def page(
+        self, campaign_id: str, status: str | None, page: int, page_size: int
+    ) -> tuple[list[Doc], int]:
+        query: Doc = {"campaign_id": campaign_id}
+        if status:
+            query["status"] = status
+        total = self.comms.count_documents(query)
+        cursor = self.comms.find(query).sort("_id", ASCENDING)
+        docs = list(cursor.skip((page - 1) * page_size).limit(page_size))
+        return docs, total
+
+    def for_customer(self, customer_id: str, limit: int) -> list[Doc]:
+        cursor = self.comms.find({"customer_id": customer_id}).sort("_id", ASCENDING)
+        return list(cursor.limit(limit))
+
+    # -- campaign controls (paused / cancelled), delivery's own read model -----------
+    def get_controls(self, campaign_ids: Iterable[str]) -> dict[str, Doc]:
+        ids = sorted(set(campaign_ids))
+        return {doc["_id"]: doc for doc in self.controls.find({"_id": {"$in": ids}})}
+
+    def set_control(self, campaign_id: str, state: str, reason: str, now: datetime) -> bool:
+        """Record a campaign's state; a cancelled campaign stays cancelled."""
+        current = self.controls.find_one({"_id": campaign_id})
+        if current is not None and current.get("state") == CANCELLED:
+            return False
+        self.controls.update_one(
+            {"_id": campaign_id},
+            {"$set": {"state": state, "reason": reason, "updated_at": now}},
+            upsert=True,
+        )
+        return True

@@ -1,0 +1,115 @@
+"""The vendor's HTTP API as seen from delivery: one batch per call, retried.
+
+    VendorError
+    ├── VendorRefused      a 4xx other than 429: the batch can never succeed (permanent)
+    └── VendorUnavailable  429/5xx/timeouts/connection errors outlasted the retry budget
+
+Retries use exponential back-off with jitter (``base * 2**attempt`` capped, half of it
+random) or the server's ``Retry-After`` when given. Every attempt carries the same
+``Idempotency-Key``, so a batch the vendor accepted but whose answer was lost is not
+sent twice.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from libs.common.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class VendorError(Exception):
+    pass
+
+
+class VendorRefused(VendorError):
+    pass
+
+
+class VendorUnavailable(VendorError):
+    pass
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 8
+    base_s: float = 0.2
+    cap_s: float = 10.0
+    max_retry_after_s: float = 60.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after_s)
+        ceiling = min(self.cap_s, self.base_s * 2**attempt)
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None  # an HTTP date: fall back to our own back-off
+
+
+class VendorClient:
+    def __init__(
+        self,
+        http: httpx.Client,
+        callback_url: str,
+        policy: RetryPolicy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.http = http
+        self.callback_url = callback_url
+        self.policy = policy
+        self.sleep = sleep
+
+    def send(self, key: str, messages: Sequence[dict[str, Any]]) -> dict[str, str]:
+        """Send one batch; return clientRef -> vendor message id for every message."""
+        body = {"callbackUrl": self.callback_url, "messages": list(messages)}
+        headers = {"Idempotency-Key": key}
+        attempts = self.policy.max_retries + 1
+        last_error = ""
+        for attempt in range(attempts):
+            retry_after: float | None = None
+            try:
+                response = self.http.post("/vendor/messages", json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                last_error = f"{type(exc).__name__}: {exc}"[:300]
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    return self._vendor_ids(response, messages)
+                if status != 429 and status < 500:
+                    raise VendorRefused(
+                        f"vendor refused the batch: HTTP {status} {response.text[:200]}"
+                    )
+                last_error = f"HTTP {status}"
+                retry_after = _retry_after(response)
+            if attempt + 1 < attempts:
+                delay = self.policy.delay(attempt, retry_after)
+                log.info("vendor.retrying", attempt=attempt + 1, error=last_error, delay_s=delay)
+                self.sleep(delay)
+        raise VendorUnavailable(f"vendor unavailable after {attempts} attempts: {last_error}")
+
+    @staticmethod
+    def _vendor_ids(response: httpx.Response, messages: Sequence[dict[str, Any]]) -> dict[str, str]:
+        try:
+            answer = response.json()["messages"]
+            ids = {m["clientRef"]: m["vendorMessageId"] for m in answer}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise VendorRefused(f"vendor answer not understood: {exc}") from exc
+        missing = [m["clientRef"] for m in messages if m["clientRef"] not in ids]
+        if missing:
+            raise VendorRefused(f"vendor answer lacks {len(missing)} messages")
+        return ids

@@ -1,0 +1,146 @@
+"""Delivery workers: ``python -m services.delivery.worker send|receipt|control [...]``.
+
+One process per consumer group is the scaling unit (several roles in one process run
+as threads, handy locally):
+
+    role      stream            group      handles
+    send      send              send       SendRequested -> vendor -> MessagesSent/Failed
+    receipt   receipt           receipt    ReceiptsReceived -> communications
+    control   campaign_events   delivery   paused/auto-paused/resumed/cancelled
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import httpx
+import redis
+
+from libs.common.events import (
+    EVENT_TYPES,
+    CampaignAutoPaused,
+    CampaignCancelled,
+    CampaignPaused,
+    CampaignResumed,
+    Event,
+    MessagesCancelled,
+    MessagesFailed,
+    MessagesSent,
+    ReceiptsReceived,
+    SendRequested,
+)
+from libs.common.logging import configure_logging, get_logger
+from libs.common.mongo import make_client
+from libs.common.redis_client import make_redis
+from libs.common.streams import StreamConsumer, StreamProducer
+from libs.common.streams.names import CAMPAIGN_EVENTS, RECEIPT, SEND
+from libs.common.worker import make_consumer, run_consumers
+from services.delivery.autopause import AutoPause
+from services.delivery.context import Deps
+from services.delivery.controls import on_cancelled, on_paused, on_resumed, run_sweeper
+from services.delivery.ratelimit import RateLimiter
+from services.delivery.receipts import handle_receipts, ignore
+from services.delivery.sender import handle_send_requested
+from services.delivery.settings import DeliverySettings
+from services.delivery.store import DeliveryStore
+from services.delivery.vendor import RetryPolicy, VendorClient
+
+log = get_logger(__name__)
+
+DepsHandler = Callable[[list[Any], Deps], None]
+
+SEND_HANDLERS: dict[type[Event], DepsHandler] = {SendRequested: handle_send_requested}
+RECEIPT_HANDLERS: dict[type[Event], DepsHandler] = {
+    ReceiptsReceived: handle_receipts,
+    MessagesSent: ignore,
+    MessagesFailed: ignore,
+    MessagesCancelled: ignore,
+}
+CONTROL_HANDLERS: dict[type[Event], DepsHandler] = {
+    CampaignPaused: on_paused,
+    CampaignAutoPaused: on_paused,
+    CampaignResumed: on_resumed,
+    CampaignCancelled: on_cancelled,
+}
+
+# role -> (stream, group, handlers); other entry types on the stream are ignored
+ROLES: dict[str, tuple[str, str, Mapping[type[Event], DepsHandler]]] = {
+    "send": (SEND, "send", SEND_HANDLERS),
+    "receipt": (RECEIPT, "receipt", RECEIPT_HANDLERS),
+    "control": (CAMPAIGN_EVENTS, "delivery", CONTROL_HANDLERS),
+}
+
+
+def build_deps(
+    settings: DeliverySettings, client: redis.Redis, mongo: Any, http: httpx.Client
+) -> Deps:
+    store = DeliveryStore(mongo[settings.database_name("delivery")])
+    policy = RetryPolicy(
+        max_retries=settings.vendor_max_retries,
+        base_s=settings.vendor_retry_base_ms / 1000,
+        cap_s=settings.vendor_retry_cap_ms / 1000,
+    )
+    return Deps(
+        settings=settings,
+        redis=client,
+        store=store,
+        producer=StreamProducer(client, settings.stream_maxlen),
+        vendor=VendorClient(http, settings.receipt_callback_url, policy),
+        limiter=RateLimiter(
+            client,
+            global_per_s=settings.rate_limit_per_s,
+            campaign_per_s=settings.campaign_rate_limit_per_s,
+        ),
+        autopause=AutoPause(
+            client, window=settings.autopause_window, threshold=settings.autopause_failure_rate
+        ),
+    )
+
+
+def make_consumers(deps: Deps, roles: Sequence[str]) -> list[StreamConsumer]:
+    consumers = []
+    for role in roles:
+        stream, group, table = ROLES[role]
+        handlers = {etype: partial(fn, deps=deps) for etype, fn in table.items()}
+        for etype in EVENT_TYPES.values():
+            if stream == etype.STREAM and etype not in handlers:
+                handlers[etype] = partial(ignore, deps=deps)
+        consumers.append(make_consumer(deps.redis, deps.settings, stream, group, handlers))
+    return consumers
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="services.delivery.worker")
+    parser.add_argument("roles", nargs="*", choices=[*ROLES, "all"], default=["all"])
+    parser.add_argument("--burst", action="store_true", help="stop when nothing is left")
+    args = parser.parse_args(argv)
+    roles = list(ROLES) if "all" in args.roles else list(dict.fromkeys(args.roles))
+
+    settings = DeliverySettings()
+    configure_logging("delivery", settings.log_level)
+    client = make_redis(settings.redis_url, block_ms=settings.stream_block_ms)
+    mongo = make_client(settings.mongodb_uri)
+    http = httpx.Client(base_url=settings.vendor_url, timeout=settings.vendor_timeout_s)
+    deps = build_deps(settings, client, mongo, http)
+    deps.store.ensure_indexes()
+    stop = threading.Event()
+    if "control" in roles and not args.burst:
+        threading.Thread(target=run_sweeper, args=(deps, stop), name="sweeper", daemon=True).start()
+    try:
+        run_consumers(
+            make_consumers(deps, roles), metrics_port=settings.metrics_port, burst=args.burst
+        )
+    finally:
+        stop.set()
+        http.close()
+        mongo.close()
+        client.close()
+    log.info("delivery.worker_exited", roles=roles)
+
+
+if __name__ == "__main__":
+    main()
