@@ -1,0 +1,155 @@
+"""Pure logic of the gateway: who may do what, where a path goes, docs merging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.gateway.access import (
+    Identity,
+    allows,
+    email_allowed,
+    is_ingestion,
+    origin_allowed,
+    required_access,
+)
+from services.gateway.docs import merge_openapi
+from services.gateway.frontend import resolve
+from services.gateway.keys import display_prefix, hash_key, looks_like_key, new_key
+from services.gateway.proxy import upstream_for
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "access"),
+    [
+        ("GET", "/api/customers", "read"),
+        ("POST", "/api/customers", "ingest"),
+        ("POST", "/api/customers/batch", "ingest"),
+        ("POST", "/api/orders/batch", "ingest"),
+        ("POST", "/api/customers/import", "ingest"),
+        ("POST", "/api/customers/preview", "read"),
+        ("GET", "/api/imports/abc", "read"),
+        ("POST", "/api/campaigns", "campaigns"),
+        ("POST", "/api/campaigns/c1/pause", "campaigns"),
+        ("DELETE", "/api/segments/s1", "campaigns"),
+        ("POST", "/api/ai/segment-from-text", "campaigns"),
+        ("GET", "/api/campaigns/c1/events", "read"),
+        ("POST", "/api/deliveries/receipts", "public"),
+        ("POST", "/api/deliveries/receipts/", "public"),
+        ("GET", "/api/deliveries/receipts", "read"),
+        ("POST", "/api/deliveries/other", "session"),
+        ("GET", "/api/keys", "session"),
+        ("POST", "/api/keys", "session"),
+        ("DELETE", "/api/keys/k1", "session"),
+        ("GET", "/api/admin/streams", "read"),
+        ("POST", "/api/admin/streams/ingest/dlq/replay", "session"),
+        ("POST", "/api/customersfoo", "session"),
+    ],
+)
+def test_required_access_by_method_and_path(method, path, access):
+    assert required_access(method, path) == access
+
+
+def test_a_session_holds_every_scope_and_a_key_only_its_own():
+    person = Identity(user_id="u", email="e")
+    key = Identity(user_id="u", email="e", scopes=("read",), via="key", key_id="k")
+    assert all(allows(person, a) for a in ("session", "ingest", "read", "campaigns"))
+    assert allows(key, "read") and not allows(key, "ingest") and not allows(key, "session")
+
+
+def test_only_ingestion_posts_are_ingestion():
+    assert is_ingestion("POST", "/api/customers/batch")
+    assert is_ingestion("POST", "/api/orders")
+    assert not is_ingestion("GET", "/api/customers")
+    assert not is_ingestion("POST", "/api/campaigns")
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/api/customers", "ingest"),
+        ("/api/customers/batch", "ingest"),
+        ("/api/orders/batch", "ingest"),
+        ("/api/imports/i1", "ingest"),
+        ("/api/campaigns", "campaign"),
+        ("/api/campaigns/c1/events", "campaign"),
+        ("/api/campaigns/c1/communications", "delivery"),
+        ("/api/campaigns/c1/communications/x", "delivery"),
+        ("/api/campaigns/stats/overview", "campaign"),
+        ("/api/segments/s1", "campaign"),
+        ("/api/deliveries/receipts", "delivery"),
+        ("/api/ai/optimal-timing", "ai"),
+        ("/api/customersx", None),
+        ("/api/unknown", None),
+    ],
+)
+def test_paths_route_to_the_owning_service(path, service):
+    assert upstream_for(path) == service
+
+
+def test_origin_check_accepts_own_and_allowlisted_origins_only():
+    own = {"http://crm.local:8000"}
+    allowed = {"https://admin.example.com"}
+    assert origin_allowed("http://crm.local:8000", None, own, allowed)
+    assert origin_allowed("https://admin.example.com", None, own, allowed)
+    assert origin_allowed(None, "http://crm.local:8000/campaigns/1", own, allowed)
+    assert not origin_allowed("https://evil.test", None, own, allowed)
+    assert not origin_allowed(None, "https://evil.test/page", own, allowed)
+    assert not origin_allowed(None, None, own, allowed)
+    assert not origin_allowed("null", None, own, allowed)
+
+
+def test_email_allowlist_and_domains():
+    assert email_allowed("a@x.com", [], [])
+    assert email_allowed("A@X.com", ["x.com"], [])
+    assert not email_allowed("a@y.com", ["x.com"], [])
+    assert email_allowed("boss@y.com", ["x.com"], ["boss@y.com"])
+    assert not email_allowed("other@y.com", [], ["boss@y.com"])
+
+
+def test_keys_are_random_and_only_the_hash_identifies_them():
+    key, other = new_key(), new_key()
+    assert key != other and looks_like_key(key) and key.startswith("mcrm_")
+    assert hash_key(key) == hash_key(key) != hash_key(other)
+    assert key.startswith(display_prefix(key)) and len(display_prefix(key)) < 16
+    assert not looks_like_key("Bearer nonsense")
+
+
+def test_merged_docs_keep_both_versions_of_a_colliding_schema():
+    gateway = {
+        "openapi": "3.1.0",
+        "paths": {"/api/keys": {"get": {}}, "/healthz": {"get": {}}},
+        "components": {"schemas": {"Item": {"type": "string"}}},
+    }
+    ingest = {
+        "paths": {
+            "/api/customers": {
+                "get": {"responses": {"200": {"$ref": "#/components/schemas/Item"}}}
+            },
+            "/readyz": {"get": {}},
+        },
+        "components": {"schemas": {"Item": {"type": "object"}}},
+    }
+    merged = merge_openapi(gateway, {"ingest": ingest}, {"ai": "ConnectError"})
+    assert set(merged["paths"]) == {"/api/keys", "/api/customers"}
+    schemas = merged["components"]["schemas"]
+    assert schemas["Item"] == {"type": "string"}
+    assert schemas["ingest_Item"] == {"type": "object"}
+    ref = merged["paths"]["/api/customers"]["get"]["responses"]["200"]["$ref"]
+    assert ref == "#/components/schemas/ingest_Item"
+    assert merged["paths"]["/api/customers"]["get"]["tags"] == ["ingest"]
+    assert "ai (ConnectError)" in merged["info"]["description"]
+
+
+def test_frontend_files_never_resolve_outside_dist(tmp_path: Path):
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "assets" / "app.js").write_text("js")
+    (tmp_path / "secret.txt").write_text("secret")
+    assert resolve(dist, "assets/app.js") == (dist / "assets" / "app.js").resolve()
+    assert resolve(dist, "../secret.txt") is None
+    assert resolve(dist, "assets/missing.js") is None
+    assert resolve(dist, "") is None
