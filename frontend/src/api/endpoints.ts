@@ -1,0 +1,111 @@
+// One function per gateway endpoint (docs/api.md).
+import type { RulesJson } from "../rules/model";
+import { request } from "./client";
+import type {
+  ApiKey,
+  AuthConfig,
+  Campaign,
+  CampaignOverview,
+  Communication,
+  Customer,
+  CustomerDetail,
+  CustomerStats,
+  ImportStatus,
+  Lookalike,
+  MessageSuggestion,
+  NewApiKey,
+  OptimalTiming,
+  Page,
+  PerformanceSummary,
+  Preview,
+  Realtime,
+  Segment,
+  SegmentFromText,
+  StreamInfo,
+  User,
+} from "./types";
+
+// -- auth --
+export const getAuthConfig = () => request<AuthConfig>("GET", "/auth/config");
+export const getUser = () => request<User>("GET", "/auth/user");
+export const devLogin = (email?: string, name?: string) =>
+  request<User | undefined>("POST", "/auth/dev-login", { body: { email, name } });
+export const logout = () => request<void>("POST", "/auth/logout");
+export const GOOGLE_SIGN_IN_URL = "/auth/google";
+
+// -- API keys --
+export const listApiKeys = () => request<{ items: ApiKey[] }>("GET", "/api/keys");
+export const createApiKey = (name: string, scopes: string[]) =>
+  request<NewApiKey>("POST", "/api/keys", { body: { name, scopes } });
+export const revokeApiKey = (id: string) => request<void>("DELETE", `/api/keys/${encodeURIComponent(id)}`);
+
+// -- streams --
+export const getStreams = (signal?: AbortSignal) =>
+  request<{ streams: StreamInfo[] }>("GET", "/api/admin/streams", { signal });
+export const replayDlq = (stream: string) =>
+  request<{ replayed: number }>("POST", `/api/admin/streams/${encodeURIComponent(stream)}/dlq/replay`);
+
+// -- customers --
+export const listCustomers = (params: { page: number; pageSize: number; sort?: string; q?: string }) =>
+  request<Page<Customer>>("GET", "/api/customers", { query: params });
+export const getCustomer = (id: string) => request<CustomerDetail>("GET", `/api/customers/${encodeURIComponent(id)}`);
+export const getCustomerStats = () => request<CustomerStats>("GET", "/api/customers/stats");
+export const previewAudience = (rules: RulesJson, sampleSize = 5, signal?: AbortSignal) =>
+  request<Preview>("POST", "/api/customers/preview", { body: { rules, sampleSize }, signal });
+export function importCsv(file: File, kind: "customers" | "orders") {
+  const form = new FormData();
+  form.append("file", file);
+  form.append("kind", kind);
+  return request<{ importId: string }>("POST", "/api/customers/import", { form });
+}
+export const getImport = (id: string) => request<ImportStatus>("GET", `/api/imports/${encodeURIComponent(id)}`);
+
+// -- deliveries --
+export const getCustomerMessages = (customerId: string) =>
+  request<{ items: Communication[] }>("GET", `/api/deliveries/customers/${encodeURIComponent(customerId)}`);
+export const listCommunications = (campaignId: string, params: { page: number; pageSize: number; status?: string }) =>
+  request<Page<Communication>>("GET", `/api/campaigns/${encodeURIComponent(campaignId)}/communications`, {
+    query: params,
+  });
+
+// -- campaigns --
+export interface NewCampaign {
+  name: string;
+  segmentRules?: RulesJson;
+  segmentId?: string;
+  message: string;
+  scheduledAt?: string;
+  tags?: string[];
+  channel?: string;
+}
+export const createCampaign = (body: NewCampaign) => request<Campaign>("POST", "/api/campaigns", { body });
+export const listCampaigns = (params: { page: number; pageSize: number; status?: string }) =>
+  request<Page<Campaign>>("GET", "/api/campaigns", { query: params });
+export const getCampaign = (id: string) => request<Campaign>("GET", `/api/campaigns/${encodeURIComponent(id)}`);
+export const getRealtime = (id: string) =>
+  request<Realtime>("GET", `/api/campaigns/${encodeURIComponent(id)}/realtime`);
+export const campaignEventsUrl = (id: string) => `/api/campaigns/${encodeURIComponent(id)}/events`;
+export const campaignAction = (id: string, action: "pause" | "resume" | "cancel") =>
+  request<Campaign>("POST", `/api/campaigns/${encodeURIComponent(id)}/${action}`);
+export const getCampaignOverview = () => request<CampaignOverview>("GET", "/api/campaigns/stats/overview");
+
+// -- segments --
+export const createSegment = (name: string, rules: RulesJson, description?: string) =>
+  request<Segment>("POST", "/api/segments", { body: { name, rules, description } });
+export const listSegments = () => request<{ items: Segment[] }>("GET", "/api/segments");
+export const getSegment = (id: string) => request<Segment>("GET", `/api/segments/${encodeURIComponent(id)}`);
+export const deleteSegment = (id: string) => request<void>("DELETE", `/api/segments/${encodeURIComponent(id)}`);
+
+// -- AI --
+export const segmentFromText = (description: string) =>
+  request<SegmentFromText>("POST", "/api/ai/segment-from-text", { body: { description } });
+export const messageSuggestions = (body: { objective: string; audienceSize?: number; tone?: string; rules?: RulesJson }) =>
+  request<{ suggestions: MessageSuggestion[]; source: string }>("POST", "/api/ai/message-suggestions", { body });
+export const performanceSummary = (campaignId: string) =>
+  request<PerformanceSummary>("POST", "/api/ai/campaign-performance-summary", { body: { campaignId } });
+export const optimalTiming = (audienceRules?: RulesJson) =>
+  request<OptimalTiming>("POST", "/api/ai/optimal-timing", { body: { audienceRules } });
+export const lookalikeAudience = (body: { rules?: RulesJson; baseSegmentId?: string; size?: number }) =>
+  request<Lookalike>("POST", "/api/ai/lookalike-audience", { body });
+export const campaignTags = (body: { name?: string; rules?: RulesJson; message: string }) =>
+  request<{ tags: string[]; source: string }>("POST", "/api/ai/campaign-tags", { body });

@@ -1,0 +1,215 @@
+import type { RulesJson } from "../rules/model";
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page?: number;
+  pageSize?: number;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  name?: string;
+  picture?: string;
+}
+
+export interface AuthConfig {
+  devLogin: boolean;
+  providers: string[];
+}
+
+export interface Customer {
+  id: string;
+  name: string;
+  email: string;
+  phone?: string;
+  totalSpends?: number;
+  visits?: number;
+  lastVisit?: string;
+  createdAt?: string;
+  tags?: string[];
+  city?: string;
+  timezone?: string;
+  orderCount?: number;
+  lastOrderAt?: string;
+  attributes?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface Order {
+  id: string;
+  customerId: string;
+  amount: number;
+  items?: unknown[];
+  date: string;
+}
+
+export interface CustomerDetail extends Customer {
+  orders?: Order[];
+}
+
+export interface Preview {
+  count: number;
+  sample: Customer[];
+  fields?: string[];
+}
+
+export interface ImportStatus {
+  id: string;
+  kind: "customers" | "orders";
+  status: "processing" | "completed" | "failed";
+  totalRows?: number;
+  accepted?: number;
+  rejected?: number;
+  processed?: number;
+  errors?: { row: number; message: string }[];
+}
+
+export interface CustomerStats {
+  customers: number;
+  orders: number;
+  revenue: number;
+}
+
+export type CampaignStatus = "scheduled" | "launching" | "running" | "paused" | "cancelled" | "completed";
+
+export interface Campaign {
+  id: string;
+  name: string;
+  segmentRules?: RulesJson;
+  segmentId?: string;
+  message: string;
+  channel?: string;
+  tags?: string[];
+  status: CampaignStatus;
+  statusReason?: string;
+  scheduledAt?: string;
+  createdAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  audienceSize?: number;
+  sent: number;
+  delivered: number;
+  failed: number;
+  cancelled?: number;
+  pending?: number;
+  deliveryRate?: number;
+}
+
+export interface Realtime {
+  audienceSize?: number | null;
+  sent: number;
+  delivered: number;
+  failed: number;
+  pending?: number;
+  deliveryRate?: number;
+  startedAt?: string | null;
+  completedAt?: string | null;
+  estimatedCompletion?: string | null;
+  status: CampaignStatus;
+  failureReasons?: Record<string, number>;
+  timeline?: { t: string; delivered: number; failed: number }[];
+}
+
+export interface CampaignOverview {
+  campaigns: number;
+  sent: number;
+  delivered: number;
+  failed: number;
+  daily: { date: string; sent: number; delivered: number; failed: number }[];
+}
+
+export interface Segment {
+  id: string;
+  name: string;
+  rules: RulesJson;
+  description?: string;
+  createdAt: string;
+}
+
+export interface Communication {
+  id: string;
+  campaignId: string;
+  customerId: string;
+  to?: string;
+  channel?: string;
+  body?: string;
+  status: string;
+  vendorMessageId?: string;
+  reason?: string;
+  updatedAt?: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  scopes: string[];
+  createdAt: string;
+  lastUsedAt?: string | null;
+  prefix?: string;
+}
+
+export interface NewApiKey extends ApiKey {
+  key: string;
+}
+
+export interface StreamGroup {
+  name: string;
+  pending: number;
+  lag: number | null;
+  lastDeliveredId?: string;
+  oldestPendingAgeMs?: number | null;
+  consumers: { name: string; pending: number; idleMs: number }[];
+}
+
+export interface StreamInfo {
+  stream: string;
+  length: number;
+  groups: StreamGroup[];
+  dlq: { stream: string; length: number };
+}
+
+export type AiSource = "llm" | "fallback";
+
+export interface SegmentFromText {
+  rules: RulesJson;
+  explanation: string;
+  source: AiSource;
+}
+
+export interface MessageSuggestion {
+  message: string;
+  tone?: string;
+  rationale?: string;
+}
+
+export interface TimingRecommendation {
+  dayOfWeek: string | number;
+  hour: number;
+  timezone?: string;
+  score?: number;
+  evidence?: string;
+}
+
+export interface OptimalTiming {
+  recommendations: TimingRecommendation[];
+  isDefault?: boolean;
+  explanation?: string;
+  source: AiSource;
+}
+
+export interface Lookalike {
+  rules: RulesJson;
+  size: number;
+  sample: Customer[];
+  explanation: string;
+  source: AiSource;
+}
+
+export interface PerformanceSummary {
+  summary: string;
+  highlights?: string[];
+  metrics?: Record<string, unknown>;
+  source: AiSource;
+}

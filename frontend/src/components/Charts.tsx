@@ -1,0 +1,27 @@
+import { Area, AreaChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+
+export interface SeriesPoint {
+  label: string;
+  sent?: number;
+  delivered: number;
+  failed: number;
+}
+
+export function DeliveryChart({ data, showSent = true, label }: { data: SeriesPoint[]; showSent?: boolean; label: string }) {
+  return (
+    <figure aria-label={label} className="h-64 w-full">
+      <ResponsiveContainer width="100%" height="100%">
+        <AreaChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: -16 }}>
+          <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
+          <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={16} />
+          <YAxis tick={{ fontSize: 11 }} allowDecimals={false} />
+          <Tooltip />
+          <Legend wrapperStyle={{ fontSize: 12 }} />
+          {showSent && <Area type="monotone" dataKey="sent" stroke="#6366f1" fill="#6366f133" name="Sent" />}
+          <Area type="monotone" dataKey="delivered" stroke="#059669" fill="#05966933" name="Delivered" />
+          <Area type="monotone" dataKey="failed" stroke="#e11d48" fill="#e11d4833" name="Failed" />
+        </AreaChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}

@@ -1,0 +1,215 @@
+import { ArrowLeft, Ban, Pause, Play, Radio, Sparkles } from "lucide-react";
+import { useEffect, useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { campaignAction, getCampaign, listCommunications, performanceSummary } from "../api/endpoints";
+import type { PerformanceSummary } from "../api/types";
+import { DeliveryChart } from "../components/Charts";
+import { Pager } from "../components/Pager";
+import { Button, Card, EmptyState, ErrorState, ListState, Loading, PageHeader, ProgressBar, SourceTag, Stat, StatusBadge, inputClass } from "../components/ui";
+import { formatDate, formatNumber, formatPercent } from "../format";
+import { useAsync } from "../hooks/useAsync";
+import { FINISHED, useCampaignStats } from "../hooks/useCampaignStats";
+import { describeRules } from "../rules/describe";
+
+export function CampaignPage() {
+  const { id = "" } = useParams();
+  const campaign = useAsync(() => getCampaign(id), [id]);
+  const { stats, error: statsError, live } = useCampaignStats(id);
+  const [actionError, setActionError] = useState<unknown>();
+  const [busy, setBusy] = useState<string>();
+  const c = campaign.data;
+  const status = stats?.status ?? c?.status ?? "";
+
+  // Keep the campaign document (status reason, times) in step with live status changes.
+  const reloadCampaign = campaign.reload;
+  useEffect(() => {
+    if (stats?.status) reloadCampaign();
+  }, [stats?.status, reloadCampaign]);
+
+  async function act(action: "pause" | "resume" | "cancel") {
+    if (action === "cancel" && !window.confirm("Cancel this campaign? Messages not yet sent will not be sent.")) return;
+    setBusy(action);
+    setActionError(undefined);
+    try {
+      await campaignAction(id, action);
+      campaign.reload();
+    } catch (err) {
+      setActionError(err);
+    } finally {
+      setBusy(undefined);
+    }
+  }
+
+  const audience = stats?.audienceSize ?? c?.audienceSize ?? 0;
+  const sent = stats?.sent ?? c?.sent ?? 0;
+  const delivered = stats?.delivered ?? c?.delivered ?? 0;
+  const failed = stats?.failed ?? c?.failed ?? 0;
+  const done = delivered + failed;
+  const reasons = Object.entries(stats?.failureReasons ?? {}).sort((a, b) => b[1] - a[1]);
+
+  return (
+    <>
+      <Link to="/campaigns" className="mb-2 inline-flex items-center gap-1 text-sm text-indigo-700 hover:underline">
+        <ArrowLeft className="h-4 w-4" aria-hidden /> Campaigns
+      </Link>
+      {campaign.error && !c ? <ErrorState error={campaign.error} onRetry={campaign.reload} /> : null}
+      {!c && campaign.loading && <Loading />}
+      {c && (
+        <>
+          <PageHeader
+            title={c.name}
+            subtitle={`Created ${formatDate(c.createdAt)}${c.scheduledAt ? ` · scheduled for ${formatDate(c.scheduledAt)}` : ""}`}
+            actions={
+              <>
+                {["running", "launching", "scheduled"].includes(status) && (
+                  <Button variant="secondary" busy={busy === "pause"} onClick={() => void act("pause")}><Pause className="h-4 w-4" aria-hidden /> Pause</Button>
+                )}
+                {status === "paused" && (
+                  <Button variant="secondary" busy={busy === "resume"} onClick={() => void act("resume")}><Play className="h-4 w-4" aria-hidden /> Resume</Button>
+                )}
+                {!FINISHED.includes(status) && (
+                  <Button variant="danger" busy={busy === "cancel"} onClick={() => void act("cancel")}><Ban className="h-4 w-4" aria-hidden /> Cancel</Button>
+                )}
+              </>
+            }
+          />
+          <div className="mb-3 flex flex-wrap items-center gap-3 text-sm">
+            <span data-testid="campaign-status"><StatusBadge status={status} /></span>
+            {c.statusReason && <span className="text-slate-600">{c.statusReason}</span>}
+            {live && <span className="inline-flex items-center gap-1 text-emerald-700"><Radio className="h-4 w-4" aria-hidden /> live</span>}
+            {stats?.estimatedCompletion && !FINISHED.includes(status) && <span className="text-slate-600">ETA {formatDate(stats.estimatedCompletion)}</span>}
+            {(c.tags ?? []).map((t) => <span key={t} className="rounded-full bg-slate-200 px-2 py-0.5 text-xs">{t}</span>)}
+          </div>
+          {actionError ? <div className="mb-3"><ErrorState error={actionError} /></div> : null}
+          {statsError && !stats ? <div className="mb-3"><ErrorState error={statsError} /></div> : null}
+          <Card className="mb-4">
+            <ProgressBar label="Messages with a final status" value={done} max={audience || Math.max(done, 1)} />
+            <div className="mt-3 grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
+              <Stat label="Audience" value={formatNumber(stats?.audienceSize ?? c.audienceSize)} />
+              <Stat label="Sent" value={formatNumber(sent)} />
+              <Stat label="Delivered" value={formatNumber(delivered)} />
+              <Stat label="Failed" value={formatNumber(failed)} />
+              <Stat label="Pending" value={formatNumber(stats?.pending ?? c.pending)} />
+              <Stat label="Delivery rate" value={formatPercent(stats?.deliveryRate ?? c.deliveryRate)} />
+            </div>
+          </Card>
+          <div className="grid gap-4 xl:grid-cols-2">
+            <Card title="Delivery over time">
+              {stats?.timeline && stats.timeline.length > 0 ? (
+                <DeliveryChart
+                  showSent={false}
+                  label="Delivered and failed messages over time"
+                  data={stats.timeline.map((p) => ({ ...p, label: new Date(p.t).toLocaleTimeString() }))}
+                />
+              ) : (
+                <EmptyState title="No receipts yet" />
+              )}
+            </Card>
+            <div className="space-y-4">
+              <Card title="Failure reasons">
+                {reasons.length === 0 ? (
+                  <EmptyState title="No failures" />
+                ) : (
+                  <ul className="space-y-1 text-sm">
+                    {reasons.map(([reason, n]) => (
+                      <li key={reason} className="flex justify-between gap-2"><span>{reason}</span><span className="tabular-nums">{formatNumber(n)}</span></li>
+                    ))}
+                  </ul>
+                )}
+              </Card>
+              <AiSummary id={id} />
+              <Card title="Details">
+                <p className="text-xs text-slate-500">Audience: {c.segmentRules ? describeRules(c.segmentRules) : `segment ${c.segmentId}`}</p>
+                <p className="mt-2 whitespace-pre-wrap rounded bg-slate-50 p-2 text-sm">{c.message}</p>
+              </Card>
+            </div>
+          </div>
+          <Communications id={id} refreshKey={done} />
+        </>
+      )}
+    </>
+  );
+}
+
+function AiSummary({ id }: { id: string }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const [result, setResult] = useState<PerformanceSummary>();
+  async function run() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      setResult(await performanceSummary(id));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <Card title="AI performance summary" actions={<Button variant="secondary" busy={busy} onClick={() => void run()}><Sparkles className="h-4 w-4" aria-hidden /> Summarise</Button>}>
+      {error ? <ErrorState error={error} /> : null}
+      {result ? (
+        <div className="space-y-2 text-sm" data-testid="ai-summary">
+          <p><SourceTag source={result.source} /> {result.summary}</p>
+          {result.highlights && result.highlights.length > 0 && (
+            <ul className="list-inside list-disc text-slate-700">{result.highlights.map((h, i) => <li key={i}>{h}</li>)}</ul>
+          )}
+        </div>
+      ) : (
+        !error && <p className="text-sm text-slate-500">Ask for a plain-English summary of how this campaign did.</p>
+      )}
+    </Card>
+  );
+}
+
+const COMM_STATUSES = ["", "pending", "sent", "delivered", "failed", "cancelled"];
+const COMM_PAGE = 20;
+
+function Communications({ id, refreshKey }: { id: string; refreshKey: number }) {
+  const [page, setPage] = useState(1);
+  const [status, setStatus] = useState("");
+  // refresh as receipts arrive, at most once per 10 messages
+  const bucket = Math.floor(refreshKey / 10);
+  const comms = useAsync(() => listCommunications(id, { page, pageSize: COMM_PAGE, status: status || undefined }), [id, page, status, bucket]);
+  return (
+    <Card title="Communications" className="mt-4">
+      <div className="mb-3">
+        <label htmlFor="comm-status" className="mr-2 text-sm font-medium">Status</label>
+        <select id="comm-status" className={`${inputClass} w-auto`} value={status} onChange={(e) => { setStatus(e.target.value); setPage(1); }}>
+          {COMM_STATUSES.map((s) => <option key={s} value={s}>{s || "all"}</option>)}
+        </select>
+      </div>
+      <ListState loading={comms.loading} error={comms.error} items={comms.data?.items} onRetry={comms.reload} empty={<EmptyState title="No messages yet" />}>
+        {(items) => (
+          <div className="overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <caption className="sr-only">Messages of this campaign</caption>
+              <thead className="border-b border-slate-200 text-xs uppercase text-slate-500">
+                <tr>
+                  <th scope="col" className="py-2 pr-3">Customer</th>
+                  <th scope="col" className="py-2 pr-3">Status</th>
+                  <th scope="col" className="hidden py-2 pr-3 md:table-cell">Message</th>
+                  <th scope="col" className="hidden py-2 pr-3 sm:table-cell">Reason</th>
+                  <th scope="col" className="hidden py-2 pr-3 md:table-cell">Updated</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {items.map((m) => (
+                  <tr key={m.id}>
+                    <td className="py-2 pr-3"><Link className="text-indigo-700 hover:underline" to={`/customers/${encodeURIComponent(m.customerId)}`}>{m.to || m.customerId}</Link></td>
+                    <td className="py-2 pr-3"><StatusBadge status={m.status} /></td>
+                    <td className="hidden max-w-md truncate py-2 pr-3 md:table-cell" title={m.body}>{m.body}</td>
+                    <td className="hidden py-2 pr-3 text-rose-700 sm:table-cell">{m.reason ?? ""}</td>
+                    <td className="hidden py-2 pr-3 md:table-cell">{formatDate(m.updatedAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </ListState>
+      {comms.data && comms.data.total > 0 && <Pager page={page} pageSize={COMM_PAGE} total={comms.data.total} onPage={setPage} />}
+    </Card>
+  );
+}
