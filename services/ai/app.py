@@ -1,7 +1,8 @@
-"""Composition root of the ai API: builds clients, store and routes."""
+"""Composition root of the ai API: builds clients, store, LLM client and routes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +13,10 @@ from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.ai.api import router
+from services.ai.assistant import Assistant
+from services.ai.llm import LlmClient
 from services.ai.settings import AiSettings
+from services.ai.store import AiStore
 
 
 def create_app(settings: AiSettings | None = None) -> FastAPI:
@@ -23,10 +27,15 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = AiStore(mongo[settings.database_name("ai")])
+        await asyncio.to_thread(store.ensure_indexes)
+        llm = LlmClient(settings)
         app.state.settings = settings
         app.state.redis = redis
         app.state.mongo = mongo
+        app.state.assistant = Assistant(store, llm, settings)
         yield
+        await llm.close()
         await redis.aclose()
         mongo.close()
 

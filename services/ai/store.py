@@ -1,0 +1,256 @@
+"""The AI service's read models (its own database): the only module touching pymongo.
+
+Collections, all keyed so that applying the same stream entry twice changes nothing:
+- ``customers``: customer features (_id customer id) with the rule-engine field names
+  (total_spends, visits, last_visit, order_count, last_order_at, city, tags, ...)
+  plus ``base_spends`` (the ingested total) and ``order_total``;
+- ``orders``: _id order id (amount, date, customer_id); customer aggregates are
+  recomputed from it, so a redelivered order is never counted twice;
+- ``messages``: _id message id, the latest state of each campaign message;
+- ``campaigns``: _id campaign id, content and life cycle; ``segments``: saved rules.
+
+Documents never hold None or empty lists (absent means unknown).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import DESCENDING, UpdateOne
+from pymongo.database import Database
+
+from libs.common.events import CustomerRecord, FailedMessage, OrderRecord, Receipt, SentMessage
+from libs.common.mongo import IndexSpec, ensure_indexes
+
+INDEXES = (
+    IndexSpec("orders", [("customer_id", 1)]),
+    IndexSpec("messages", [("campaign_id", 1), ("status", 1)]),
+    IndexSpec("messages", [("status", 1)]),
+)
+CHUNK = 500
+_OPTIONAL = ("email", "phone", "city", "timezone", "last_visit", "created_at", "tags")
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None and v != [] and v != ""}
+
+
+class AiStore:
+    def __init__(self, db: Database[dict[str, Any]]) -> None:
+        self.db = db
+
+    def ensure_indexes(self) -> None:
+        ensure_indexes(self.db, INDEXES)
+
+    # -- customers and orders ------------------------------------------------------
+    def upsert_customers(self, records: Sequence[CustomerRecord]) -> None:
+        latest = {r.id: r for r in records}  # last write of a chunk wins
+        ops = []
+        for record in latest.values():
+            fields = _present(
+                {
+                    "name": record.name,
+                    "email": record.email,
+                    "phone": record.phone,
+                    "city": record.city,
+                    "timezone": record.timezone,
+                    "last_visit": record.last_visit,
+                    "created_at": record.created_at,
+                    "tags": list(record.tags),
+                }
+            )
+            fields.update({"base_spends": float(record.total_spends), "visits": record.visits})
+            update: dict[str, Any] = {"$set": fields}
+            missing = {k: "" for k in _OPTIONAL if k not in fields}
+            if missing:
+                update["$unset"] = missing
+            ops.append(UpdateOne({"_id": record.id}, update, upsert=True))
+        for chunk in _chunks(ops):
+            self.db.customers.bulk_write(list(chunk), ordered=False)
+        self.refresh_aggregates(list(latest))
+
+    def record_orders(self, orders: Sequence[OrderRecord]) -> None:
+        ops = [
+            UpdateOne(
+                {"_id": o.id},
+                {"$set": {"customer_id": o.customer_id, "amount": float(o.amount), "date": o.date}},
+                upsert=True,
+            )
+            for o in {o.id: o for o in orders}.values()
+        ]
+        for chunk in _chunks(ops):
+            self.db.orders.bulk_write(list(chunk), ordered=False)
+        self.refresh_aggregates(sorted({o.customer_id for o in orders}))
+
+    def refresh_aggregates(self, customer_ids: Sequence[str]) -> None:
+        """Recompute order aggregates from the orders themselves: idempotent by design."""
+        for chunk in _chunks(list(customer_ids)):
+            ids = list(chunk)
+            totals: dict[str, dict[str, Any]] = {
+                cid: {"order_count": 0, "order_total": 0.0} for cid in ids
+            }
+            for order in self.db.orders.find(
+                {"customer_id": {"$in": ids}}, {"customer_id": 1, "amount": 1, "date": 1}
+            ):
+                agg = totals[order["customer_id"]]
+                agg["order_count"] += 1
+                agg["order_total"] += float(order.get("amount", 0))
+                date = order.get("date")
+                if date is not None and ("last_order_at" not in agg or date > agg["last_order_at"]):
+                    agg["last_order_at"] = date
+            base = {
+                doc["_id"]: float(doc.get("base_spends", 0))
+                for doc in self.db.customers.find({"_id": {"$in": ids}}, {"base_spends": 1})
+            }
+            ops = []
+            for cid, agg in totals.items():
+                agg["total_spends"] = base.get(cid, 0.0) + agg["order_total"]
+                ops.append(UpdateOne({"_id": cid}, {"$set": agg}, upsert=True))
+            if ops:
+                self.db.customers.bulk_write(ops, ordered=False)
+
+    def customers(self, projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        return list(self.db.customers.find({}, projection))
+
+    def order_times(self, customer_ids: set[str] | None = None) -> list[tuple[str, datetime]]:
+        rows = self.db.orders.find({}, {"customer_id": 1, "date": 1})
+        return [
+            (r["customer_id"], r["date"])
+            for r in rows
+            if r.get("date") is not None
+            and (customer_ids is None or r["customer_id"] in customer_ids)
+        ]
+
+    # -- messages --------------------------------------------------------------------
+    def apply_sent(self, messages: Sequence[SentMessage]) -> None:
+        ops = [
+            UpdateOne(
+                {"_id": m.message_id},
+                {
+                    "$set": {
+                        "campaign_id": m.campaign_id,
+                        "customer_id": m.customer_id,
+                        "sent_at": m.at,
+                    },
+                    # a receipt may already have set the final status: never downgrade it
+                    "$setOnInsert": {"status": "SENT"},
+                },
+                upsert=True,
+            )
+            for m in messages
+        ]
+        self._write_messages(ops)
+
+    def apply_receipts(self, receipts: Sequence[Receipt]) -> None:
+        ops = []
+        for r in receipts:
+            fields = _present({"reason": r.reason if r.status == "FAILED" else None})
+            fields.update(
+                {
+                    "campaign_id": r.campaign_id,
+                    "customer_id": r.customer_id,
+                    "status": r.status,
+                    "final_at": r.at,
+                }
+            )
+            ops.append(UpdateOne({"_id": r.message_id}, {"$set": fields}, upsert=True))
+        self._write_messages(ops)
+
+    def apply_failed(self, messages: Sequence[FailedMessage]) -> None:
+        ops = [
+            UpdateOne(
+                {"_id": m.message_id},
+                {
+                    "$set": {
+                        "campaign_id": m.campaign_id,
+                        "customer_id": m.customer_id,
+                        "status": "FAILED",
+                        "reason": m.reason or "unknown",
+                        "final_at": m.at,
+                    }
+                },
+                upsert=True,
+            )
+            for m in messages
+        ]
+        self._write_messages(ops)
+
+    def apply_cancelled(self, campaign_id: str, customer_ids: Sequence[str], at: datetime) -> None:
+        ops = [
+            UpdateOne(
+                {"_id": f"{campaign_id}:{cid}"},
+                {
+                    "$set": {"campaign_id": campaign_id, "customer_id": cid, "final_at": at},
+                    "$setOnInsert": {"status": "CANCELLED"},
+                },
+                upsert=True,
+            )
+            for cid in customer_ids
+        ]
+        self._write_messages(ops)
+
+    def _write_messages(self, ops: list[UpdateOne]) -> None:
+        for chunk in _chunks(ops):
+            self.db.messages.bulk_write(list(chunk), ordered=False)
+
+    def campaign_messages(self, campaign_id: str) -> list[dict[str, Any]]:
+        projection = {"status": 1, "reason": 1, "sent_at": 1, "final_at": 1}
+        return list(self.db.messages.find({"campaign_id": campaign_id}, projection))
+
+    def counts_by_campaign(self, status: str) -> Counter[str]:
+        """Messages per campaign in one status (one-key $group: both servers run it)."""
+        rows = self.db.messages.aggregate(
+            [{"$match": {"status": status}}, {"$group": {"_id": "$campaign_id", "n": {"$sum": 1}}}]
+        )
+        return Counter({row["_id"]: int(row["n"]) for row in rows if row.get("_id")})
+
+    def delivery_times(self, customer_ids: set[str] | None = None) -> list[tuple[str, datetime]]:
+        rows = self.db.messages.find({"status": "DELIVERED"}, {"customer_id": 1, "final_at": 1})
+        return [
+            (r["customer_id"], r["final_at"])
+            for r in rows
+            if r.get("final_at") is not None
+            and (customer_ids is None or r["customer_id"] in customer_ids)
+        ]
+
+    # -- campaigns and segments ----------------------------------------------------
+    def update_campaigns(self, updates: dict[str, dict[str, Any]]) -> None:
+        ops = [
+            UpdateOne({"_id": cid}, {"$set": _present(fields)}, upsert=True)
+            for cid, fields in updates.items()
+            if _present(fields)
+        ]
+        for chunk in _chunks(ops):
+            self.db.campaigns.bulk_write(list(chunk), ordered=False)
+
+    def campaign(self, campaign_id: str) -> dict[str, Any] | None:
+        return self.db.campaigns.find_one({"_id": campaign_id})
+
+    def campaign_ids(self) -> list[str]:
+        return [d["_id"] for d in self.db.campaigns.find({}, {"_id": 1})]
+
+    def save_segments(self, segments: dict[str, dict[str, Any]]) -> None:
+        ops = [
+            UpdateOne({"_id": sid}, {"$set": _present(fields)}, upsert=True)
+            for sid, fields in segments.items()
+        ]
+        if ops:
+            self.db.segments.bulk_write(ops, ordered=False)
+
+    def delete_segments(self, segment_ids: Sequence[str]) -> None:
+        if segment_ids:
+            self.db.segments.delete_many({"_id": {"$in": list(segment_ids)}})
+
+    def segment(self, segment_id: str) -> dict[str, Any] | None:
+        return self.db.segments.find_one({"_id": segment_id})
+
+    def latest_campaigns(self, limit: int = 50) -> list[dict[str, Any]]:
+        return list(self.db.campaigns.find({}).sort("created_at", DESCENDING).limit(limit))
