@@ -62,7 +62,11 @@ class FakeUpstream:
             await asyncio.sleep(3)
             return {"late": "yes"}
 
-        @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+        @app.api_route(
+            "/{path:path}",
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            include_in_schema=False,
+        )
         async def echo(path: str, request: Request) -> JSONResponse:
             body = await request.body()
             return JSONResponse(
