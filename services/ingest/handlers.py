@@ -31,17 +31,15 @@ class Deps:
 
 def upsert_customers(events: list[CustomersUpserted], deps: Deps) -> None:
     records = [record for event in events for record in event.customers]
-    ids = deps.store.upsert_customers(records)
-    deps.store.recompute(ids)
-    _after_write(events, ids, deps)
-    log.info("ingest.customers_upserted", entries=len(events), customers=len(ids))
+    changed = deps.store.upsert_customers(records)
+    _after_write(events, changed, deps)
+    log.info("ingest.customers_upserted", entries=len(events), changed=len(changed))
 
 
 def record_orders(events: list[OrdersRecorded], deps: Deps) -> None:
     records = [record for event in events for record in event.orders]
-    customer_ids = deps.store.insert_orders(records)
-    deps.store.recompute(customer_ids)
-    _after_write(events, customer_ids, deps)
+    changed = deps.store.insert_orders(records)
+    _after_write(events, changed, deps)
     log.info("ingest.orders_recorded", entries=len(events), orders=len(records))
 
 

@@ -1,33 +1,33 @@
 """The ingest database (the only module touching pymongo).
 
 Collections:
-- ``customers``: ``_id`` = customer id, fields named as libs.common.rules.FIELDS paths.
-  The customer record's own spend and last visit are kept as ``base_spends`` /
-  ``base_last_visit``; ``total_spends``, ``order_count``, ``order_spends``,
-  ``last_order_at`` and ``last_visit`` are derived from them plus the ``orders``
-  collection by :func:`CustomerStore.recompute`, which makes order aggregates exactly
-  once by construction (a recount, never an increment). ``rev`` counts record upserts;
-  derived writes are conditional on it so a stale recount never overwrites a newer one.
-  An order for an unknown customer creates a ``placeholder: true`` document holding only
-  the aggregates; ``contactable: true`` marks real customers with an email or phone.
-  Audiences (preview and resolver) are ``contactable`` customers only.
+- ``customers``: ``_id`` = customer id, fields named as libs.common.rules.FIELDS paths,
+  built by services.ingest.aggregates (order aggregates recounted on every write).
 - ``orders``: ``_id`` = order id; immutable (a re-sent order id changes nothing).
 - ``imports`` / ``import_progress``: CSV jobs; progress is one row per processed entry.
 - ``resolutions``: audience resolution progress per campaign (resume, never twice).
-None and empty lists are never stored: absent keys mean unknown.
+
+Customer writes are optimistic: read the document (its random ``version``), then the
+customer's orders, then replace the document only if ``version`` is unchanged, and
+retry those that lost a race. Whole-document replacement (or ``$setOnInsert`` on
+insert) is also what keeps dates as dates on the embedded server, whose ``$set`` of a
+datetime on an existing document stores a string.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateOne
 from pymongo.database import Database
 
+from libs.common.errors import TransientError
 from libs.common.events import CustomerRecord, OrderRecord
 from libs.common.mongo import IndexSpec, ensure_indexes
+from services.ingest.aggregates import build_customer, same_content
 
 Doc = dict[str, Any]
 
@@ -43,64 +43,12 @@ INDEXES = [
 
 AUDIENCE: Doc = {"contactable": True}
 LISTED: Doc = {"placeholder": {"$exists": False}}
-_OPTIONAL = ("phone", "city", "timezone", "tags", "attributes", "base_last_visit")
-_DERIVED = ("total_spends", "order_spends", "order_count", "last_order_at", "last_visit")
+MAX_ATTEMPTS = 8
 
 
 def audience_filter(rules_filter: Doc) -> Doc:
     """The one audience definition: the rules, on contactable customers only."""
     return {"$and": [AUDIENCE, rules_filter]} if rules_filter else dict(AUDIENCE)
-
-
-def _record_doc(record: CustomerRecord) -> tuple[Doc, list[str]]:
-    """(fields to set, optional fields to remove) for one customer record."""
-    doc: Doc = {
-        "name": record.name,
-        "visits": record.visits,
-        "base_spends": round(record.total_spends, 2),
-        "updated_at": datetime.now(UTC),
-    }
-    optional = {
-        "email": record.email,
-        "phone": record.phone,
-        "city": record.city,
-        "timezone": record.timezone,
-        "tags": record.tags or None,
-        "attributes": record.attributes or None,
-        "base_last_visit": record.last_visit,
-        "created_at": record.created_at,
-    }
-    doc.update({k: v for k, v in optional.items() if v is not None})
-    if record.email or record.phone:
-        doc["contactable"] = True
-    unset = [k for k in (*_OPTIONAL, "email", "contactable") if k not in doc]
-    return doc, unset
-
-
-def derive(base: Doc | None, orders: Sequence[Doc]) -> Doc:
-    """Aggregates of one customer from its record (``base``) and all its orders."""
-    base = base or {}
-    order_spends = round(sum(float(o["amount"]) for o in orders), 2)
-    out: Doc = {
-        "order_count": len(orders),
-        "order_spends": order_spends,
-        "total_spends": round(float(base.get("base_spends", 0)) + order_spends, 2),
-    }
-    last_order = max((_utc(o["date"]) for o in orders), default=None)
-    if last_order is not None:
-        out["last_order_at"] = last_order
-    visits = [d for d in (_utc(base.get("base_last_visit")), last_order) if d is not None]
-    if visits:
-        out["last_visit"] = max(visits)
-    return out
-
-
-def _utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 class CustomerStore:
@@ -118,17 +66,7 @@ class CustomerStore:
     # -- writes (ingest worker) ------------------------------------------------------
     def upsert_customers(self, records: Sequence[CustomerRecord]) -> list[str]:
         latest = {r.id: r for r in records}  # the last record of an id in a batch wins
-        ops = []
-        for record in latest.values():
-            doc, unset = _record_doc(record)
-            update: Doc = {"$set": doc, "$inc": {"rev": 1}}
-            update["$unset"] = {k: "" for k in [*unset, "placeholder"]}
-            if "created_at" not in doc:
-                update["$setOnInsert"] = {"created_at": doc["updated_at"]}
-            ops.append(UpdateOne({"_id": record.id}, update, upsert=True))
-        if ops:
-            self.customers.bulk_write(ops, ordered=False)
-        return list(latest)
+        return self.write_customers(list(latest), latest)
 
     def insert_orders(self, records: Sequence[OrderRecord]) -> list[str]:
         ops = [
@@ -148,50 +86,54 @@ class CustomerStore:
         ]
         if ops:
             self.orders.bulk_write(ops, ordered=False)
-        return list(dict.fromkeys(r.customer_id for r in records))
+        return self.write_customers(list(dict.fromkeys(r.customer_id for r in records)), {})
 
-    def recompute(self, customer_ids: Sequence[str]) -> None:
-        """Recount the aggregates of these customers from their record and orders."""
-        ids = list(dict.fromkeys(customer_ids))
-        if not ids:
-            return
-        bases = {
-            d["_id"]: d
-            for d in self.customers.find(
-                {"_id": {"$in": ids}},
-                {"base_spends": 1, "base_last_visit": 1, "rev": 1, "order_count": 1},
-            )
-        }
-        orders: dict[str, list[Doc]] = {}
-        for order in self.orders.find(
-            {"customer_id": {"$in": ids}}, {"customer_id": 1, "amount": 1, "date": 1}
-        ):
-            orders.setdefault(order["customer_id"], []).append(order)
-        ops = []
-        for cid in ids:
-            base, mine = bases.get(cid), orders.get(cid, [])
-            derived = derive(base, mine)
-            if base is None:
-                if mine:
-                    insert = {**derived, "placeholder": True, "rev": 0}
-                    ops.append(UpdateOne({"_id": cid}, {"$setOnInsert": insert}, upsert=True))
-                continue
-            # Orders are only ever added, so a recount with fewer orders is stale.
-            guard: Doc = {
-                "_id": cid,
-                "rev": base.get("rev", 0),
-                "$or": [
-                    {"order_count": {"$exists": False}},
-                    {"order_count": {"$lte": len(mine)}},
-                ],
+    def write_customers(
+        self, ids: Sequence[str], records: Mapping[str, CustomerRecord]
+    ) -> list[str]:
+        """Rebuild these customers from their record (if given) and orders; returns the
+        ids whose documents changed."""
+        pending, changed = list(ids), []
+        for _ in range(MAX_ATTEMPTS):
+            if not pending:
+                return changed
+            written = self._write_once(pending, records)
+            versions = {
+                d["_id"]: d.get("version")
+                for d in self.customers.find({"_id": {"$in": list(written)}}, {"version": 1})
             }
-            update: Doc = {"$set": derived}
-            missing = [k for k in _DERIVED if k not in derived]
-            if missing:
-                update["$unset"] = {k: "" for k in missing}
-            ops.append(UpdateOne(guard, update))
+            won = [cid for cid, version in written.items() if versions.get(cid) == version]
+            changed.extend(won)
+            pending = [cid for cid in written if cid not in set(won)]
+        raise TransientError(f"customers kept changing under this write: {pending[:5]}")
+
+    def _write_once(
+        self, ids: Sequence[str], records: Mapping[str, CustomerRecord]
+    ) -> dict[str, str]:
+        # The document is read before the orders: see the module docstring.
+        olds = {d["_id"]: d for d in self.customers.find({"_id": {"$in": list(ids)}})}
+        orders: dict[str, list[Doc]] = {}
+        for found in self.orders.find(
+            {"customer_id": {"$in": list(ids)}}, {"customer_id": 1, "amount": 1, "date": 1}
+        ):
+            orders.setdefault(found["customer_id"], []).append(found)
+        now = datetime.now(UTC)
+        ops: list[Any] = []
+        written: dict[str, str] = {}
+        for cid in ids:
+            old = olds.get(cid)
+            new = build_customer(old, records.get(cid), orders.get(cid, []), now)
+            if new is None or same_content(old, new):
+                continue
+            new["version"] = written[cid] = uuid.uuid4().hex
+            new["updated_at"] = now
+            if old is None:
+                ops.append(UpdateOne({"_id": cid}, {"$setOnInsert": new}, upsert=True))
+            else:
+                ops.append(ReplaceOne({"_id": cid, "version": old.get("version")}, new))
         if ops:
             self.customers.bulk_write(ops, ordered=False)
+        return written
 
     def record_import_progress(self, rows: Iterable[tuple[str, str, int]]) -> None:
         """(import id, entry id, records) per processed entry; idempotent per entry."""

@@ -1,0 +1,137 @@
+"""Ingest worker: bulk upserts with exactly-once order aggregates under redelivery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from ingest_helpers import customer, order
+
+from libs.common.events import CustomersUpserted, OrdersRecorded, decode
+from libs.common.testing.pytest_plugin import CleanEnv
+from services.ingest.changes import CHANGES_STREAM
+from services.ingest.handlers import Deps, record_orders, upsert_customers
+
+pytestmark = pytest.mark.integration
+
+
+def stored(clean_env: CleanEnv, cid: str) -> dict:
+    doc = clean_env.db("ingest").customers.find_one({"_id": cid})
+    assert doc is not None, f"customer {cid} not stored"
+    return doc
+
+
+def entries(clean_env: CleanEnv) -> list:
+    return [decode(i.decode(), f) for i, f in clean_env.redis.xrange("ingest")]
+
+
+def test_orders_add_to_the_customer_aggregates(
+    api: TestClient, drain: Callable[[str], int], clean_env: CleanEnv
+) -> None:
+    api.post("/api/customers", json=customer("c1", totalSpends=1000, lastVisit="2024-01-01"))
+    api.post(
+        "/api/orders/batch",
+        json={
+            "orders": [
+                order("o1", "c1", 250.25, "2024-02-01T00:00:00Z"),
+                order("o2", "c1", 100, "2024-05-01T00:00:00Z"),
+            ]
+        },
+    )
+    drain("ingest")
+    doc = stored(clean_env, "c1")
+    assert doc["total_spends"] == 1350.25
+    assert doc["order_count"] == 2
+    assert doc["last_order_at"] == datetime(2024, 5, 1, tzinfo=UTC)
+    assert doc["last_visit"] == datetime(2024, 5, 1, tzinfo=UTC)  # moved forward
+    assert doc["contactable"] is True and "placeholder" not in doc
+    detail = api.get("/api/customers/c1").json()
+    assert detail["totalSpends"] == 1350.25 and detail["orderCount"] == 2
+    assert [o["id"] for o in detail["orders"]] == ["o2", "o1"]
+
+
+def test_redelivered_entries_leave_the_same_totals(
+    api: TestClient, deps: Deps, clean_env: CleanEnv
+) -> None:
+    api.post("/api/customers", json=customer("c1", totalSpends=10))
+    api.post("/api/orders/batch", json={"orders": [order("o1", "c1", 5), order("o2", "c1", 7)]})
+    customers_entry, orders_entry = entries(clean_env)
+    for _ in range(3):  # every entry handled three times, in both orders
+        upsert_customers([customers_entry], deps)
+        record_orders([orders_entry], deps)
+        record_orders([orders_entry, orders_entry], deps)
+        upsert_customers([customers_entry], deps)
+    doc = stored(clean_env, "c1")
+    assert (doc["total_spends"], doc["order_count"]) == (22, 2)
+    assert clean_env.db("ingest").orders.count_documents({}) == 2
+
+
+def test_orders_before_their_customer_count_once_and_merge_into_it(
+    api: TestClient, deps: Deps, clean_env: CleanEnv
+) -> None:
+    api.post("/api/orders", json=order("o1", "late", 40, "2024-06-01T00:00:00Z"))
+    api.post("/api/customers", json=customer("late", totalSpends=60, lastVisit="2024-01-01"))
+    orders_entry, customers_entry = entries(clean_env)
+    assert isinstance(orders_entry, OrdersRecorded)
+    assert isinstance(customers_entry, CustomersUpserted)
+
+    record_orders([orders_entry], deps)
+    placeholder = stored(clean_env, "late")
+    assert placeholder["placeholder"] is True and placeholder["total_spends"] == 40
+    assert "contactable" not in placeholder and "name" not in placeholder
+    listed = api.get("/api/customers").json()
+    assert listed["total"] == 0  # placeholders are not listed
+
+    upsert_customers([customers_entry], deps)
+    record_orders([orders_entry], deps)  # a late redelivery changes nothing
+    doc = stored(clean_env, "late")
+    assert "placeholder" not in doc and doc["contactable"] is True
+    assert (doc["total_spends"], doc["order_count"]) == (100, 1)
+    assert doc["last_visit"] == datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def test_updating_a_customer_keeps_its_order_aggregates_and_drops_cleared_fields(
+    api: TestClient, drain: Callable[[str], int], clean_env: CleanEnv
+) -> None:
+    api.post("/api/customers", json=customer("c1", city="Pune", tags=["vip"], totalSpends=5))
+    api.post("/api/orders", json=order("o1", "c1", 20))
+    drain("ingest")
+    api.post("/api/customers", json=customer("c1", totalSpends=50, name="Asha Rao"))
+    drain("ingest")
+    doc = stored(clean_env, "c1")
+    assert doc["name"] == "Asha Rao"
+    assert (doc["total_spends"], doc["order_count"]) == (70, 1)
+    assert "city" not in doc and "tags" not in doc  # never stored as null or []
+
+
+def test_every_write_is_announced_on_the_changes_stream(
+    api: TestClient, drain: Callable[[str], int], clean_env: CleanEnv
+) -> None:
+    api.post("/api/customers/batch", json={"customers": [customer("a"), customer("b")]})
+    api.post("/api/orders", json=order("o1", "z", 1))
+    drain("ingest")
+    announced = [f[b"ids"] for _, f in clean_env.redis.xrange(CHANGES_STREAM)]
+    assert announced == [b'["a","b"]', b'["z"]']
+
+
+def test_list_is_paged_sorted_and_searchable(api: TestClient, drain: Callable[[str], int]) -> None:
+    people = [
+        customer("c1", name="Asha Rao", totalSpends=300),
+        customer("c2", name="Bob Stone", totalSpends=100, email="bob@stone.io"),
+        customer("c3", name="Chen (Li)", totalSpends=200),
+    ]
+    api.post("/api/customers/batch", json={"customers": people})
+    drain("ingest")
+    page = api.get("/api/customers", params={"pageSize": 2, "sort": "-totalSpends"}).json()
+    assert [c["id"] for c in page["items"]] == ["c1", "c3"] and page["total"] == 3
+    page2 = api.get("/api/customers", params={"pageSize": 2, "page": 2}).json()
+    assert [c["id"] for c in page2["items"]] == ["c2"]
+    assert [c["id"] for c in api.get("/api/customers?q=STONE").json()["items"]] == ["c2"]
+    assert [c["id"] for c in api.get("/api/customers?q=(li)").json()["items"]] == ["c3"]
+    assert api.get("/api/customers?q=.*").json()["total"] == 0  # regex is escaped
+    assert api.get("/api/customers?sort=password").status_code == 422
+    stats = api.get("/api/customers/stats").json()
+    assert stats == {"customers": 3, "orders": 0, "revenue": 0}
+    assert api.get("/api/customers/nobody").status_code == 404
