@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from pymongo.errors import PyMongoError
 
-from libs.common.logging import configure_logging
+from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis
+from libs.common.streams import AsyncStreamProducer
 from libs.common.web import create_service_app, mongo_check, redis_check
-from services.delivery.api import router
+from services.delivery.api import router, webhook_router
 from services.delivery.settings import DeliverySettings
+from services.delivery.store import DeliveryStore
+
+log = get_logger(__name__)
 
 
 def create_app(settings: DeliverySettings | None = None) -> FastAPI:
@@ -20,20 +26,30 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
     configure_logging("delivery", settings.log_level)
     redis = make_async_redis(settings.redis_url)
     mongo = make_client(settings.mongodb_uri)
+    store = DeliveryStore(mongo[settings.database_name("delivery")])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.redis = redis
         app.state.mongo = mongo
+        app.state.store = store
+        app.state.producer = AsyncStreamProducer(redis, settings.stream_maxlen)
+        try:
+            await asyncio.to_thread(store.ensure_indexes)
+        except PyMongoError as exc:  # readiness reports the DB; the worker creates them too
+            log.warning("delivery.indexes_not_created", error=str(exc))
         yield
         await redis.aclose()
         mongo.close()
 
-    return create_service_app(
+    app = create_service_app(
         service="delivery",
         internal_token=settings.internal_token,
         routers=[router],
         readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
         lifespan=lifespan,
     )
+    # The vendor is an outside party: its webhook is guarded by the HMAC, not the token.
+    app.include_router(webhook_router)
+    return app

@@ -32,7 +32,7 @@ from libs.common.logging import get_logger
 from services.delivery.compose import Outgoing, Undeliverable, batch_key, compose
 from services.delivery.context import Deps, utcnow
 from services.delivery.dispatch import PAUSED, record_finished, send_batch
-from services.delivery.models import CANCELLED, FAILED, HELD, SENT
+from services.delivery.models import CANCELLED, FAILED, HELD
 
 log = get_logger(__name__)
 
@@ -60,20 +60,20 @@ def send_chunk(event: SendRequested, state: str, deps: Deps) -> str:
         return state
 
     outgoing, undeliverable = compose(cid, event.message, event.channel, fresh)
-    rows = [_row(m, HELD, now) for m in outgoing] if state == PAUSED else []
+    rows = [_row(m, now, {"status": HELD}) for m in outgoing] if state == PAUSED else []
     sent: list[SentMessage] = []
     failed = [_failure(u, now) for u in undeliverable]
-    rows += [_row(u, FAILED, now, reason=u.reason) for u in undeliverable]
+    rows += [_row(u, now, {"status": FAILED, "reason": u.reason}) for u in undeliverable]
     if state != PAUSED:
         size = deps.settings.vendor_batch_size
         for index, start in enumerate(range(0, len(outgoing), size)):
             batch = outgoing[start : start + size]
             if state == PAUSED:  # auto-paused by an earlier batch of this chunk
-                rows += [_row(m, HELD, now) for m in batch]
+                rows += [_row(m, now, {"status": HELD}) for m in batch]
                 continue
             key = batch_key("send", cid, f"{event.chunk}.{index}", [m.message_id for m in batch])
             result = send_batch(deps, key, batch, now)
-            rows += [_row(m, SENT, now, **result.rows[m.message_id]) for m in batch]
+            rows += [_row(m, now, result.rows[m.message_id]) for m in batch]
             sent += result.sent
             failed += result.failed
             if record_finished(deps, cid, [True] * len(result.failed), now):
@@ -94,18 +94,17 @@ def send_chunk(event: SendRequested, state: str, deps: Deps) -> str:
     return state
 
 
-def _row(m: Outgoing | Undeliverable, status: str, now: datetime, **fields: Any) -> dict[str, Any]:
+def _row(m: Outgoing | Undeliverable, now: datetime, fields: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "_id": m.message_id,
         "campaign_id": m.campaign_id,
         "customer_id": m.customer_id,
-        "status": status,
         "created_at": now,
         "updated_at": now,
     }
     if isinstance(m, Outgoing):
         row.update(to=m.to, channel=m.channel, body=m.body)
-    row.update(fields)  # the batch result's status wins over the default
+    row.update(fields)
     return row
 
 

@@ -1,0 +1,142 @@
+"""Group ``send`` against real Redis, the real DB and a real vendor simulator process."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from libs.common.events import MessagesFailed, MessagesSent, Recipient
+from libs.common.streams.names import RECEIPT
+from tests.delivery.conftest import (
+    chunk,
+    publish,
+    read_stream,
+    recipients,
+    rows,
+    run,
+    vendor_control,
+    vendor_stats,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def test_each_customer_gets_the_template_rendered_for_them(deps, vendor) -> None:
+    people = recipients(3)
+    people.append(Recipient(customer_id="sms-only", name="Zed", phone="+15550000001"))
+    publish(deps, [chunk("c1", people, message="Hi {firstName}, you spent {totalSpends}!")])
+    assert run(deps, "send") == 1
+
+    stored = rows(deps, "c1")
+    assert stored["c1:cu0"]["body"] == "Hi Person0, you spent 100!"
+    assert stored["c1:cu2"]["body"] == "Hi Person2, you spent 102!"
+    assert stored["c1:cu1"]["channel"] == "email" and stored["c1:cu1"]["to"] == "p1@example.com"
+    assert stored["c1:sms-only"]["channel"] == "sms"
+    assert stored["c1:sms-only"]["body"] == "Hi Zed, you spent !"
+    assert {r["status"] for r in stored.values()} == {"sent"}
+    assert all(r["vendor_message_id"].startswith("vm_") for r in stored.values())
+    assert vendor_stats(vendor)["accepted"] == 4
+    [sent] = read_stream(deps, RECEIPT)
+    assert isinstance(sent, MessagesSent)
+    assert {m.message_id for m in sent.messages} == set(stored)
+
+
+def test_requested_channel_without_contact_data_fails_with_a_reason(deps, vendor) -> None:
+    people = [Recipient(customer_id="no-phone", name="Ann", email="a@example.com")]
+    publish(deps, [chunk("c2", people, channel="sms")])
+    run(deps, "send")
+    row = rows(deps, "c2")["c2:no-phone"]
+    assert row["status"] == "failed" and row["reason"] == "no phone number"
+    [failed] = read_stream(deps, RECEIPT)
+    assert isinstance(failed, MessagesFailed)
+    assert vendor_stats(vendor)["accepted"] == 0
+
+
+def test_redelivered_send_entry_sends_nothing_twice(deps, vendor) -> None:
+    people = recipients(250)
+    publish(deps, [chunk("c3", people, number=7)])
+    real_insert = deps.store.insert_new
+
+    def crash(_docs):
+        raise RuntimeError("worker died after the vendor accepted, before the write")
+
+    deps.store.insert_new = crash  # the crash window: vendor accepted, nothing recorded
+    run(deps, "send")
+    assert rows(deps, "c3") == {}
+    assert vendor_stats(vendor)["accepted"] == 250
+
+    deps.store.insert_new = real_insert
+    run(deps, "send")  # same consumer name: drains its own pending entry first
+    stats = vendor_stats(vendor)
+    assert stats["accepted"] == 250
+    assert stats["duplicatesRefused"] == 250
+    assert stats["duplicateClientRefs"] == 0
+    assert {r["status"] for r in rows(deps, "c3").values()} == {"sent"}
+    assert len(rows(deps, "c3")) == 250
+
+    publish(deps, [chunk("c3", people, number=7)])  # the same chunk once more
+    run(deps, "send")
+    assert vendor_stats(vendor)["accepted"] == 250
+
+
+def test_rows_written_but_not_announced_are_announced_on_redelivery(deps, vendor) -> None:
+    publish(deps, [chunk("c4", recipients(5))])
+    real_publish = deps.publish_outcomes
+
+    def crash(_sent, _failed):
+        raise RuntimeError("died between the write and the announcement")
+
+    deps.publish_outcomes = crash
+    run(deps, "send")
+    assert len(rows(deps, "c4")) == 5
+    assert read_stream(deps, RECEIPT) == []
+
+    deps.publish_outcomes = real_publish
+    run(deps, "send")
+    [sent] = read_stream(deps, RECEIPT)
+    assert len(sent.messages) == 5
+    assert vendor_stats(vendor)["accepted"] == 5
+
+
+def test_vendor_429_and_500_are_retried_until_it_accepts(deps, vendor) -> None:
+    vendor_control(vendor, errorRate=1.0)
+    deps.settings.vendor_max_retries = 30
+    deps.vendor.policy.max_retries = 30
+    timer = threading.Timer(0.8, lambda: vendor_control(vendor, errorRate=0.0))
+    timer.start()
+    publish(deps, [chunk("c5", recipients(120))])
+    started = time.monotonic()
+    run(deps, "send")
+    timer.join()
+    stats = vendor_stats(vendor)
+    assert stats["refused429"] + stats["refused5xx"] >= 2
+    assert stats["accepted"] == 120
+    assert {r["status"] for r in rows(deps, "c5").values()} == {"sent"}
+    assert time.monotonic() - started >= 0.7
+
+
+def test_retry_budget_exhausted_marks_the_batch_failed_with_the_reason(deps, vendor) -> None:
+    vendor_control(vendor, down=True)
+    publish(deps, [chunk("c6", recipients(10))])
+    run(deps, "send")
+    stored = rows(deps, "c6")
+    assert {r["status"] for r in stored.values()} == {"failed"}
+    assert all(
+        "vendor unavailable after 4 attempts: HTTP 503" in r["reason"] for r in stored.values()
+    )
+    [failed] = read_stream(deps, RECEIPT)
+    assert isinstance(failed, MessagesFailed) and len(failed.messages) == 10
+    assert vendor_stats(vendor)["refusedDown"] == 4
+
+
+def test_send_rate_limit_spreads_batches_over_seconds(deps, vendor) -> None:
+    deps.limiter.campaign_per_s = 100
+    publish(
+        deps, [chunk("c7", recipients(100), number=0), chunk("c7", recipients(100, 100), number=1)]
+    )
+    started = time.monotonic()
+    run(deps, "send")
+    assert len(rows(deps, "c7")) == 200
+    assert time.monotonic() - started > 0.9  # the second 100 waited for the next window
