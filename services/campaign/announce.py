@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from libs.common.events import CampaignCompleted, CampaignCreated, CampaignLaunched
 from libs.common.templates import parse_template
 from services.campaign import stats
+from services.campaign.clock import from_ms
 
 
 def launched(doc: dict[str, Any]) -> CampaignLaunched:
@@ -29,14 +29,13 @@ def created(doc: dict[str, Any]) -> CampaignCreated:
         message=doc["message"],
         tags=list(doc.get("tags", [])),
         channel=doc.get("channel"),
-        created_at=doc["created_at"],
-        scheduled_at=doc.get("scheduled_at"),
+        created_at=from_ms(doc["created_ms"]),
+        scheduled_at=from_ms(doc.get("scheduled_ms")),
     )
 
 
 def completed(doc: dict[str, Any]) -> CampaignCompleted:
     figures = stats.summary(doc)
-    completed_at: datetime = doc["completed_at"]
     return CampaignCompleted(
         campaign_id=doc["_id"],
         audience_size=int(doc.get("audience_size", 0)),
@@ -45,6 +44,6 @@ def completed(doc: dict[str, Any]) -> CampaignCompleted:
         failed=figures["failed"],
         unknown=figures["unknown"],
         cancelled=figures["cancelled"],
-        started_at=doc.get("started_at"),
-        completed_at=completed_at,
+        started_at=from_ms(doc.get("started_ms")),
+        completed_at=from_ms(doc["completed_ms"]),
     )

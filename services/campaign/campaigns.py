@@ -20,6 +20,7 @@ from libs.common.rules import parse_rules, to_json
 from libs.common.streams import StreamProducer
 from libs.common.templates import parse_template
 from services.campaign import announce, lifecycle, stats
+from services.campaign.clock import from_ms, to_ms
 from services.campaign.models import CampaignCreate, SegmentCreate
 from services.campaign.store import CampaignStore
 
@@ -44,7 +45,8 @@ class CampaignService:
     def create(self, body: CampaignCreate, created_by: str | None, now: datetime) -> Doc:
         rules, segment_id = self._audience(body)
         template = parse_template(body.message)
-        scheduled = body.scheduled_at is not None and body.scheduled_at > now
+        scheduled_at = body.scheduled_at if body.scheduled_at and body.scheduled_at > now else None
+        scheduled = scheduled_at is not None
         doc = _compact(
             {
                 "_id": new_id("cmp"),
@@ -56,9 +58,9 @@ class CampaignService:
                 "channel": body.channel,
                 "tags": body.tags,
                 "status": "scheduled" if scheduled else "launching",
-                "scheduled_at": body.scheduled_at if scheduled else None,
-                "launched_at": None if scheduled else now,
-                "created_at": now,
+                "scheduled_ms": to_ms(scheduled_at) if scheduled_at else None,
+                "launched_ms": None if scheduled else to_ms(now),
+                "created_ms": to_ms(now),
                 "created_by": created_by,
                 "counts": dict.fromkeys(stats.RANKS, 0),
             }
@@ -112,7 +114,11 @@ class CampaignService:
             doc = self.store.transition(
                 campaign_id,
                 rule.allowed_from,
-                {"status": "cancelled", "status_reason": "cancelled by user", "ended_at": now},
+                {
+                    "status": "cancelled",
+                    "status_reason": "cancelled by user",
+                    "ended_ms": to_ms(now),
+                },
             )
             event = CampaignCancelled(campaign_id=campaign_id)
         if doc is None:
@@ -132,7 +138,7 @@ class CampaignService:
         doc = self.store.transition(
             campaign_id,
             ("paused",),
-            {"status": "running", "timeout_from": now},
+            {"status": "running", "timeout_from_ms": to_ms(now)},
             unset=unset,
             extra=resolved,
         )
@@ -155,7 +161,7 @@ class CampaignService:
             figures = stats.summary(doc)
             for key in totals:
                 totals[key] += figures[key]
-            created = doc.get("created_at")
+            created = from_ms(doc.get("created_ms"))
             if created is not None and created.date().toordinal() >= first_day:
                 slot = daily.setdefault(created.date().isoformat(), dict.fromkeys(totals, 0))
                 for key in totals:

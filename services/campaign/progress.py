@@ -21,7 +21,7 @@ from typing import Any
 from libs.common.logging import get_logger
 from libs.common.streams import StreamProducer
 from services.campaign import announce, stats
-from services.campaign.clock import utc_now
+from services.campaign.clock import from_ms, to_ms, utc_now
 from services.campaign.settings import CampaignSettings
 from services.campaign.store import CampaignStore
 
@@ -98,7 +98,7 @@ class Progress:
         done = self.store.transition(
             campaign_id,
             ("running", "paused"),
-            {"status": "completed", "completed_at": self.clock(), **extra},
+            {"status": "completed", "completed_ms": to_ms(self.clock()), **extra},
             unset=("status_reason",),
         )
         if done is None:
@@ -127,7 +127,7 @@ class Progress:
             self.publish_launch(doc)
         grace = now - timedelta(seconds=ANNOUNCE_GRACE_S)
         for doc in self.store.completed_unannounced():
-            if doc["completed_at"] <= grace:
+            if doc["completed_ms"] <= to_ms(grace):
                 self.producer.publish([announce.completed(doc)])
                 self.store.mark(doc["_id"], "completion_published")
         self._refresh_active(now)
@@ -140,7 +140,7 @@ class Progress:
             self._dirty.clear()
         for doc in self.store.active_campaigns():
             cid = doc["_id"]
-            started = doc.get("timeout_from")
+            started = from_ms(doc.get("timeout_from_ms"))
             if doc["status"] == "running" and started is not None and started + timeout <= now:
                 wanted.discard(cid)
                 self.expire(doc)

@@ -148,10 +148,11 @@ def estimated_completion(
     if campaign.get("status") != "running":
         return None
     pending = summary(campaign)["pending"]
-    started = campaign.get("started_at")
-    if not pending or started is None:
+    started_ms = campaign.get("started_ms")
+    if not pending or started_ms is None:
         return None
-    window = min(RATE_WINDOW_S, max((now - started).total_seconds(), 1.0))
+    elapsed = now.timestamp() - started_ms / 1000
+    window = min(RATE_WINDOW_S, max(elapsed, 1.0))
     since = now.timestamp() - window
     recent = sum(
         slot["delivered"] + slot["failed"] for slot in timeline if slot["t"] + BUCKET_S > since

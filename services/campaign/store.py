@@ -19,13 +19,14 @@ from pymongo.errors import BulkWriteError
 
 from libs.common.mongo import IndexSpec, ensure_indexes
 from services.campaign import stats
+from services.campaign.clock import to_ms
 from services.campaign.lifecycle import ACTIVE
 
 Doc = dict[str, Any]
 
 INDEXES = (
-    IndexSpec("campaigns", [("created_at", DESCENDING)], name="created_desc"),
-    IndexSpec("campaigns", [("status", 1), ("scheduled_at", 1)], name="status_scheduled"),
+    IndexSpec("campaigns", [("created_ms", DESCENDING)], name="created_desc"),
+    IndexSpec("campaigns", [("status", 1), ("scheduled_ms", 1)], name="status_scheduled"),
     IndexSpec("campaign_messages", [("campaign_id", 1), ("status", 1)], name="campaign_status"),
     IndexSpec("segments", [("created_at", DESCENDING)], name="created_desc"),
 )
@@ -56,7 +57,7 @@ class MessageState:
             "status": self.status,
             "rank": self.rank,
             "k": stats.message_key(self.status, self.at, self.reason),
-            "at": self.at,
+            "at_ms": to_ms(self.at),
         }
         if self.reason and self.status in ("failed", "rejected"):
             doc["reason"] = stats.clean_reason(self.reason)
@@ -96,12 +97,12 @@ class CampaignStore:
     def list_campaigns(self, status: str | None, skip: int, limit: int) -> tuple[list[Doc], int]:
         query: Doc = {"status": status} if status else {}
         docs = list(
-            self.campaigns.find(query).sort([("created_at", DESCENDING)]).skip(skip).limit(limit)
+            self.campaigns.find(query).sort([("created_ms", DESCENDING)]).skip(skip).limit(limit)
         )
         return docs, self.campaigns.count_documents(query)
 
     def all_campaign_counts(self) -> list[Doc]:
-        return list(self.campaigns.find({}, {"counts": 1, "unseen": 1, "created_at": 1}))
+        return list(self.campaigns.find({}, {"counts": 1, "unseen": 1, "created_ms": 1}))
 
     def transition(
         self,
@@ -125,8 +126,8 @@ class CampaignStore:
     def claim_due(self, now: datetime) -> Doc | None:
         """Take one due scheduled campaign; two replicas never take the same one."""
         return self.campaigns.find_one_and_update(
-            {"status": "scheduled", "scheduled_at": {"$lte": now}},
-            {"$set": {"status": "launching", "launched_at": now}},
+            {"status": "scheduled", "scheduled_ms": {"$lte": to_ms(now)}},
+            {"$set": {"status": "launching", "launched_ms": to_ms(now)}},
             return_document=ReturnDocument.AFTER,
         )
 
@@ -136,7 +137,7 @@ class CampaignStore:
                 {
                     "status": {"$in": list(ACTIVE)},
                     "launch_published": {"$exists": False},
-                    "launched_at": {"$lte": launched_before},
+                    "launched_ms": {"$lte": to_ms(launched_before)},
                 }
             )
         )
@@ -148,7 +149,7 @@ class CampaignStore:
         """First resolution wins: launching -> running; other statuses keep theirs."""
         ops: list[UpdateOne] = []
         for campaign_id, total, at in audiences:
-            fields = {"audience_size": total, "started_at": at, "timeout_from": at}
+            fields = {"audience_size": total, "started_ms": to_ms(at), "timeout_from_ms": to_ms(at)}
             unresolved = {"_id": campaign_id, "audience_size": {"$exists": False}}
             ops.append(
                 UpdateOne(
@@ -196,21 +197,24 @@ class CampaignStore:
     ) -> Doc | None:
         """Store recomputed counters unless a newer count was stored meanwhile; frozen
         once completed."""
+        counted = to_ms(counted_at)
         doc = self.campaigns.find_one_and_update(
             {
                 "_id": campaign_id,
                 "status": {"$ne": "completed"},
-                "$or": [{"counted_at": {"$lt": counted_at}}, {"counted_at": {"$exists": False}}],
+                "$or": [{"counted_ms": {"$lt": counted}}, {"counted_ms": {"$exists": False}}],
             },
-            {"$set": {"counts": stats.counters_doc(figures), "counted_at": counted_at}},
+            {"$set": {"counts": stats.counters_doc(figures), "counted_ms": counted}},
             return_document=ReturnDocument.AFTER,
         )
         if doc is not None:
-            self.stats.replace_one(
-                {"_id": campaign_id},
-                {**stats.stats_doc(figures), "updated_at": counted_at},
-                upsert=True,
-            )
+            # update_one, not replace_one: the embedded server's replace-upsert loses _id.
+            fields = stats.stats_doc(figures)
+            update: Doc = {"$set": {**fields, "updated_ms": counted}}
+            gone = [k for k in ("timeline", "failure_reasons") if k not in fields]
+            if gone:
+                update["$unset"] = dict.fromkeys(gone, "")
+            self.stats.update_one({"_id": campaign_id}, update, upsert=True)
         return doc
 
     def get_stats(self, campaign_id: str) -> Doc | None:
@@ -265,7 +269,14 @@ class CampaignStore:
     def mark_unknown(self, campaign_id: str, at: datetime) -> None:
         self.messages.update_many(
             {"campaign_id": campaign_id, "status": "sent"},
-            {"$set": {"status": "unknown", "rank": stats.FINAL_RANK, "k": "unknown", "at": at}},
+            {
+                "$set": {
+                    "status": "unknown",
+                    "rank": stats.FINAL_RANK,
+                    "k": "unknown",
+                    "at_ms": to_ms(at),
+                }
+            },
         )
 
     # -- segments ------------------------------------------------------------------

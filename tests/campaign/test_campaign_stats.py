@@ -96,7 +96,12 @@ def test_strongest_keeps_the_highest_rank_and_the_first_of_equal_ranks() -> None
 
 def test_estimated_completion_follows_the_recent_rate() -> None:
     now = T0 + timedelta(seconds=60)
-    doc = {"status": "running", "audience_size": 100, "started_at": T0, "counts": {"delivered": 30}}
+    doc = {
+        "status": "running",
+        "audience_size": 100,
+        "started_ms": int(T0.timestamp() * 1000),
+        "counts": {"delivered": 30},
+    }
     base = int(now.timestamp()) // 10 * 10
     timeline = [{"t": base - 50 + 10 * i, "delivered": 5, "failed": 0} for i in range(6)]
     eta = stats.estimated_completion(doc, timeline, now)
