@@ -1,0 +1,93 @@
+"""Group ``delivery`` on campaign_events: pause holds, resume sends, cancel cancels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from libs.common.events import (
+    AudienceResolved,
+    CampaignCancelled,
+    CampaignPaused,
+    CampaignResumed,
+    MessagesCancelled,
+    MessagesSent,
+)
+from libs.common.streams.names import RECEIPT
+from services.delivery.controls import sweep_held
+from tests.delivery.conftest import (
+    chunk,
+    publish,
+    read_stream,
+    recipients,
+    rows,
+    run,
+    vendor_stats,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def statuses(deps, campaign_id: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows(deps, campaign_id).values():
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    return counts
+
+
+def test_pause_holds_and_resume_sends_the_held_messages(deps, vendor) -> None:
+    publish(deps, [CampaignPaused(campaign_id="p1")])
+    run(deps, "control")
+    publish(deps, [chunk("p1", recipients(150))])
+    run(deps, "send")
+    assert statuses(deps, "p1") == {"held": 150}
+    assert vendor_stats(vendor)["accepted"] == 0
+    held = rows(deps, "p1")["p1:cu3"]
+    assert held["body"] == "Hi Person3, you spent 103" and held["to"] == "p3@example.com"
+
+    publish(deps, [CampaignResumed(campaign_id="p1")])
+    run(deps, "control")
+    assert statuses(deps, "p1") == {"sent": 150}
+    assert vendor_stats(vendor)["accepted"] == 150
+    sent = [e for e in read_stream(deps, RECEIPT) if isinstance(e, MessagesSent)]
+    assert sum(len(e.messages) for e in sent) == 150
+
+    publish(deps, [chunk("p1", recipients(10, start=500), number=1)])
+    run(deps, "send")
+    assert statuses(deps, "p1") == {"sent": 160}
+
+
+def test_cancel_cancels_held_messages_and_every_later_chunk(deps, vendor) -> None:
+    publish(deps, [CampaignPaused(campaign_id="x1")])
+    run(deps, "control")
+    publish(deps, [chunk("x1", recipients(20))])
+    run(deps, "send")
+    publish(deps, [CampaignCancelled(campaign_id="x1"), CampaignResumed(campaign_id="x1")])
+    run(deps, "control")
+    publish(deps, [chunk("x1", recipients(5, start=100), number=1)])
+    run(deps, "send")
+
+    assert statuses(deps, "x1") == {"cancelled": 25}
+    assert vendor_stats(vendor)["accepted"] == 0
+    cancelled = [e for e in read_stream(deps, RECEIPT) if isinstance(e, MessagesCancelled)]
+    assert sorted(c for e in cancelled for c in e.customer_ids) == sorted(
+        [f"cu{i}" for i in range(20)] + [f"cu{i}" for i in range(100, 105)]
+    )
+
+
+def test_sweep_sends_rows_held_after_the_resume_was_handled(deps, vendor) -> None:
+    publish(deps, [CampaignPaused(campaign_id="s1")])
+    run(deps, "control")
+    publish(deps, [chunk("s1", recipients(7))])
+    run(deps, "send")
+    deps.store.set_control("s1", "active", "resumed", rows(deps, "s1")["s1:cu0"]["created_at"])
+    sweep_held(deps)
+    assert statuses(deps, "s1") == {"sent": 7}
+
+
+def test_other_campaign_events_are_acknowledged_without_effect(deps) -> None:
+    publish(deps, [AudienceResolved(campaign_id="o1", total=5, resolved_at=datetime.now(UTC))])
+    assert run(deps, "control") == 1
+    assert int(deps.redis.xlen("campaign_events.dlq") or 0) == 0
+    assert deps.store.get_controls(["o1"]) == {}

@@ -1,0 +1,92 @@
+"""Group ``receipt``: statuses move forward only, duplicates are no-ops."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from libs.common.events import CampaignAutoPaused, Receipt, ReceiptsReceived
+from libs.common.streams.names import CAMPAIGN_EVENTS, RECEIPT
+from tests.delivery.conftest import chunk, publish, read_stream, recipients, rows, run
+
+pytestmark = pytest.mark.integration
+
+
+def receipt(campaign_id: str, customer_id: str, status: str, reason: str | None = None) -> Receipt:
+    return Receipt(
+        message_id=f"{campaign_id}:{customer_id}",
+        campaign_id=campaign_id,
+        customer_id=customer_id,
+        vendor_message_id="vm_x",
+        status=status,
+        at=datetime.now(UTC),
+        reason=reason,
+    )
+
+
+def pending(deps, stream: str, group: str) -> int:
+    return int(deps.redis.xpending(stream, group)["pending"])
+
+
+def test_status_never_moves_backwards_and_duplicates_are_no_ops(deps) -> None:
+    publish(deps, [chunk("r1", recipients(3))])
+    run(deps, "send")
+    run(deps, "receipt")  # the MessagesSent entry: ignored by this group
+    publish(
+        deps,
+        [
+            ReceiptsReceived(receipts=[receipt("r1", "cu0", "DELIVERED")]),
+            ReceiptsReceived(
+                receipts=[
+                    receipt("r1", "cu0", "FAILED", "late contradiction"),
+                    receipt("r1", "cu1", "FAILED", "mailbox full"),
+                    receipt("r1", "cu1", "FAILED", "mailbox full"),
+                ]
+            ),
+        ],
+    )
+    assert run(deps, "receipt") == 2
+    publish(deps, [ReceiptsReceived(receipts=[receipt("r1", "cu1", "DELIVERED")])])
+    run(deps, "receipt")
+
+    stored = rows(deps, "r1")
+    assert stored["r1:cu0"]["status"] == "delivered" and "reason" not in stored["r1:cu0"]
+    assert stored["r1:cu1"]["status"] == "failed" and stored["r1:cu1"]["reason"] == "mailbox full"
+    assert stored["r1:cu2"]["status"] == "sent"
+    assert pending(deps, RECEIPT, "receipt") == 0
+
+
+def test_a_receipt_that_overtakes_its_row_waits_pending_and_applies_later(deps) -> None:
+    publish(deps, [ReceiptsReceived(receipts=[receipt("r2", "cu0", "DELIVERED")])])
+    run(deps, "receipt")
+    assert pending(deps, RECEIPT, "receipt") == 1  # left for a retry, not lost
+
+    publish(deps, [chunk("r2", recipients(1))])
+    run(deps, "send")
+    make_consumer_again = run  # the same consumer name drains its own pending entry
+    make_consumer_again(deps, "receipt")
+    assert rows(deps, "r2")["r2:cu0"]["status"] == "delivered"
+    assert pending(deps, RECEIPT, "receipt") == 0
+
+
+def test_failure_rate_over_the_window_auto_pauses_and_holds_the_rest(deps, vendor) -> None:
+    publish(deps, [chunk("r3", recipients(30))])
+    run(deps, "send")
+    failing = [receipt("r3", f"cu{i}", "FAILED", "carrier rejected") for i in range(15)]
+    passing = [receipt("r3", f"cu{i}", "DELIVERED") for i in range(15, 20)]
+    publish(deps, [ReceiptsReceived(receipts=failing + passing)])
+    run(deps, "receipt")
+
+    paused = [e for e in read_stream(deps, CAMPAIGN_EVENTS) if isinstance(e, CampaignAutoPaused)]
+    assert len(paused) == 1
+    assert paused[0].failure_rate == pytest.approx(0.75)
+    assert "failure rate 75% over the last 20 sends" in paused[0].reason
+    control = deps.store.get_controls(["r3"])["r3"]
+    assert control["state"] == "paused" and control["reason"] == paused[0].reason
+
+    publish(deps, [chunk("r3", recipients(5, start=500), number=1)])
+    run(deps, "send")
+    stored = rows(deps, "r3")
+    later = [stored[f"r3:cu{i}"] for i in range(500, 505)]
+    assert {r["status"] for r in later} == {"held"}
