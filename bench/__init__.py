@@ -1,0 +1,1 @@
+"""The benchmark harness: `python -m bench.run --full|--smoke` (see docs/performance.md)."""

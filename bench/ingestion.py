@@ -1,0 +1,185 @@
+"""Ingestion benchmarks on a running stack: acceptance, end to end, latency under load."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+import pymongo
+import redis
+
+from bench import data
+from bench.load import open_loop, post_batches
+from bench.report import Figure, percentile
+from libs.common.settings import DEV_INTERNAL_TOKEN
+from tests.support.stack import RunningStack
+
+BATCH = 1000
+INGEST_STREAM = "ingest"  # libs.common.streams.names
+INGEST_CONSUMERS = ("ingest-worker", "ai-worker")
+
+
+def internal_headers(stack: RunningStack) -> dict[str, str]:
+    """What the gateway adds in front of a service (the bench plays the gateway)."""
+    return {
+        "X-Internal-Token": stack.env.get("INTERNAL_TOKEN", DEV_INTERNAL_TOKEN),
+        "X-User-Id": "bench",
+        "X-User-Email": "bench@minicrm.local",
+        "X-Auth-Scopes": "ingest,read,campaigns",
+    }
+
+
+def api_key(stack: RunningStack) -> str:
+    with stack.client() as client:
+        response = client.post("/api/keys", json={"name": "bench", "scopes": ["ingest", "read"]})
+        response.raise_for_status()
+        return str(response.json()["key"])
+
+
+def batch_bodies(records: int, prefix: str) -> list[bytes]:
+    return [
+        orjson.dumps(
+            {"customers": [data.api_customer(i, prefix) for i in range(s, min(s + BATCH, records))]}
+        )
+        for s in range(0, records, BATCH)
+    ]
+
+
+def _records_in_stream(redis_url: str, entry_ids: list[str]) -> int:
+    """Sum of the chunk sizes of these entries, read back from the stream."""
+    if not entry_ids:
+        return 0
+    wanted = set(entry_ids)
+    r = redis.Redis.from_url(redis_url)
+    total = 0
+    start = min(entry_ids, key=lambda e: tuple(int(x) for x in e.split("-")))
+    try:
+        while True:
+            page = r.xrange(INGEST_STREAM, min=start, count=200)
+            if not page:
+                break
+            for entry_id, fields in page:
+                eid = entry_id.decode()
+                if eid in wanted:
+                    total += len(orjson.loads(fields[b"data"])["customers"])
+            last = page[-1][0].decode()
+            ms, seq = last.split("-")
+            start = f"{ms}-{int(seq) + 1}"
+    finally:
+        r.close()
+    return total
+
+
+def accept(
+    stack: RunningStack, redis_url: str, records: int, *, via_gateway: bool, concurrency: int = 8
+) -> Figure:
+    """POST 1,000-record batches until ``records`` are accepted; verify them in the stream.
+
+    Run with the ``ingest`` stream's consumers stopped, so the figure is the API's own
+    acceptance rate and not shared with the worker's database writes on the same cores.
+    """
+    prefix = "g" if via_gateway else "a"
+    bodies = batch_bodies(records, prefix)
+    if via_gateway:
+        base, headers, key = (
+            stack.url,
+            {"Authorization": f"Bearer {api_key(stack)}"},
+            "_via_gateway",
+        )
+    else:
+        base, headers, key = stack.layout.url("ingest"), internal_headers(stack), ""
+    result = asyncio.run(
+        post_batches(base, "/api/customers/batch", bodies, headers=headers, concurrency=concurrency)
+    )
+    in_stream = _records_in_stream(redis_url, result.entry_ids)
+    note = (
+        ""
+        if in_stream == result.accepted == records
+        else (
+            f"; MISMATCH: {result.accepted:,} accepted, {in_stream:,} in stream, "
+            f"statuses {result.statuses}, {result.first_error}"
+        )
+    )
+    where = "gateway (API key)" if via_gateway else "ingest API direct (X-Internal-Token)"
+    return Figure(
+        f"ingest_accept{key}_records_per_s",
+        result.accepted / result.seconds if result.accepted else None,
+        "records/s",
+        f"POST /api/customers/batch 1,000/request via {where}, {concurrency} httpx async "
+        f"connections, {records:,} records in {result.seconds:.2f} s, "
+        f"{in_stream:,} verified in the stream (chunk sizes summed){note}",
+        ">= 100,000" if not via_gateway else "",
+    )
+
+
+def end_to_end(stack: RunningStack, mongo_uri: str, records: int, deadline_s: float) -> Figure:
+    """HTTP -> stream -> ingest worker -> DB until every record is in the customers collection."""
+    db_name = stack.env["DB_PREFIX"] + "ingest"
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(mongo_uri)
+    coll = client[db_name]["customers"]
+    before = coll.estimated_document_count()
+    bodies = batch_bodies(records, "e")
+    started = time.perf_counter()
+    result = asyncio.run(
+        post_batches(
+            stack.layout.url("ingest"),
+            "/api/customers/batch",
+            bodies,
+            headers=internal_headers(stack),
+            concurrency=4,
+        )
+    )
+    accepted_s = time.perf_counter() - started
+    target = before + result.accepted
+    count = before
+    while time.perf_counter() - started < deadline_s:
+        # the collection's document count is metadata on both servers: cheap to poll
+        count = coll.estimated_document_count()
+        if count >= target:
+            break
+        time.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    readable = coll.count_documents({"_id": {"$gte": "e", "$lt": "f"}})
+    client.close()
+    done = readable >= records and result.accepted == records
+    return Figure(
+        "ingest_e2e_records_per_s",
+        readable / elapsed if readable else None,
+        "records/s",
+        f"POST 1,000-record batches to the ingest API (4 connections), until all {records:,} "
+        f"are documents in {db_name}.customers: {elapsed:.2f} s (accepted in {accepted_s:.2f} s)"
+        + ("" if done else f"; INCOMPLETE: {readable:,} readable after {deadline_s:.0f} s"),
+    )
+
+
+def single_post_latency(stack: RunningStack, rate: float, duration_s: float) -> list[Figure]:
+    """Open-loop single-record POST /api/customers at ``rate``/s offered, direct to ingest."""
+
+    def body(k: int) -> bytes:
+        return orjson.dumps(data.api_customer(k, "s"))
+
+    result = asyncio.run(
+        open_loop(
+            stack.layout.url("ingest"),
+            "/api/customers",
+            body,
+            headers=internal_headers(stack),
+            rate=rate,
+            duration_s=duration_s,
+        )
+    )
+    lat = result.latencies_ms
+    method = (
+        f"open loop: {result.offered:,} single-record POST /api/customers scheduled at "
+        f"{rate:,.0f}/s for {duration_s:.0f} s (asyncio+httpx, latency from the scheduled "
+        f"send time), {result.completed:,} answered 202, {result.errors} errors, "
+        f"generator max lag {result.max_lag_ms:.1f} ms"
+        + (f"; first error: {result.first_error}" if result.first_error else "")
+    )
+    p50 = percentile(lat, 50) if lat else None
+    p99 = percentile(lat, 99) if lat else None
+    return [
+        Figure("single_post_p50_ms", p50, "ms", method),
+        Figure("single_post_p99_ms", p99, "ms", "same run as single_post_p50_ms", "<= 10"),
+    ]

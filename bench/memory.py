@@ -1,0 +1,73 @@
+"""Peak resident memory (VmHWM from /proc) of every process of the stack.
+
+VmHWM is the kernel's own high-water mark of a process's RSS, so one reading at the end
+gives each process's peak without sampling. Children of the stack's processes count
+too; the servers (redis-server, nx-27017) are found by the port on their command line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def _status_kb(pid: int, key: str) -> int | None:
+    try:
+        for line in (PROC / str(pid) / "status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    kb = _status_kb(pid, "VmHWM")
+    return None if kb is None else kb / 1024
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = (PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # the command may contain spaces and parentheses: the ppid follows the last ')'
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            out.append(int(entry.name))
+    return out
+
+
+def server_pid(binary: str, port: int) -> int | None:
+    """The pid of ``binary`` whose command line names ``port`` (redis / nx-27017)."""
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        argv = _cmdline(int(entry.name))
+        if argv and any(binary in a for a in argv[:2]) and str(port) in argv:
+            return int(entry.name)
+    return None
+
+
+def stack_peaks(named_pids: dict[str, int]) -> dict[str, float]:
+    """Peak RSS in MB per name (a process plus its children, summed)."""
+    peaks: dict[str, float] = {}
+    for name, pid in named_pids.items():
+        total = 0.0
+        for p in (pid, *_children(pid)):
+            total += peak_rss_mb(p) or 0.0
+        peaks[name] = total
+    return peaks

@@ -1,0 +1,117 @@
+"""Audience preview over a large customer base (1,000,000 in --full).
+
+Data setup (not the measured path): customers are bulk-inserted straight into the ingest
+service's ``customers`` collection in its document shape, then the ingest API is
+restarted so it builds its in-memory read model from the database, as after a deploy.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pymongo
+
+from bench import data
+from bench.ingestion import internal_headers
+from bench.report import Figure, percentile
+from tests.support.stack import RunningStack
+
+PREVIEW_PATH = "/api/customers/preview"
+FAST_MS = 200.0  # an answer this fast comes from the read model, not a database scan
+
+
+def load_customers(mongo_uri: str, db_name: str, n: int, batch: int = 1000) -> Figure:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(mongo_uri)
+    coll = client[db_name]["customers"]
+    started = time.perf_counter()
+    for s in range(0, n, batch):
+        coll.insert_many(
+            [data.stored_customer(i) for i in range(s, min(s + batch, n))], ordered=False
+        )
+    elapsed = time.perf_counter() - started
+    total = coll.estimated_document_count()
+    client.close()
+    return Figure(
+        "preview_load_seconds",
+        elapsed,
+        "s",
+        f"data setup: insert_many {batch}/batch of {n:,} customer documents into "
+        f"{db_name}.customers (with the service's indexes), {n / elapsed:,.0f} docs/s; "
+        f"{total:,} documents in the collection",
+    )
+
+
+def _body(k: int) -> dict[str, Any]:
+    rules = data.preview_rules()
+    rules["conditions"][0]["value"] = 5000 + (k % 50)  # no two neighbours alike: no cache
+    return {"rules": rules, "sampleSize": 20}
+
+
+def _restart_ingest_api(stack: RunningStack, timeout_s: float) -> float:
+    stack.kill("ingest-api")
+    started = time.perf_counter()
+    stack.start("ingest-api")
+    url = f"{stack.layout.url('ingest')}/readyz"
+    while time.perf_counter() - started < timeout_s:
+        if stack.procs["ingest-api"].poll() is not None:
+            raise RuntimeError(f"ingest-api exited:\n{stack.logs('ingest-api')[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"ingest-api not ready after {timeout_s:.0f} s")
+
+
+def measure(
+    stack: RunningStack, customers: int, queries: int, warm_timeout_s: float
+) -> list[Figure]:
+    label = f"{customers:,} customers"
+    ready_s = _restart_ingest_api(stack, timeout_s=300)
+    headers = internal_headers(stack)
+    with httpx.Client(base_url=stack.layout.url("ingest"), headers=headers, timeout=600) as client:
+        t = time.perf_counter()
+        first = client.post(PREVIEW_PATH, json=_body(0))
+        cold_ms = (time.perf_counter() - t) * 1000
+        first.raise_for_status()
+        count = int(first.json()["count"])
+        # Until the read model is loaded the service may answer from the database:
+        # wait for a fast answer before measuring the steady state.
+        warm_started = time.perf_counter()
+        warm_ms = cold_ms
+        k = 1
+        while warm_ms > FAST_MS and time.perf_counter() - warm_started < warm_timeout_s:
+            time.sleep(0.5)
+            t = time.perf_counter()
+            client.post(PREVIEW_PATH, json=_body(k)).raise_for_status()
+            warm_ms = (time.perf_counter() - t) * 1000
+            k += 1
+        model_ready_s = ready_s + (time.perf_counter() - warm_started) + cold_ms / 1000
+        latencies = []
+        samples = 0
+        for q in range(queries):
+            t = time.perf_counter()
+            response = client.post(PREVIEW_PATH, json=_body(q))
+            latencies.append((time.perf_counter() - t) * 1000)
+            response.raise_for_status()
+            samples = len(response.json().get("sample", []))
+    method = (
+        f"{queries} sequential POST {PREVIEW_PATH} to the ingest API, 3-condition rule "
+        f"(totalSpends > 5000+k AND lastVisit inactive_days 90 AND city in 3 cities), "
+        f"sampleSize 20, over {label}; count {count:,}, {samples} samples returned"
+    )
+    return [
+        Figure(
+            "preview_1m_cold_ms",
+            cold_ms,
+            "ms",
+            f"first preview after a restart of the ingest API over {label} "
+            f"(readyz after {ready_s:.1f} s; fast answers from {model_ready_s:.1f} s after start)",
+        ),
+        Figure("preview_1m_p50_ms", percentile(latencies, 50), "ms", method),
+        Figure("preview_1m_p95_ms", percentile(latencies, 95), "ms", "same run", "<= 50"),
+        Figure("preview_1m_p99_ms", percentile(latencies, 99), "ms", "same run", "<= 100"),
+    ]

@@ -1,0 +1,266 @@
+"""`python -m bench.run --full|--smoke`: the benchmark suite (see docs/performance.md).
+
+Starts its own redis-server and nx-27017 under bench/tmp/ and its own stack of
+services on free ports, measures every figure, prints a table (figure, value, target,
+method) and writes the results file with the machine description. Benchmarks never
+fail on a time: the exit code is non-zero only when the harness could not measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from bench import campaign, ingestion, machine, memory, preview, raw
+from bench.infra import TMP, Infra, infrastructure, stack
+from bench.report import RESULTS, Figure, print_table, write_results
+from libs.common.logging import configure_logging, get_logger
+
+log = get_logger("bench")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    xadd_records: int
+    upsert_records: int
+    comm_messages: int
+    accept_records: int
+    accept_gateway_records: int
+    e2e_records: int
+    post_rate: float
+    post_seconds: float
+    preview_customers: int
+    preview_queries: int
+    campaign_size: int
+    single_campaign_size: int
+
+
+SMOKE = Sizes(
+    xadd_records=100_000,
+    upsert_records=5_000,
+    comm_messages=5_000,
+    accept_records=20_000,
+    accept_gateway_records=10_000,
+    e2e_records=5_000,
+    post_rate=1000,
+    post_seconds=3,
+    preview_customers=20_000,
+    preview_queries=200,
+    campaign_size=5_000,
+    single_campaign_size=1_000,
+)
+FULL = Sizes(
+    xadd_records=1_000_000,
+    upsert_records=100_000,
+    comm_messages=100_000,
+    accept_records=1_000_000,
+    accept_gateway_records=200_000,
+    e2e_records=100_000,
+    post_rate=1000,
+    post_seconds=10,
+    preview_customers=1_000_000,
+    preview_queries=300,
+    campaign_size=1_000_000,
+    single_campaign_size=100_000,
+)
+PHASES = ("raw", "ingest", "audience")
+
+
+class Run:
+    """Collects figures; a phase that raises is reported and the run goes on."""
+
+    def __init__(self) -> None:
+        self.figures: list[Figure] = []
+        self.broken: list[str] = []
+
+    def add(self, *figures: Figure) -> None:
+        for figure in figures:
+            log.info("bench.figure", key=figure.key, value=figure.value, unit=figure.unit)
+            self.figures.append(figure)
+
+    def phase(self, name: str, fn: Callable[[], None]) -> None:
+        log.info("bench.phase_started", phase=name)
+        started = time.perf_counter()
+        try:
+            fn()
+        except Exception as exc:
+            self.broken.append(f"{name}: {exc!r}")
+            log.error("bench.phase_failed", phase=name, error=repr(exc))
+            sys.stderr.write(traceback.format_exc())
+        log.info("bench.phase_done", phase=name, seconds=round(time.perf_counter() - started, 1))
+
+    def value(self, key: str) -> float | None:
+        for figure in self.figures:
+            if figure.key == key:
+                return figure.value
+        return None
+
+    def ratio(self, key: str, num: str, den: str, target: str = "") -> None:
+        a, b = self.value(num), self.value(den)
+        if a is not None and b:
+            self.add(Figure(key, a / b, "ratio", f"{num} / {den}, same run", target))
+
+
+def raw_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
+    run.add(raw.redis_raw_xadd(infra.redis_url, sizes.xadd_records))
+    run.add(raw.db_raw_upsert(infra.mongo_uri, "bench_raw_upsert", sizes.upsert_records))
+    run.add(raw.db_raw_comm_rows(infra.mongo_uri, "bench_raw_comm", sizes.comm_messages))
+
+
+def ingest_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
+    with stack(infra, "bench_ing_") as running:
+        deadline = 120 + sizes.e2e_records / 200
+        run.phase(
+            "ingest_e2e",
+            lambda: run.add(
+                ingestion.end_to_end(running, infra.mongo_uri, sizes.e2e_records, deadline)
+            ),
+        )
+        run.phase(
+            "single_post",
+            lambda: run.add(
+                *ingestion.single_post_latency(running, sizes.post_rate, sizes.post_seconds)
+            ),
+        )
+        # Acceptance alone: the ingest stream's consumers stop, so the API has the cores.
+        for name in ingestion.INGEST_CONSUMERS:
+            running.kill(name)
+        run.phase(
+            "ingest_accept",
+            lambda: run.add(
+                ingestion.accept(running, infra.redis_url, sizes.accept_records, via_gateway=False)
+            ),
+        )
+        run.phase(
+            "ingest_accept_gateway",
+            lambda: run.add(
+                ingestion.accept(
+                    running, infra.redis_url, sizes.accept_gateway_records, via_gateway=True
+                )
+            ),
+        )
+
+
+def audience_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
+    with stack(infra, "bench_aud_") as running:
+        db_name = running.env["DB_PREFIX"] + "ingest"
+        n = sizes.preview_customers
+        run.add(preview.load_customers(infra.mongo_uri, db_name, n))
+        run.phase(
+            "preview",
+            lambda: run.add(
+                *preview.measure(running, n, sizes.preview_queries, warm_timeout_s=600)
+            ),
+        )
+        size = min(sizes.campaign_size, n)
+        run.phase(
+            "campaign",
+            lambda: run.add(*campaign.throughput(running, size, deadline_s=120 + size / 200)),
+        )
+        single = min(sizes.single_campaign_size, n)
+        run.phase(
+            "campaign_single",
+            lambda: run.add(
+                campaign.single_message_requests(running, single, deadline_s=120 + single / 50)
+            ),
+        )
+        run.phase("memory", lambda: run.add(*memory_figures(running, infra, n)))
+
+
+def memory_figures(running: object, infra: Infra, customers: int) -> list[Figure]:
+    pids = {name: proc.pid for name, proc in running.procs.items()}  # type: ignore[attr-defined]
+    for binary, port in (("redis-server", infra.redis_port), ("nx-27017", infra.mongo_port)):
+        pid = memory.server_pid(binary, port)
+        if pid is not None:
+            pids[binary] = pid
+    peaks = memory.stack_peaks(pids)
+    total = sum(peaks.values())
+    detail = ", ".join(f"{k} {v:.0f}" for k, v in sorted(peaks.items(), key=lambda kv: -kv[1]))
+    return [
+        Figure(
+            "stack_peak_rss_mb",
+            total,
+            "MB",
+            f"sum of VmHWM (/proc) of every stack process at {customers:,} customers: {detail}",
+            "<= 2,048",
+        )
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--full", action="store_true", help="the sizes of the issue (long)")
+    mode.add_argument("--smoke", action="store_true", help="small sizes, about a minute")
+    parser.add_argument("--campaign-size", type=int, help="recipients of the big campaign")
+    parser.add_argument("--single-campaign-size", type=int, help="recipients, 1 msg/request")
+    parser.add_argument("--preview-customers", type=int, help="customers loaded for preview")
+    parser.add_argument("--records", type=int, help="records for acceptance and raw XADD")
+    parser.add_argument("--only", default=",".join(PHASES), help=f"phases: {','.join(PHASES)}")
+    parser.add_argument("--output", type=Path, help="results file")
+    args = parser.parse_args(argv)
+    configure_logging("bench", "INFO")
+
+    sizes = FULL if args.full else SMOKE
+    overrides = {
+        "campaign_size": args.campaign_size,
+        "single_campaign_size": args.single_campaign_size,
+        "preview_customers": args.preview_customers,
+        "accept_records": args.records,
+        "xadd_records": args.records,
+    }
+    sizes = Sizes(**{**sizes.__dict__, **{k: v for k, v in overrides.items() if v}})
+    output = args.output or (RESULTS if args.full else TMP / "results-smoke.json")
+    phases = [p.strip() for p in args.only.split(",") if p.strip()]
+    label = "full" if args.full else "smoke"
+
+    run = Run()
+    started = time.perf_counter()
+    with infrastructure() as infra:
+        described = machine.describe(infra.redis_url, infra.mongo_uri)
+        if "raw" in phases:
+            run.phase("raw", lambda: raw_phase(run, infra, sizes))
+        if "ingest" in phases:
+            run.phase("ingest", lambda: ingest_phase(run, infra, sizes))
+            redis.Redis.from_url(infra.redis_url).flushdb()
+        if "audience" in phases:
+            run.phase("audience", lambda: audience_phase(run, infra, sizes))
+    run.ratio("ingest_accept_vs_raw_xadd", "ingest_accept_records_per_s", "redis_raw_xadd_per_s")
+    run.ratio(
+        "ingest_e2e_vs_raw_upsert", "ingest_e2e_records_per_s", "db_raw_upsert_per_s", ">= 0.8"
+    )
+    run.ratio(
+        "campaign_vs_raw_comm_rows",
+        "campaign_1m_messages_per_s",
+        "db_raw_comm_rows_per_s",
+        ">= 0.8 (or 10k/s)",
+    )
+    described["mode"] = label
+    described["sizes"] = sizes.__dict__
+    described["harness_seconds"] = round(time.perf_counter() - started, 1)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_results(run.figures, described, label, output)
+    print_table(run.figures)
+    sys.stdout.write(
+        f"\n{label} run on {described['nproc']} CPUs ({described['cpu_model']}), "
+        f"{described['memory_mb']:,} MB, Python {described['python']}, "
+        f"{described['db_server']}, {described['redis_server']}; "
+        f"{described['harness_seconds']} s; results in {output}\n"
+    )
+    if run.broken:
+        sys.stdout.write("\nphases that could not be measured:\n")
+        for line in run.broken:
+            sys.stdout.write(f"  {line}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
