@@ -12,6 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from libs.common.errors import NotFound, Unauthorized
+from libs.common.logging import get_logger
 from libs.common.streams import ALL_STREAMS, replay_dlq, stream_overview
 from services.gateway.access import Access, Identity
 from services.gateway.docs import fetch_service_docs, merge_openapi
@@ -29,6 +30,7 @@ from services.gateway.models import (
 )
 from services.gateway.sessions import new_record
 
+log = get_logger(__name__)
 AUTH_RATE_EXEMPT = ("/auth/user", "/auth/config")  # cheap reads every page load makes
 
 
@@ -86,7 +88,10 @@ async def _start_session(
         name=name,
         picture=picture,
     )
+    # A fresh session id at every sign-in; the one the browser held before ends now.
+    await state.sessions.destroy(request.cookies.get(state.settings.session_cookie))
     cookie = await state.sessions.create(new_record(user["_id"], user["email"], name, picture))
+    log.info("auth.signed_in", user_id=user["_id"], provider=provider)
     return UserOut(id=user["_id"], email=user["email"], name=name, picture=picture), cookie
 
 
@@ -150,6 +155,7 @@ async def logout(request: Request) -> Response:
     if cookie:
         state.auth.check_origin(request)
         await state.sessions.destroy(cookie)
+        log.info("auth.signed_out")
     response = Response(status_code=204)
     response.delete_cookie(state.settings.session_cookie, path="/", httponly=True, samesite="lax")
     return response
@@ -179,6 +185,7 @@ async def create_key(body: KeyCreate, user: SessionUser, request: Request) -> Ke
         key_hash=hash_key(key),
         prefix=display_prefix(key),
     )
+    log.info("api_key.created", key_id=doc["_id"], user_id=user.user_id, scopes=doc["scopes"])
     return KeyCreated(
         id=doc["_id"],
         name=doc["name"],
@@ -201,6 +208,7 @@ async def revoke_key(key_id: str, user: SessionUser, request: Request) -> Respon
     if not await asyncio.to_thread(state.store.revoke_key, user.user_id, key_id):
         raise NotFound(f"no API key {key_id}")
     state.auth.forget_key(key_id)
+    log.info("api_key.revoked", key_id=key_id, user_id=user.user_id)
     return Response(status_code=204)
 
 
@@ -214,13 +222,14 @@ async def streams(_: Reader, request: Request) -> dict[str, Any]:
 @api_router.post("/admin/streams/{stream}/dlq/replay", response_model=ReplayResult)
 async def replay(
     stream: str,
-    _: SessionUser,
+    user: SessionUser,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> ReplayResult:
     if stream not in ALL_STREAMS:
         raise NotFound(f"no stream {stream}", {"streams": list(ALL_STREAMS)})
     moved = await asyncio.to_thread(replay_dlq, request.app.state.sync_redis, stream, limit=limit)
+    log.info("admin.dlq_replayed", stream=stream, replayed=moved, user_id=user.user_id)
     return ReplayResult(replayed=moved)
 
 

@@ -8,9 +8,11 @@ they are sent. Upstream failures map to 502 (unreachable) and 504 (too slow).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 
 import httpx
+from prometheus_client import Counter, Histogram
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -23,6 +25,18 @@ from services.gateway.ratelimit import RateLimiter
 from services.gateway.settings import GatewaySettings
 
 log = get_logger(__name__)
+
+UPSTREAM_REQUESTS = Counter(
+    "crm_gateway_upstream_requests_total",
+    "Requests the gateway forwarded, by service and answer (status or failure)",
+    ["service", "outcome"],
+)
+UPSTREAM_SECONDS = Histogram(
+    "crm_gateway_upstream_seconds",
+    "Time until the upstream's response headers arrived",
+    ["service"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 # Order matters: the first match wins.
 ROUTES: tuple[tuple[str, str], ...] = (
@@ -138,6 +152,7 @@ class Proxy:
             content=await _body(request),
             timeout=self.stream_timeout if is_event_stream(request) else self.timeout,
         )
+        started = time.perf_counter()
         try:
             upstream = await self.client.send(upstream_request, stream=True)
         except AppError:
@@ -145,6 +160,7 @@ class Proxy:
         except httpx.TimeoutException as exc:
             if isinstance(exc, httpx.ConnectTimeout):
                 raise _unavailable(service, exc) from exc
+            UPSTREAM_REQUESTS.labels(service, "timeout").inc()
             log.warning("proxy.upstream_timeout", service=service, path=request.url.path)
             raise UpstreamError(
                 f"the {service} service did not answer within "
@@ -155,6 +171,8 @@ class Proxy:
             ) from exc
         except httpx.HTTPError as exc:
             raise _unavailable(service, exc) from exc
+        UPSTREAM_SECONDS.labels(service).observe(time.perf_counter() - started)
+        UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
         response = StreamingResponse(
             _relay(upstream, service),
             status_code=upstream.status_code,
@@ -190,6 +208,7 @@ async def _body(request: Request) -> bytes | AsyncIterator[bytes] | None:
 
 def _unavailable(service: str, exc: Exception) -> UpstreamError:
     log.warning("proxy.upstream_unavailable", service=service, error=repr(exc))
+    UPSTREAM_REQUESTS.labels(service, "unavailable").inc()
     return UpstreamError(
         f"the {service} service is unavailable",
         {"service": service, "reason": type(exc).__name__},

@@ -68,6 +68,25 @@ def test_every_api_route_answers_401_without_a_session_or_key(client):
         assert response.json()["error"]["code"] == "unauthorized"
 
 
+def test_signing_in_again_ends_the_previous_session(client, sign_in):
+    sign_in(client)
+    old = client.cookies["mcrm_session"]
+    sign_in(client, "ann@example.com")
+    assert client.cookies["mcrm_session"] != old
+    assert client.get("/auth/user").status_code == 200
+    client.cookies.clear()
+    client.cookies.set("mcrm_session", old)
+    assert client.get("/auth/user").status_code == 401
+
+
+def test_a_tampered_session_cookie_is_not_a_session(client, sign_in):
+    sign_in(client)
+    value = client.cookies["mcrm_session"]
+    client.cookies.clear()
+    client.cookies.set("mcrm_session", value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
+    assert client.get("/auth/user").status_code == 401
+
+
 def test_a_wrong_or_unknown_bearer_key_answers_401(client):
     for value in ("Bearer mcrm_" + "x" * 43, "Bearer nonsense", "Basic abc"):
         response = client.get("/api/customers", headers={"Authorization": value})
