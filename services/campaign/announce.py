@@ -7,7 +7,7 @@ from typing import Any
 from libs.common.events import CampaignCompleted, CampaignCreated, CampaignLaunched
 from libs.common.templates import parse_template
 from services.campaign import stats
-from services.campaign.clock import from_ms
+from services.campaign.clock import from_ms, maybe_from_ms
 
 
 def launched(doc: dict[str, Any]) -> CampaignLaunched:
@@ -30,7 +30,7 @@ def created(doc: dict[str, Any]) -> CampaignCreated:
         tags=list(doc.get("tags", [])),
         channel=doc.get("channel"),
         created_at=from_ms(doc["created_ms"]),
-        scheduled_at=from_ms(doc.get("scheduled_ms")),
+        scheduled_at=maybe_from_ms(doc.get("scheduled_ms")),
     )
 
 
@@ -44,6 +44,6 @@ def completed(doc: dict[str, Any]) -> CampaignCompleted:
         failed=figures["failed"],
         unknown=figures["unknown"],
         cancelled=figures["cancelled"],
-        started_at=from_ms(doc.get("started_ms")),
+        started_at=maybe_from_ms(doc.get("started_ms")),
         completed_at=from_ms(doc["completed_ms"]),
     )

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from pymongo.errors import PyMongoError
 
-from libs.common.logging import configure_logging
+from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis, make_redis
 from libs.common.streams import StreamProducer
@@ -17,6 +18,8 @@ from services.campaign.api import router
 from services.campaign.campaigns import CampaignService
 from services.campaign.settings import CampaignSettings
 from services.campaign.store import CampaignStore
+
+log = get_logger(__name__)
 
 
 def create_app(settings: CampaignSettings | None = None) -> FastAPI:
@@ -30,7 +33,11 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(store.ensure_indexes)
+        try:
+            await asyncio.to_thread(store.ensure_indexes)
+        except PyMongoError as exc:
+            # The worker creates them too; /readyz reports the database meanwhile.
+            log.warning("campaign.indexes_not_created", error=str(exc))
         app.state.settings = settings
         app.state.redis = redis
         app.state.mongo = mongo

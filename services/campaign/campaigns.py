@@ -20,7 +20,7 @@ from libs.common.rules import parse_rules, to_json
 from libs.common.streams import StreamProducer
 from libs.common.templates import parse_template
 from services.campaign import announce, lifecycle, stats
-from services.campaign.clock import from_ms, to_ms
+from services.campaign.clock import maybe_from_ms, to_ms
 from services.campaign.models import CampaignCreate, SegmentCreate
 from services.campaign.store import CampaignStore
 
@@ -161,7 +161,7 @@ class CampaignService:
             figures = stats.summary(doc)
             for key in totals:
                 totals[key] += figures[key]
-            created = from_ms(doc.get("created_ms"))
+            created = maybe_from_ms(doc.get("created_ms"))
             if created is not None and created.date().toordinal() >= first_day:
                 slot = daily.setdefault(created.date().isoformat(), dict.fromkeys(totals, 0))
                 for key in totals:

@@ -17,7 +17,9 @@ def to_ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
-def from_ms(value: int | None) -> datetime | None:
-    if value is None:
-        return None
+def from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def maybe_from_ms(value: int | None) -> datetime | None:
+    return None if value is None else from_ms(value)

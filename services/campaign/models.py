@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.campaign import stats
-from services.campaign.clock import from_ms
+from services.campaign.clock import maybe_from_ms
 
 MAX_TAGS = 20
 
@@ -82,7 +82,7 @@ def campaign_out(doc: dict[str, Any]) -> dict[str, Any]:
         "message": doc["message"],
         "tags": normalise_tags([*doc.get("tags", []), *doc.get("ai_tags", [])]),
         "status": doc["status"],
-        "createdAt": _iso(from_ms(doc.get("created_ms"))),
+        "createdAt": _iso(maybe_from_ms(doc.get("created_ms"))),
         "audienceSize": doc.get("audience_size"),
         **stats.summary(doc),
     }
@@ -90,9 +90,9 @@ def campaign_out(doc: dict[str, Any]) -> dict[str, Any]:
         "segmentId": doc.get("segment_id"),
         "channel": doc.get("channel"),
         "statusReason": doc.get("status_reason"),
-        "scheduledAt": _iso(from_ms(doc.get("scheduled_ms"))),
-        "startedAt": _iso(from_ms(doc.get("started_ms"))),
-        "completedAt": _iso(from_ms(doc.get("completed_ms"))),
+        "scheduledAt": _iso(maybe_from_ms(doc.get("scheduled_ms"))),
+        "startedAt": _iso(maybe_from_ms(doc.get("started_ms"))),
+        "completedAt": _iso(maybe_from_ms(doc.get("completed_ms"))),
         "createdBy": doc.get("created_by"),
     }
     out.update({k: v for k, v in optional.items() if v is not None})
@@ -113,8 +113,8 @@ def realtime_out(
         "statusReason": campaign.get("status_reason"),
         "audienceSize": campaign.get("audience_size"),
         **figures,
-        "startedAt": _iso(from_ms(campaign.get("started_ms"))),
-        "completedAt": _iso(from_ms(campaign.get("completed_ms"))),
+        "startedAt": _iso(maybe_from_ms(campaign.get("started_ms"))),
+        "completedAt": _iso(maybe_from_ms(campaign.get("completed_ms"))),
         "estimatedCompletion": _iso(eta),
         "failureReasons": {r["reason"]: r["n"] for r in stats_doc.get("failure_reasons", [])},
         "timeline": [

@@ -21,7 +21,7 @@ from typing import Any
 from libs.common.logging import get_logger
 from libs.common.streams import StreamProducer
 from services.campaign import announce, stats
-from services.campaign.clock import from_ms, to_ms, utc_now
+from services.campaign.clock import maybe_from_ms, to_ms, utc_now
 from services.campaign.settings import CampaignSettings
 from services.campaign.store import CampaignStore
 
@@ -140,7 +140,7 @@ class Progress:
             self._dirty.clear()
         for doc in self.store.active_campaigns():
             cid = doc["_id"]
-            started = from_ms(doc.get("timeout_from_ms"))
+            started = maybe_from_ms(doc.get("timeout_from_ms"))
             if doc["status"] == "running" and started is not None and started + timeout <= now:
                 wanted.discard(cid)
                 self.expire(doc)

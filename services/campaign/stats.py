@@ -137,8 +137,7 @@ def is_finished(campaign: dict[str, Any]) -> bool:
     audience = campaign.get("audience_size")
     if audience is None:
         return False
-    figures = summary(campaign)
-    return figures["pending"] == 0
+    return int(summary(campaign)["pending"]) == 0
 
 
 def estimated_completion(
