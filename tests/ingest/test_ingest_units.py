@@ -1,0 +1,117 @@
+"""Pure logic of the ingest service: the entry envelope, batch validation, aggregates,
+the columnar model's text search, CSV rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from ingest_helpers import customer, order
+
+from libs.common.events import CustomerRecord, CustomersUpserted, OrdersRecorded, decode
+from libs.common.rules import parse_rules
+from services.ingest.aggregates import build_customer, same_content
+from services.ingest.columns import Columns
+from services.ingest.intake import (
+    chunked_entries,
+    customer_records,
+    order_records,
+    validate_batch,
+)
+from services.ingest.models import CustomerIn, OrderIn
+from services.ingest.views import csv_item
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def test_hot_path_entries_decode_as_the_shared_event_models() -> None:
+    valid, _ = validate_batch(CustomerIn, [customer(f"c{i}", city="Pune") for i in range(5)])
+    entries = chunked_entries("customers", customer_records(valid), 2, import_id="imp1")
+    events = [decode(f"1-{i}", dict(e.items())) for i, e in enumerate(entries)]
+    assert [len(e.customers) for e in events] == [2, 2, 1]  # type: ignore[attr-defined]
+    assert all(isinstance(e, CustomersUpserted) and e.import_id == "imp1" for e in events)
+    orders, _ = validate_batch(OrderIn, [order("o1", "c1", 10.005)])
+    [entry] = chunked_entries("orders", order_records(orders), 500)
+    event = decode("1-0", dict(entry.items()))
+    assert isinstance(event, OrdersRecorded) and event.orders[0].amount == 10.01
+
+
+def test_batch_validation_keeps_order_and_reports_every_bad_item() -> None:
+    items = [customer("a"), "not an object", customer("b", email="x@y"), customer("c")]
+    valid, rejected = validate_batch(CustomerIn, items)
+    assert [c.id for c in valid] == ["a", "c"]
+    assert [(r.index, r.id) for r in rejected] == [(1, None), (2, "b")]
+
+
+def test_emails_are_stored_lowercase_and_naive_dates_as_utc() -> None:
+    [c] = validate_batch(CustomerIn, [customer("a", email="Asha@Example.COM")])[0]
+    record = c.record()
+    assert record["email"] == "asha@example.com"
+    [n] = validate_batch(CustomerIn, [customer("n", lastVisit="2024-01-01T10:00:00")])[0]
+    assert n.last_visit == datetime(2024, 1, 1, 10, tzinfo=UTC)
+
+
+def _record(**kw: object) -> CustomerRecord:
+    return CustomerRecord(id="c1", name="Asha", email="a@x.io", total_spends=10, **kw)
+
+
+def test_customer_document_recounts_orders_and_moves_last_visit_forward() -> None:
+    orders = [
+        {"amount": 5.5, "date": datetime(2024, 3, 1, tzinfo=UTC)},
+        {"amount": 4.5, "date": datetime(2024, 1, 1, tzinfo=UTC)},
+    ]
+    doc = build_customer(None, _record(last_visit=datetime(2024, 2, 1, tzinfo=UTC)), orders, NOW)
+    assert doc is not None
+    assert (doc["total_spends"], doc["order_count"], doc["order_spends"]) == (20, 2, 10)
+    assert doc["last_visit"] == doc["last_order_at"] == datetime(2024, 3, 1, tzinfo=UTC)
+    assert doc["created_at"] == NOW and doc["contactable"] is True
+    assert not any(v is None or v == [] for v in doc.values())
+
+
+def test_placeholder_keeps_only_aggregates_and_is_replaced_by_the_record() -> None:
+    orders = [{"amount": 7, "date": datetime(2024, 3, 1, tzinfo=UTC)}]
+    placeholder = build_customer(None, None, orders, NOW)
+    assert placeholder is not None and placeholder["placeholder"] is True
+    assert "contactable" not in placeholder and placeholder["total_spends"] == 7
+    merged = build_customer({"_id": "c1", **placeholder}, _record(), orders, NOW)
+    assert merged is not None and "placeholder" not in merged and merged["total_spends"] == 17
+    assert build_customer(None, None, [], NOW) is None
+
+
+def test_unchanged_rebuild_is_recognised_so_redelivery_writes_nothing() -> None:
+    doc = build_customer(None, _record(), [], NOW)
+    assert doc is not None
+    stored = {"_id": "c1", **doc, "version": "v1", "updated_at": NOW}
+    again = build_customer(stored, _record(), [], NOW)
+    assert again is not None and same_content(stored, again)
+    changed = build_customer(stored, _record(city="Pune"), [], NOW)
+    assert changed is not None and not same_content(stored, changed)
+
+
+def test_columns_contains_is_case_insensitive_and_literal() -> None:
+    cols = Columns(capacity=1)
+    names = ["Asha Rao", "ASHOK", "bob.s", "bobXs", "Zed"]
+    cols.upsert({"_id": f"c{i}", "name": n, "contactable": True} for i, n in enumerate(names))
+    cols.upsert([{"_id": "c4", "name": "zedd ash"}])  # update in place, now not contactable
+
+    def select(value: str) -> list[str]:
+        condition = {"field": "name", "operator": "contains", "value": value}
+        group = parse_rules({"conditions": [condition]})
+        return [cols.ids[i] for i in cols.audience(group, NOW).nonzero()[0]]
+
+    assert select("ash") == ["c0", "c1"]
+    assert select("b.s") == ["c2"]  # a dot is a dot
+    assert cols.n == 5
+
+
+def test_csv_rows_become_api_items() -> None:
+    row = {"id": " c1 ", "tags": "vip; new|x", "phone": "", "attributes": '{"tier": 2}'}
+    row[None] = ["z"]  # type: ignore[index]
+    item = csv_item(row)
+    assert item == {
+        "id": "c1",
+        "tags": ["vip", "new", "x"],
+        "attributes": {"tier": 2},
+        "(extra cells)": ["z"],
+    }
