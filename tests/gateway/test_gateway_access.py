@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,26 @@ def test_signing_in_again_ends_the_previous_session(client, sign_in):
     client.cookies.clear()
     client.cookies.set("mcrm_session", old)
     assert client.get("/auth/user").status_code == 401
+
+
+def test_a_session_expires_on_the_server_after_its_ttl(make_client, sign_in, clean_env):
+    client = make_client(session_ttl_s=1)
+    sign_in(client)
+    assert client.get("/auth/user").status_code == 200
+    assert 0 < max(clean_env.redis.ttl(k) for k in clean_env.redis.keys("session:*")) <= 1
+    time.sleep(1.3)
+    assert client.get("/auth/user").status_code == 401
+
+
+def test_the_session_cookie_is_secure_over_https_and_httponly_lax_always(make_client):
+    plain = make_client().post("/auth/dev-login", json={}).headers["set-cookie"].lower()
+    assert "httponly" in plain and "samesite=lax" in plain and "secure" not in plain
+    https = make_client()
+    https.base_url = "https://testserver"
+    secure = https.post("/auth/dev-login", json={}).headers["set-cookie"].lower()
+    assert "secure" in secure and "httponly" in secure
+    forced = make_client(cookie_secure=True).post("/auth/dev-login", json={})
+    assert "secure" in forced.headers["set-cookie"].lower()
 
 
 def test_a_tampered_session_cookie_is_not_a_session(client, sign_in):
