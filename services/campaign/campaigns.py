@@ -7,6 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from redis import RedisError
+
 from libs.common.errors import Conflict, NotFound, ValidationFailed
 from libs.common.events import (
     CampaignCancelled,
@@ -16,6 +18,7 @@ from libs.common.events import (
     SegmentDeleted,
     SegmentSaved,
 )
+from libs.common.logging import get_logger
 from libs.common.rules import parse_rules, to_json
 from libs.common.streams import StreamProducer
 from libs.common.templates import parse_template
@@ -25,6 +28,8 @@ from services.campaign.models import CampaignCreate, SegmentCreate
 from services.campaign.store import CampaignStore
 
 Doc = dict[str, Any]
+
+log = get_logger(__name__)
 
 
 def new_id(prefix: str) -> str:
@@ -67,10 +72,18 @@ class CampaignService:
         )
         self.store.insert_campaign(doc)
         # Created first so read models know the campaign before anything refers to it.
-        self.producer.publish([announce.created(doc)])
+        events: list[Event] = [announce.created(doc)]
+        flags = ["created_published"]
         if not scheduled:
-            self.producer.publish([announce.launched(doc)])
-            self.store.mark(doc["_id"], "launch_published")
+            events.append(announce.launched(doc))
+            flags.append("launch_published")
+        try:
+            self.producer.publish(events)
+        except RedisError as exc:
+            # Stored but not announced: the worker's scheduler announces it later.
+            log.warning("campaign.announce_deferred", campaign_id=doc["_id"], error=str(exc))
+            return doc
+        self.store.mark(doc["_id"], *flags)
         return doc
 
     def _audience(self, body: CampaignCreate) -> tuple[Doc, str | None]:

@@ -119,9 +119,13 @@ class Progress:
         """One pass: launch due campaigns, repair unconfirmed announcements, refresh
         active campaigns' counters, complete finished or expired ones."""
         now = self.clock()
+        retry_before = now - timedelta(seconds=self.settings.launch_retry_after_s)
+        for doc in self.store.unannounced(retry_before):
+            log.warning("campaign.created_republished", campaign_id=doc["_id"])
+            self.producer.publish([announce.created(doc)])
+            self.store.mark(doc["_id"], "created_published")
         while (due := self.store.claim_due(now)) is not None:
             self.publish_launch(due)
-        retry_before = now - timedelta(seconds=self.settings.launch_retry_after_s)
         for doc in self.store.unconfirmed_launches(retry_before):
             log.warning("campaign.launch_republished", campaign_id=doc["_id"])
             self.publish_launch(doc)

@@ -142,8 +142,18 @@ class CampaignStore:
             )
         )
 
-    def mark(self, campaign_id: str, flag: str) -> None:
-        self.campaigns.update_one({"_id": campaign_id}, {"$set": {flag: True}})
+    def unannounced(self, created_before: datetime) -> list[Doc]:
+        return list(
+            self.campaigns.find(
+                {
+                    "created_published": {"$exists": False},
+                    "created_ms": {"$lte": to_ms(created_before)},
+                }
+            )
+        )
+
+    def mark(self, campaign_id: str, *flags: str) -> None:
+        self.campaigns.update_one({"_id": campaign_id}, {"$set": dict.fromkeys(flags, True)})
 
     def record_audiences(self, audiences: Sequence[tuple[str, int, datetime]]) -> None:
         """First resolution wins: launching -> running; other statuses keep theirs."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import redis
 from campaign_helpers import drain, entries_of, rules_over
 from fastapi.testclient import TestClient
 
@@ -25,6 +26,7 @@ from libs.common.events import (
     SentMessage,
     message_id,
 )
+from libs.common.streams import StreamProducer
 from libs.common.testing.pytest_plugin import CleanEnv
 from services.campaign.settings import CampaignSettings
 from services.campaign.worker import Worker, build_worker
@@ -346,3 +348,41 @@ def test_overview_sums_campaigns(api: TestClient, worker: Worker, publish: Publi
     overview = api.get("/api/campaigns/stats/overview").json()
     assert (overview["campaigns"], overview["sent"], overview["delivered"]) == (2, 2, 1)
     assert overview["daily"][-1]["sent"] == 2
+
+
+def test_campaign_stored_while_redis_is_down_is_announced_later(
+    api: TestClient, worker: Worker, clean_env: CleanEnv, settings: CampaignSettings
+) -> None:
+    service = api.app.state.service  # type: ignore[attr-defined]
+    healthy = service.producer
+    service.producer = StreamProducer(redis.Redis.from_url("redis://127.0.0.1:1/0"))
+    try:
+        cid = launch(api)
+    finally:
+        service.producer = healthy
+    assert campaign(api, cid)["status"] == "launching"
+    assert entries_of(clean_env.redis, "segment", "campaign.launched.v1") == []
+    later = datetime.now(UTC) + timedelta(seconds=settings.launch_retry_after_s + 1)
+    worker.progress.clock = lambda: later
+    worker.progress.tick()
+    worker.progress.tick()
+    launched = entries_of(clean_env.redis, "segment", "campaign.launched.v1")
+    created = entries_of(clean_env.redis, "campaign_events", "campaign.created.v1")
+    assert [e.campaign_id for e in launched] == [cid]  # type: ignore[attr-defined]
+    assert [e.campaign_id for e in created] == [cid]  # type: ignore[attr-defined]
+
+
+def test_throttled_recompute_is_caught_up_by_the_scheduler(
+    api: TestClient, clean_env: CleanEnv, publish: Publish, settings: CampaignSettings
+) -> None:
+    slow = settings.model_copy(update={"recompute_interval_s": 60, "refresh_interval_s": 60})
+    worker = build_worker(slow, clean_env.redis, clean_env.mongo)
+    cid = launch(api)
+    publish(resolved(cid, 2), sent(cid, "a", "b"))
+    drain(worker)
+    publish(receipts(cid, ("a", "DELIVERED"), ("b", "DELIVERED")))
+    drain(worker)
+    assert campaign(api, cid)["delivered"] == 0  # throttled: at most one per interval
+    worker.progress.tick()
+    doc = campaign(api, cid)
+    assert (doc["delivered"], doc["status"]) == (2, "completed")
