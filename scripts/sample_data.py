@@ -1,0 +1,181 @@
+"""Realistic sample customers and orders for the ingest API, deterministic per seed.
+
+``generate(n_customers, seed)`` returns ``(customers, orders)`` as lists of API-shaped
+dicts (camelCase, ISO dates), ready for ``POST /api/customers/batch`` and
+``POST /api/orders/batch`` in slices of up to 10,000. A customer's ``totalSpends`` is
+its spend before these orders (in-store, historic): the ingest worker adds its orders
+on top, so a customer's final total is ``totalSpends + sum(order amounts)``.
+
+    python scripts/sample_data.py --customers 2000 --seed 7 --out .data/sample
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+# (city, IANA time zone, weight)
+CITIES = [
+    ("Mumbai", "Asia/Kolkata", 12),
+    ("Delhi", "Asia/Kolkata", 11),
+    ("Bengaluru", "Asia/Kolkata", 11),
+    ("Pune", "Asia/Kolkata", 7),
+    ("Hyderabad", "Asia/Kolkata", 7),
+    ("Chennai", "Asia/Kolkata", 6),
+    ("Kolkata", "Asia/Kolkata", 5),
+    ("Ahmedabad", "Asia/Kolkata", 4),
+    ("Jaipur", "Asia/Kolkata", 3),
+    ("Kochi", "Asia/Kolkata", 2),
+    ("London", "Europe/London", 5),
+    ("New York", "America/New_York", 5),
+    ("San Francisco", "America/Los_Angeles", 3),
+    ("Singapore", "Asia/Singapore", 3),
+    ("Dubai", "Asia/Dubai", 4),
+    ("Sydney", "Australia/Sydney", 2),
+    ("Toronto", "America/Toronto", 2),
+    ("Berlin", "Europe/Berlin", 2),
+    ("Nairobi", "Africa/Nairobi", 1),
+    ("São Paulo", "America/Sao_Paulo", 1),
+]
+INDIAN_FIRST = [
+    "Aarav", "Vivaan", "Aditya", "Arjun", "Sai", "Reyansh", "Krishna", "Ishaan", "Rohan",
+    "Kabir", "Ananya", "Diya", "Aadhya", "Saanvi", "Priya", "Kavya", "Meera", "Isha",
+    "Neha", "Pooja", "Rahul", "Vikram", "Sneha", "Lakshmi", "Harpreet", "Gurpreet",
+    "Farhan", "Ayesha", "Zoya", "Imran", "Tanvi", "Nikhil", "Deepika", "Suresh", "Anjali",
+]  # fmt: skip
+INDIAN_LAST = [
+    "Sharma", "Verma", "Patel", "Iyer", "Reddy", "Nair", "Gupta", "Singh", "Kumar", "Rao",
+    "Mehta", "Joshi", "Chatterjee", "Banerjee", "Das", "Khan", "Kapoor", "Malhotra",
+    "Pillai", "Menon", "Desai", "Shah", "Agarwal", "Bose", "Kulkarni", "Gill",
+]  # fmt: skip
+WORLD_FIRST = [
+    "Olivia", "Liam", "Emma", "Noah", "Sophia", "James", "Mia", "Lucas", "Amelia", "Ethan",
+    "Chloé", "Mateo", "Yuki", "Wei", "Fatima", "Omar", "Amara", "Kwame", "Ingrid", "Lars",
+    "Sofía", "Diego", "Hannah", "Jonas", "Aisha", "Chen", "Hiroshi", "Zanele", "Björn",
+]  # fmt: skip
+WORLD_LAST = [
+    "Smith", "Johnson", "Brown", "Williams", "Garcia", "Müller", "Schmidt", "Rossi",
+    "Tanaka", "Wang", "Li", "Kim", "Nguyen", "Okafor", "Mensah", "Hansen", "Larsen",
+    "O'Brien", "Silva", "Santos", "Dubois", "Novak", "Cohen", "Haddad", "Ivanova",
+]  # fmt: skip
+TAGS = ["vip", "new", "loyal", "churn-risk", "newsletter", "app-user", "wholesale", "student"]
+PRODUCTS = [
+    ("Masala Chai 250g", 349), ("Filter Coffee 500g", 520), ("Basmati Rice 5kg", 899),
+    ("Cold-pressed Oil 1L", 410), ("Cotton Kurta", 1299), ("Silk Saree", 8499),
+    ("Running Shoes", 3999), ("Wireless Earbuds", 2499), ("Yoga Mat", 999),
+    ("Steel Tiffin", 650), ("Ceramic Mug", 299), ("Notebook Set", 199), ("Backpack", 1799),
+    ("Sunscreen SPF50", 449), ("Face Wash", 249), ("Smart Watch", 6999),
+    ("Bluetooth Speaker", 2999), ("Dry Fruits Box", 1199), ("Scented Candle", 399),
+    ("Phone Case", 499),
+]  # fmt: skip
+DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "example.com", "rediffmail.com", "proton.me"]
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _email_local(name: str) -> str:
+    simple = name.lower().replace("'", "").replace(" ", ".")
+    return "".join(c for c in simple if c.isascii() and (c.isalnum() or c == ".")) or "user"
+
+
+def _customer(rng: random.Random, index: int, now: datetime) -> dict[str, Any]:
+    city, tz, _ = rng.choices(CITIES, weights=[c[2] for c in CITIES])[0]
+    indian = tz == "Asia/Kolkata" or rng.random() < 0.15
+    first = rng.choice(INDIAN_FIRST if indian else WORLD_FIRST)
+    last = rng.choice(INDIAN_LAST if indian else WORLD_LAST)
+    name = f"{first} {last}"
+    created = now - timedelta(days=rng.uniform(30, 3 * 365))
+    # last visits spread over two years, skewed recent
+    last_visit = now - timedelta(days=min(730, rng.expovariate(1 / 120)), hours=rng.uniform(0, 23))
+    last_visit = max(last_visit, created)
+    visits = max(1, int(rng.lognormvariate(2, 1)))
+    spend = round(rng.lognormvariate(8, 1.2), 2)  # median ~3,000, long tail past 50,000
+    customer: dict[str, Any] = {
+        "id": f"cust_{index:06d}",
+        "name": name,
+        "email": f"{_email_local(name)}{index}@{rng.choice(DOMAINS)}",
+        "totalSpends": spend,
+        "visits": visits,
+        "lastVisit": _iso(last_visit),
+        "createdAt": _iso(created),
+        "city": city,
+        "timezone": tz,
+    }
+    if rng.random() < 0.7:
+        prefix = "+91 9" if tz == "Asia/Kolkata" else "+1 555"
+        customer["phone"] = f"{prefix}{rng.randrange(10**8, 10**9)}"
+    tags = set(rng.sample(TAGS, k=rng.choice([0, 0, 1, 1, 2, 3])))
+    if spend > 20_000:
+        tags.add("vip")
+    if now - last_visit > timedelta(days=180):
+        tags.add("churn-risk")
+    if tags:
+        customer["tags"] = sorted(tags)
+    if rng.random() < 0.3:
+        customer["attributes"] = {
+            "loyaltyTier": rng.choice(["bronze", "silver", "gold"]),
+            "preferredChannel": rng.choice(["email", "sms", "whatsapp"]),
+        }
+    return customer
+
+
+def _orders(
+    rng: random.Random, customer: dict[str, Any], start: int, now: datetime
+) -> list[dict[str, Any]]:
+    created = datetime.fromisoformat(customer["createdAt"].replace("Z", "+00:00"))
+    span = max(1.0, (now - created).total_seconds())
+    out = []
+    for n in range(min(12, int(rng.expovariate(1 / 2.5)))):
+        items = rng.sample(PRODUCTS, k=rng.randint(1, 4))
+        gross = sum(price * rng.randint(1, 2) for _, price in items)
+        amount = round(gross * rng.uniform(0.85, 1), 2)  # discounts
+        out.append(
+            {
+                "id": f"ord_{start + n:07d}",
+                "customerId": customer["id"],
+                "amount": amount,
+                "items": [name for name, _ in items],
+                "date": _iso(created + timedelta(seconds=rng.uniform(0, span))),
+            }
+        )
+    return out
+
+
+def generate(
+    n_customers: int, seed: int = 42, now: datetime | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``n_customers`` customers and their orders; the same seed (and ``now``, by default
+    today at 00:00 UTC) always gives the same data."""
+    now = now or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    rng = random.Random(seed)
+    customers, orders = [], []
+    for index in range(n_customers):
+        customer = _customer(rng, index, now)
+        customers.append(customer)
+        orders.extend(_orders(rng, customer, len(orders), now))
+    return customers, orders
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", type=Path, default=Path(".data/sample"))
+    args = parser.parse_args(argv)
+    customers, orders = generate(args.customers, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "customers.json").write_bytes(orjson.dumps(customers))
+    (args.out / "orders.json").write_bytes(orjson.dumps(orders))
+    sys.stdout.write(f"{len(customers)} customers, {len(orders)} orders -> {args.out}\n")
+
+
+if __name__ == "__main__":
+    main()
