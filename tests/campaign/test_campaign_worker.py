@@ -386,3 +386,29 @@ def test_throttled_recompute_is_caught_up_by_the_scheduler(
     worker.progress.tick()
     doc = campaign(api, cid)
     assert (doc["delivered"], doc["status"]) == (2, "completed")
+
+
+def test_receipt_entry_redelivered_after_a_crash_before_its_ack_counts_once(
+    api: TestClient, clean_env: CleanEnv, publish: Publish, settings: CampaignSettings
+) -> None:
+    eager = settings.model_copy(update={"stream_visibility_timeout_ms": 1})
+    worker = build_worker(eager, clean_env.redis, clean_env.mongo)
+    receipt_consumer = worker.consumers[0]
+    real = receipt_consumer.handlers[ReceiptsReceived]
+    calls: list[int] = []
+
+    def write_then_crash(events: list[Any]) -> None:
+        real(events)  # the durable write happened...
+        calls.append(len(events))
+        if len(calls) == 1:
+            raise ConnectionError("worker died before XACK")  # ...the ack did not
+
+    receipt_consumer.handlers[ReceiptsReceived] = write_then_crash
+    cid = launch(api)
+    publish(resolved(cid, 3), sent(cid, "a", "b", "c"))
+    publish(receipts(cid, ("a", "DELIVERED"), ("b", "FAILED")))
+    drain(worker)
+    assert len(calls) == 2  # delivered, failed, claimed and delivered again
+    assert clean_env.redis.xpending("receipt", "campaign")["pending"] == 0
+    doc = campaign(api, cid)
+    assert (doc["sent"], doc["delivered"], doc["failed"], doc["pending"]) == (3, 1, 1, 1)
