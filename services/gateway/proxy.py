@@ -131,6 +131,10 @@ class Proxy:
 
     async def handle(self, request: Request) -> Response:
         method, path = request.method, request.url.path
+        if any(segment in (".", "..") for segment in path.split("/")):
+            # The upstream URL would resolve them and land on a route other than the
+            # one whose access was checked.
+            raise AppError("dot segments are not allowed in API paths", code="bad_path", status=400)
         identity = await self.auth.require(request, required_access(method, path))
         service = upstream_for(path)
         if service is None:

@@ -138,3 +138,12 @@ def test_server_sent_events_pass_through_unbuffered(clean_env, upstream, spawn):
             upstream.release.set()
             rest = [line for line in lines if line.startswith("data:")]
     assert json.loads(rest[0].removeprefix("data: ")) == {"n": 2, "released": True}
+
+
+def test_dot_segments_cannot_steer_a_request_to_another_route(key_client):
+    client = key_client()
+    # (httpx resolves literal dot segments itself, so send them encoded as an attacker would)
+    for path in ("/api/customers/%2e%2e/keys", "/api/customers/%2E%2E/campaigns", "/api/ai/%2e/x"):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        assert response.json()["error"]["code"] == "bad_path"
