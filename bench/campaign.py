@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from bench import data
+from bench.ingestion import signed_in
 from bench.report import Figure
 from tests.support.stack import RunningStack
 
@@ -14,7 +15,7 @@ MESSAGE = "Hi {name}, your {city} store has 10% off for you this week."
 
 def run_campaign(stack: RunningStack, size: int, deadline_s: float) -> dict[str, Any]:
     """Create a campaign of exactly ``size`` recipients and wait for its final stats."""
-    with stack.client() as client:
+    with signed_in(stack) as client:
         started = time.perf_counter()
         response = client.post(
             "/api/campaigns",

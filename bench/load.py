@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.rawhttp import Pool, build_post
+
 
 @dataclass
 class BatchResult:
@@ -104,51 +106,49 @@ async def open_loop(
     headers: dict[str, str],
     rate: float,
     duration_s: float,
-    max_connections: int = 200,
+    max_connections: int = 64,
     timeout_s: float = 10,
 ) -> OpenLoopResult:
+    """Requests go through bench.rawhttp (cheap on the client's CPU), built up front."""
+    url = httpx.URL(base_url)
+    host, port = str(url.host), int(url.port or 80)
     total = int(rate * duration_s)
-    bodies = [body_for(k) for k in range(total)]  # built before the clock starts
+    requests = [build_post(f"{host}:{port}", path, body_for(k), headers) for k in range(total)]
     latencies: list[float] = []
     errors = 0
     first_error = ""
     max_lag = 0.0
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
-    all_headers = {"Content-Type": "application/json", **headers}
+    pool = Pool(host, port, max_connections)
 
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout_s) as client:
+    async def one(raw: bytes, scheduled: float) -> None:
+        nonlocal errors, first_error
+        try:
+            reply = await pool.request(raw, timeout_s)
+            ok = reply.status == 202
+            if not ok:
+                first_error = first_error or f"{reply.status} {reply.body[:200]!r}"
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            ok = False
+            first_error = first_error or repr(exc)
+        if ok:
+            latencies.append((time.perf_counter() - scheduled) * 1000)
+        else:
+            errors += 1
 
-        async def one(body: bytes, scheduled: float) -> None:
-            nonlocal errors, first_error
-            try:
-                response = await client.post(path, content=body, headers=all_headers)
-                ok = response.status_code == 202
-                if not ok:
-                    first_error = first_error or f"{response.status_code} {response.text[:200]}"
-            except httpx.HTTPError as exc:
-                ok = False
-                first_error = first_error or repr(exc)
-            if ok:
-                latencies.append((time.perf_counter() - scheduled) * 1000)
-            else:
-                errors += 1
-
-        # Warm the pool so connection set-up is not billed to the first requests.
-        await asyncio.gather(*(client.get("/healthz") for _ in range(min(20, max_connections))))
-        tasks: list[asyncio.Task[None]] = []
-        start = time.perf_counter() + 0.05
-        for k, body in enumerate(bodies):
-            scheduled = start + k / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            else:
-                max_lag = max(max_lag, -delay * 1000)
-            tasks.append(asyncio.create_task(one(body, scheduled)))
+    tasks: list[asyncio.Task[None]] = []
+    start = time.perf_counter() + 0.05
+    for k, raw in enumerate(requests):
+        scheduled = start + k / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            max_lag = max(max_lag, -delay * 1000)
+        tasks.append(asyncio.create_task(one(raw, scheduled)))
+    if tasks:
         await asyncio.wait(tasks, timeout=timeout_s + 5)
-        seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    await pool.close()
     return OpenLoopResult(
         offered=total,
         completed=len(latencies),
