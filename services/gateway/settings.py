@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import CommonSettings
@@ -63,6 +64,17 @@ class GatewaySettings(CommonSettings):
     api_key_cache_s: float = 5.0
 
     frontend_dir: Path = _REPO_ROOT / "frontend" / "dist"
+
+    # An empty line in .env (GATEWAY_COOKIE_SECURE=) means "not set", not an error.
+    @field_validator("cookie_secure", mode="before")
+    @classmethod
+    def _empty_is_auto(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("frontend_dir", mode="before")
+    @classmethod
+    def _empty_is_default_dist(cls, value: Any) -> Any:
+        return _REPO_ROOT / "frontend" / "dist" if value in ("", None) else value
 
     @model_validator(mode="after")
     def _refuse_dev_session_secret(self) -> GatewaySettings:

@@ -153,3 +153,24 @@ def test_frontend_files_never_resolve_outside_dist(tmp_path: Path):
     assert resolve(dist, "../secret.txt") is None
     assert resolve(dist, "assets/missing.js") is None
     assert resolve(dist, "") is None
+
+
+def test_settings_refuse_the_dev_session_secret_outside_development(monkeypatch):
+    from services.gateway.settings import GatewaySettings
+
+    monkeypatch.delenv("AUTH_DEV_LOGIN", raising=False)
+    with pytest.raises(ValueError, match="GATEWAY_SESSION_SECRET"):
+        GatewaySettings(environment="production", internal_token="t")
+    ok = GatewaySettings(environment="production", internal_token="t", session_secret="s" * 32)
+    assert ok.dev_login is False and ok.cors_origin_list == []
+
+
+def test_settings_read_empty_env_values_as_unset(monkeypatch):
+    from services.gateway.settings import GatewaySettings
+
+    monkeypatch.setenv("GATEWAY_COOKIE_SECURE", "")
+    monkeypatch.setenv("GATEWAY_CORS_ORIGINS", "https://a.example, https://b.example/")
+    monkeypatch.setenv("GOOGLE_CLIENT_ID", "client-1")
+    settings = GatewaySettings()
+    assert settings.cookie_secure is None and settings.oidc_configured
+    assert settings.cors_origin_list == ["https://a.example", "https://b.example"]
