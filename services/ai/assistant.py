@@ -92,6 +92,8 @@ class Assistant:
     async def message_suggestions(
         self, req: m.MessageSuggestionsRequest
     ) -> m.MessageSuggestionsResponse:
+        if req.rules is not None:
+            parse_rules(req.rules)  # bad rules are the caller's 422, not a silent skip
         audience = _describe_rules(req.rules)
         answer = await self.llm.ask(
             "message-suggestions",
@@ -107,8 +109,6 @@ class Assistant:
         )
         if answer is not None:
             return m.MessageSuggestionsResponse(suggestions=answer.suggestions, source="llm")
-        if req.rules is not None:
-            parse_rules(req.rules)  # bad rules are the caller's 422, not a silent skip
         suggestions = suggest_messages(req.objective, req.audienceSize, req.tone, req.rules)
         return m.MessageSuggestionsResponse(
             suggestions=[m.Suggestion(**s) for s in suggestions], source="fallback"

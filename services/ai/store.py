@@ -9,14 +9,17 @@ Collections, all keyed so that applying the same stream entry twice changes noth
 - ``messages``: _id message id, the latest state of each campaign message;
 - ``campaigns``: _id campaign id, content and life cycle; ``segments``: saved rules.
 
-Documents never hold None or empty lists (absent means unknown).
+Documents never hold None or empty lists (absent means unknown). The embedded test
+server (nx-27017) turns a datetime ``$set`` on an existing document into a string, so
+every read goes through ``revive``, which turns those strings back into UTC datetimes
+(a no-op on real MongoDB).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import DESCENDING, UpdateOne
@@ -37,6 +40,31 @@ _OPTIONAL = ("email", "phone", "city", "timezone", "last_visit", "created_at", "
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+DATE_KEYS = frozenset(
+    {
+        "last_visit", "last_order_at", "created_at", "date", "sent_at", "final_at",
+        "scheduled_at", "resolved_at", "started_at", "completed_at",
+    }
+)  # fmt: skip
+
+
+def _as_datetime(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
+def revive(doc: dict[str, Any]) -> dict[str, Any]:
+    for key in DATE_KEYS.intersection(doc):
+        doc[key] = _as_datetime(doc[key])
+    return doc
 
 
 def _present(values: dict[str, Any]) -> dict[str, Any]:
@@ -97,8 +125,11 @@ class AiStore:
             totals: dict[str, dict[str, Any]] = {
                 cid: {"order_count": 0, "order_total": 0.0} for cid in ids
             }
-            for order in self.db.orders.find(
-                {"customer_id": {"$in": ids}}, {"customer_id": 1, "amount": 1, "date": 1}
+            for order in map(
+                revive,
+                self.db.orders.find(
+                    {"customer_id": {"$in": ids}}, {"customer_id": 1, "amount": 1, "date": 1}
+                ),
             ):
                 agg = totals[order["customer_id"]]
                 agg["order_count"] += 1
@@ -118,10 +149,10 @@ class AiStore:
                 self.db.customers.bulk_write(ops, ordered=False)
 
     def customers(self, projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
-        return list(self.db.customers.find({}, projection))
+        return [revive(doc) for doc in self.db.customers.find({}, projection)]
 
     def order_times(self, customer_ids: set[str] | None = None) -> list[tuple[str, datetime]]:
-        rows = self.db.orders.find({}, {"customer_id": 1, "date": 1})
+        rows = map(revive, self.db.orders.find({}, {"customer_id": 1, "date": 1}))
         return [
             (r["customer_id"], r["date"])
             for r in rows
@@ -203,7 +234,7 @@ class AiStore:
 
     def campaign_messages(self, campaign_id: str) -> list[dict[str, Any]]:
         projection = {"status": 1, "reason": 1, "sent_at": 1, "final_at": 1}
-        return list(self.db.messages.find({"campaign_id": campaign_id}, projection))
+        return [revive(d) for d in self.db.messages.find({"campaign_id": campaign_id}, projection)]
 
     def counts_by_campaign(self, status: str) -> Counter[str]:
         """Messages per campaign in one status (one-key $group: both servers run it)."""
@@ -213,7 +244,10 @@ class AiStore:
         return Counter({row["_id"]: int(row["n"]) for row in rows if row.get("_id")})
 
     def delivery_times(self, customer_ids: set[str] | None = None) -> list[tuple[str, datetime]]:
-        rows = self.db.messages.find({"status": "DELIVERED"}, {"customer_id": 1, "final_at": 1})
+        rows = map(
+            revive,
+            self.db.messages.find({"status": "DELIVERED"}, {"customer_id": 1, "final_at": 1}),
+        )
         return [
             (r["customer_id"], r["final_at"])
             for r in rows
@@ -232,7 +266,8 @@ class AiStore:
             self.db.campaigns.bulk_write(list(chunk), ordered=False)
 
     def campaign(self, campaign_id: str) -> dict[str, Any] | None:
-        return self.db.campaigns.find_one({"_id": campaign_id})
+        doc = self.db.campaigns.find_one({"_id": campaign_id})
+        return revive(doc) if doc else None
 
     def campaign_ids(self) -> list[str]:
         return [d["_id"] for d in self.db.campaigns.find({}, {"_id": 1})]
@@ -253,4 +288,5 @@ class AiStore:
         return self.db.segments.find_one({"_id": segment_id})
 
     def latest_campaigns(self, limit: int = 50) -> list[dict[str, Any]]:
-        return list(self.db.campaigns.find({}).sort("created_at", DESCENDING).limit(limit))
+        cursor = self.db.campaigns.find({}).sort("created_at", DESCENDING).limit(limit)
+        return [revive(doc) for doc in cursor]

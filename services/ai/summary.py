@@ -119,9 +119,9 @@ def summarise(
     if reasons:
         top, count = next(iter(reasons.items()))
         share = count / max(metrics["failed"], 1)
-        highlights.append(
-            "failures by reason: " + ", ".join(f"{r} ({n})" for r, n in list(reasons.items())[:5])
-        )
+        by_reason = ", ".join(f"{r} ({n})" for r, n in list(reasons.items())[:5])
+        highlights.append(f"failures by reason: {by_reason}")
+        text += f" {metrics['failed']:,} failed: {by_reason}."
         if metrics["failed"] >= MIN_FAILURES_FOR_PATTERN and share >= DOMINANT_REASON_SHARE:
             unusual.append(f"one reason dominates the failures: '{top}' ({share:.0%})")
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from ai_fakes import FakeLlm, Reply
 from fastapi.testclient import TestClient
+
+from libs.common.events import Receipt
+from services.ai.store import AiStore
 
 pytestmark = pytest.mark.integration
 
@@ -124,3 +128,44 @@ def test_without_a_key_the_llm_is_never_called(
     body = client.post("/api/ai/segment-from-text", json=DESCRIPTION).json()
     assert body["source"] == "fallback"
     assert llm.requests == []
+
+
+def test_llm_summary_text_is_used_with_the_read_model_metrics(
+    llm: FakeLlm, client: TestClient, ai_store: AiStore
+) -> None:
+    ai_store.update_campaigns({"camp-1": {"name": "Spring", "status": "running"}})
+    at = datetime.now(UTC)
+    ai_store.apply_receipts(
+        [
+            Receipt(
+                message_id=f"camp-1:c{i}",
+                campaign_id="camp-1",
+                customer_id=f"c{i}",
+                vendor_message_id=f"v{i}",
+                status="DELIVERED" if i < 3 else "FAILED",
+                reason=None if i < 3 else "blocked",
+                at=at,
+            )
+            for i in range(4)
+        ]
+    )
+    llm.reply = reply_with({"summary": "Spring did fine.", "highlights": ["3 of 4 delivered"]})
+    body = client.post("/api/ai/campaign-performance-summary", json={"campaignId": "camp-1"})
+    assert body.json()["source"] == "llm"
+    assert body.json()["summary"] == "Spring did fine."
+    assert body.json()["metrics"]["deliveryRate"] == 0.75
+    sent_to_llm = json.loads(llm.requests[-1]["messages"][-1]["content"])
+    assert sent_to_llm["metrics"]["failuresByReason"] == {"blocked": 1}
+
+    llm.reply = reply_with({"summary": ""})  # fails validation: the computed text is used
+    body = client.post("/api/ai/campaign-performance-summary", json={"campaignId": "camp-1"})
+    assert body.json()["source"] == "fallback"
+    assert "3 of 4" in body.json()["summary"]
+
+
+def test_invalid_audience_rules_for_suggestions_are_a_422(client: TestClient) -> None:
+    response = client.post(
+        "/api/ai/message-suggestions", json={"objective": "x", "rules": {"operator": "NOPE"}}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_rules"

@@ -1,0 +1,252 @@
+"""The AI read models from real stream entries (consumer.run(burst=True)), and the
+features that read them: summary, timing, lookalike, auto-tagging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from libs.common import events as ev
+from libs.common.events.base import decode
+from libs.common.streams import names
+from libs.common.streams.producer import StreamProducer
+from libs.common.worker import make_consumer
+from services.ai.settings import AiSettings
+from services.ai.store import AiStore, revive
+from services.ai.worker import campaign_event_handlers, ingest_handlers, receipt_handlers
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
+WIN_BACK_RULES = {
+    "operator": "AND",
+    "conditions": [
+        {"field": "lastVisit", "operator": "inactive_days", "value": 120},
+        {"field": "totalSpends", "operator": ">", "value": 10000},
+    ],
+}
+
+
+def run_all(clean_env: Any, store: AiStore) -> None:
+    settings = AiSettings()
+    producer = StreamProducer(clean_env.redis)
+    tables = {
+        names.INGEST: ingest_handlers(store),
+        names.RECEIPT: receipt_handlers(store),
+        names.CAMPAIGN_EVENTS: campaign_event_handlers(store, producer),
+    }
+    for stream, table in tables.items():
+        make_consumer(clean_env.redis, settings, stream, "ai", table).run(burst=True)
+
+
+def customers(n: int) -> list[ev.CustomerRecord]:
+    return [
+        ev.CustomerRecord(
+            id=f"c{i}",
+            name=f"Customer {i}",
+            total_spends=1000 * i,
+            visits=i,
+            last_visit=T0 - timedelta(days=20 * i),
+            city="Mumbai" if i % 2 else "Pune",
+            timezone="Asia/Kolkata" if i % 3 else None,
+            tags=["vip"] if i % 5 == 0 else [],
+        )
+        for i in range(n)
+    ]
+
+
+def orders() -> list[ev.OrderRecord]:
+    return [
+        ev.OrderRecord(id="o1", customer_id="c1", amount=500, date=T0 - timedelta(days=3)),
+        ev.OrderRecord(id="o2", customer_id="c1", amount=250, date=T0 - timedelta(days=1)),
+        ev.OrderRecord(id="o3", customer_id="c2", amount=100, date=T0),
+        ev.OrderRecord(id="o4", customer_id="ghost", amount=70, date=T0),
+    ]
+
+
+def state(store: AiStore) -> dict[str, list[dict[str, Any]]]:
+    return {
+        name: sorted(map(revive, store.db[name].find({})), key=lambda d: str(d["_id"]))
+        for name in ("customers", "orders", "messages", "campaigns", "segments")
+    }
+
+
+def test_customer_features_count_orders_once_even_when_entries_repeat(
+    clean_env: Any, ai_store: AiStore
+) -> None:
+    producer = StreamProducer(clean_env.redis)
+    batch = [ev.CustomersUpserted(customers=customers(4)), ev.OrdersRecorded(orders=orders())]
+    producer.publish(batch)
+    run_all(clean_env, ai_store)
+    first = state(ai_store)
+    features = {doc["_id"]: doc for doc in ai_store.customers()}
+    c1 = features["c1"]
+    assert c1["order_count"] == 2
+    assert c1["total_spends"] == 1000 + 750
+    assert c1["last_order_at"] == T0 - timedelta(days=1)
+    assert c1["city"] == "Mumbai" and c1["timezone"] == "Asia/Kolkata"
+    c3 = features["c3"]
+    assert "timezone" not in c3 and "tags" not in c3  # never stored as null or []
+    assert features["ghost"]["order_count"] == 1
+
+    producer.publish(batch)  # the same entries again (a redelivery or a replay)
+    run_all(clean_env, ai_store)
+    assert state(ai_store) == first
+
+
+def campaign_entries(campaign_id: str, delivered: int, failed: int) -> list[ev.Event]:
+    created = ev.CampaignCreated(
+        campaign_id=campaign_id,
+        name=f"Win back {campaign_id}",
+        rules=WIN_BACK_RULES,
+        message="We miss you {firstName}! 20% off this week.",
+        created_at=T0,
+    )
+    ids = [f"c{i}" for i in range(delivered + failed)]
+    sent = ev.MessagesSent(
+        messages=[
+            ev.SentMessage(
+                message_id=ev.message_id(campaign_id, cid),
+                campaign_id=campaign_id,
+                customer_id=cid,
+                vendor_message_id=f"v-{campaign_id}-{cid}",
+                at=T0 + timedelta(minutes=1),
+            )
+            for cid in ids
+        ]
+    )
+    receipts = ev.ReceiptsReceived(
+        receipts=[
+            ev.Receipt(
+                message_id=ev.message_id(campaign_id, cid),
+                campaign_id=campaign_id,
+                customer_id=cid,
+                vendor_message_id=f"v-{campaign_id}-{cid}",
+                status="DELIVERED" if n < delivered else "FAILED",
+                reason=None if n < delivered else "invalid number",
+                at=T0 + timedelta(minutes=2, seconds=n),
+            )
+            for n, cid in enumerate(ids)
+        ]
+    )
+    completed = ev.CampaignCompleted(
+        campaign_id=campaign_id,
+        audience_size=len(ids),
+        sent=len(ids),
+        delivered=delivered,
+        failed=failed,
+        started_at=T0 + timedelta(minutes=1),
+        completed_at=T0 + timedelta(minutes=5),
+    )
+    resolved = ev.AudienceResolved(campaign_id=campaign_id, total=len(ids), resolved_at=T0)
+    return [created, resolved, sent, receipts, completed]
+
+
+def test_summary_from_stream_entries_compares_with_the_account(
+    clean_env: Any, ai_store: AiStore, make_ai_client: Callable[..., TestClient]
+) -> None:
+    producer = StreamProducer(clean_env.redis)
+    producer.publish(campaign_entries("camp-a", delivered=10, failed=0))
+    producer.publish(campaign_entries("camp-b", delivered=6, failed=4))
+    run_all(clean_env, ai_store)
+    client = make_ai_client()
+
+    body = client.post("/api/ai/campaign-performance-summary", json={"campaignId": "camp-b"})
+    assert body.status_code == 200, body.text
+    result = body.json()
+    assert result["source"] == "fallback"
+    metrics = result["metrics"]
+    assert metrics["delivered"] == 6 and metrics["failed"] == 4
+    assert metrics["deliveryRate"] == 0.6
+    assert metrics["accountAverageRate"] == 1.0
+    assert metrics["failuresByReason"] == {"invalid number": 4}
+    assert metrics["timeToCompleteSeconds"] == 240
+    assert metrics["audienceSize"] == 10
+    assert "below the account average" in result["summary"]
+    assert "invalid number" in result["summary"]
+
+    missing = client.post("/api/ai/campaign-performance-summary", json={"campaignId": "nope"})
+    assert missing.status_code == 404
+
+
+def test_created_campaigns_are_tagged_on_campaign_events(clean_env: Any, ai_store: AiStore) -> None:
+    StreamProducer(clean_env.redis).publish(campaign_entries("camp-t", 1, 0)[:1])
+    run_all(clean_env, ai_store)
+    tagged = [
+        decode(entry_id.decode(), fields)
+        for entry_id, fields in clean_env.redis.xrange(names.CAMPAIGN_EVENTS)
+        if fields[b"type"] == ev.CampaignTagged.TYPE.encode()
+    ]
+    assert len(tagged) == 1
+    assert tagged[0].campaign_id == "camp-t"
+    assert {"win-back", "reactivation", "high-value", "promotion"} <= set(tagged[0].tags)
+    assert ai_store.campaign("camp-t")["tags"] == tagged[0].tags  # own echo applied
+
+
+def test_timing_uses_receipts_and_orders_and_labels_the_default(
+    clean_env: Any, ai_store: AiStore, make_ai_client: Callable[..., TestClient]
+) -> None:
+    producer = StreamProducer(clean_env.redis)
+    producer.publish([ev.CustomersUpserted(customers=customers(12))])
+    producer.publish(campaign_entries("camp-a", delivered=12, failed=0))
+    run_all(clean_env, ai_store)
+
+    default = make_ai_client().post("/api/ai/optimal-timing", json={}).json()
+    assert default["isDefault"] is True and default["evidence"]["deliveryReceipts"] == 12
+
+    client = make_ai_client(AI_TIMING_MIN_EVENTS=5)
+    result = client.post("/api/ai/optimal-timing", json={}).json()
+    assert result["isDefault"] is False
+    assert result["evidence"] == {"deliveryReceipts": 12, "orders": 0, "total": 12}
+    assert sum(r["evidence"] for r in result["recommendations"]) <= 12
+
+    pune = {"conditions": [{"field": "city", "operator": "=", "value": "Pune"}]}
+    only_pune = client.post("/api/ai/optimal-timing", json={"audienceRules": pune}).json()
+    assert only_pune["evidence"]["deliveryReceipts"] == 6
+
+    bad = client.post("/api/ai/optimal-timing", json={"audienceRules": {"operator": "NOR"}})
+    assert bad.status_code == 422
+
+
+def test_lookalike_from_a_saved_segment(
+    clean_env: Any, ai_store: AiStore, make_ai_client: Callable[..., TestClient]
+) -> None:
+    segment_rules = {"conditions": [{"field": "totalSpends", "operator": ">=", "value": 25000}]}
+    producer = StreamProducer(clean_env.redis)
+    producer.publish(
+        [
+            ev.CustomersUpserted(customers=customers(40)),
+            ev.SegmentSaved(segment_id="seg-1", name="Big", rules=segment_rules),
+            ev.SegmentSaved(segment_id="seg-2", name="Gone", rules=segment_rules),
+            ev.SegmentDeleted(segment_id="seg-2"),
+        ]
+    )
+    run_all(clean_env, ai_store)
+    client = make_ai_client()
+
+    response = client.post("/api/ai/lookalike-audience", json={"baseSegmentId": "seg-1", "size": 5})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["customerIds"] == ["c24", "c23", "c22", "c21", "c20"]  # nearest by spend
+    assert body["excludesBase"] is True and body["size"] >= 5
+    assert len(body["sample"]) == 5 and body["sample"][0]["id"] == "c24"
+
+    assert (
+        client.post("/api/ai/lookalike-audience", json={"baseSegmentId": "seg-2"}).status_code
+        == 404
+    )
+    both = {"baseSegmentId": "seg-1", "rules": segment_rules}
+    assert client.post("/api/ai/lookalike-audience", json=both).status_code == 422
+
+
+def test_worker_process_builds_the_read_models(
+    clean_env: Any, ai_store: AiStore, spawn: Callable[..., Any]
+) -> None:
+    StreamProducer(clean_env.redis).publish([ev.CustomersUpserted(customers=customers(3))])
+    worker = spawn("ai-worker", env=clean_env.env(), module="services.ai.worker", args=["--burst"])
+    assert worker.proc.wait(timeout=60) == 0, worker.logs()
+    assert ai_store.db.customers.count_documents({}) == 3
