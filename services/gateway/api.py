@@ -45,7 +45,7 @@ async def auth_rate_limit(request: Request) -> None:
 
 def require(access: Access) -> Callable[[Request], Awaitable[Identity]]:
     async def dependency(request: Request) -> Identity:
-        identity = await request.app.state.auth.require(request, access)
+        identity: Identity | None = await request.app.state.auth.require(request, access)
         assert identity is not None  # only "public" yields none
         return identity
 
@@ -130,7 +130,7 @@ async def dev_login(request: Request, body: DevLoginRequest | None = None) -> Re
         raise NotFound("development sign-in is off (AUTH_DEV_LOGIN=true turns it on)")
     if "origin" in request.headers or "referer" in request.headers:
         state.auth.check_origin(request)
-    body = body or DevLoginRequest()
+    body = body or DevLoginRequest.model_validate({})
     user, cookie = await _start_session(
         request, provider="dev", subject=body.email, email=body.email, name=body.name, picture=None
     )

@@ -49,7 +49,7 @@ class KeyCreate(ApiModel):
     @field_validator("scopes")
     @classmethod
     def _unique(cls, scopes: list[ScopeName]) -> list[ScopeName]:
-        return sorted(set(scopes))  # type: ignore[return-value]
+        return sorted(set(scopes))
 
 
 class KeyCreated(ApiModel):
