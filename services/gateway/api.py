@@ -118,7 +118,7 @@ async def auth_google_callback(request: Request) -> Response:
         name=profile.name,
         picture=profile.picture,
     )
-    response = RedirectResponse("/", status_code=302)
+    response = RedirectResponse(request.session.pop("next", "/"), status_code=302)
     _set_session_cookie(request, response, cookie)
     return response
 

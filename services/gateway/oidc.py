@@ -30,6 +30,13 @@ class Profile:
     picture: str | None
 
 
+def safe_next(value: str | None) -> str:
+    """Where to land after sign-in: a path on this site only, never another host."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
 class SignInFailed(AppError):
     status = 400
     code = "sign_in_failed"
@@ -63,6 +70,7 @@ class OidcClient:
         return str(request.url_for("auth_google_callback"))
 
     async def start(self, request: Request) -> Response:
+        request.session["next"] = safe_next(request.query_params.get("next"))
         response: Response = await self._client().authorize_redirect(
             request, self.redirect_uri(request)
         )

@@ -38,10 +38,10 @@ def oidc_client(make_client, provider):
     return build
 
 
-def _authorize_at_provider(client, sub: str) -> str:
+def _authorize_at_provider(client, sub: str, start_url: str = "/auth/google") -> str:
     """Follow /auth/google to the provider, sign in there as ``sub``, return the
     callback URL (path and query) the provider sends the browser back to."""
-    start = client.get("/auth/google", follow_redirects=False)
+    start = client.get(start_url, follow_redirects=False)
     assert start.status_code == 302, start.text
     authorize_url = start.headers["location"]
     query = parse_qs(urlsplit(authorize_url).query)
@@ -116,3 +116,18 @@ def test_google_sign_in_answers_404_when_not_configured(make_client):
     client = make_client(oidc_client_id="")
     assert client.get("/auth/google", follow_redirects=False).status_code == 404
     assert client.get("/auth/config").json()["providers"] == []
+
+
+def test_after_sign_in_the_browser_returns_to_the_page_it_came_from_on_this_site(oidc_client):
+    client = oidc_client()
+    back = client.get(
+        _authorize_at_provider(client, "alice", "/auth/google?next=/campaigns/c1"),
+        follow_redirects=False,
+    )
+    assert back.headers["location"] == "/campaigns/c1"
+    for outside in ("https://evil.test/", "//evil.test/x", "/\\evil.test"):
+        back = client.get(
+            _authorize_at_provider(client, "alice", f"/auth/google?next={outside}"),
+            follow_redirects=False,
+        )
+        assert back.headers["location"] == "/", outside
