@@ -8,6 +8,7 @@ pydantic-core constraints and small pure functions rather than network lookups.
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
@@ -28,14 +29,27 @@ PHONE_PATTERN = r"^\+?[0-9][0-9 ()./-]{3,24}$"
 ID_PATTERN = r"^[^\s\x00-\x1f$][^\x00-\x1f]{0,127}$"
 
 
+_latest: list[float | datetime] = [0.0, datetime.min.replace(tzinfo=UTC)]
+
+
+def _latest_allowed() -> datetime:
+    """now + 1 day (clock skew), refreshed once a second: this runs per record."""
+    tick = time.monotonic()
+    if tick - float(_latest[0]) > 1.0:  # type: ignore[arg-type]
+        _latest[:] = [tick, datetime.now(UTC) + timedelta(days=1)]
+    return _latest[1]  # type: ignore[return-value]
+
+
 def _sane_date(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    elif value.utcoffset():
+        value = value.astimezone(UTC)
     if value.year < 1900:
         raise ValueError("date must be after 1900-01-01")
-    if value > datetime.now(UTC) + timedelta(days=1):
+    if value > _latest_allowed():
         raise ValueError("date must not be in the future")
-    return value.astimezone(UTC)
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -91,10 +105,14 @@ class CustomerIn(ApiModel):
     visits: Annotated[int, Field(ge=0, le=10_000_000)]
     last_visit: SaneDate | None = None
     created_at: SaneDate | None = None
-    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)] = []
+    tags: Annotated[
+        list[Tag], Field(max_length=MAX_TAGS, default_factory=list), AfterValidator(_unique)
+    ]
     city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     timezone: Annotated[str, Field(max_length=64), AfterValidator(_known_timezone)] | None = None
-    attributes: Annotated[dict[str, Any], AfterValidator(_bounded_attributes)] = {}
+    attributes: Annotated[
+        dict[str, Any], Field(default_factory=dict), AfterValidator(_bounded_attributes)
+    ]
 
     def record(self) -> dict[str, Any]:
         """The stream record (libs.common.events.CustomerRecord shape), JSON-ready."""
@@ -108,7 +126,7 @@ class OrderIn(ApiModel):
     id: RecordId
     customer_id: RecordId
     amount: Money
-    items: Annotated[list[Item], Field(max_length=MAX_ITEMS)] = []
+    items: Annotated[list[Item], Field(max_length=MAX_ITEMS, default_factory=list)]
     date: SaneDate | None = None
 
     def record(self, received_at: str) -> dict[str, Any]:
