@@ -8,11 +8,16 @@ export function formatMoney(value: number | null | undefined): string {
   return value.toLocaleString("en-US", { maximumFractionDigits: 0 });
 }
 
+/** A percentage already in 0..100 (the API's deliveryRate is one). */
 export function formatPercent(value: number | null | undefined): string {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
-  // The API sends rates as 0..1; tolerate 0..100 as well.
-  const pct = value <= 1 ? value * 100 : value;
-  return `${pct.toFixed(1)}%`;
+  return `${value.toFixed(1)}%`;
+}
+
+/** A timeline instant: ISO text, or epoch seconds. */
+export function formatTime(value: string | number): string {
+  const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleTimeString("en-GB");
 }
 
 export function formatDate(value: string | null | undefined): string {

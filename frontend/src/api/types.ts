@@ -109,7 +109,7 @@ export interface Realtime {
   estimatedCompletion?: string | null;
   status: CampaignStatus;
   failureReasons?: Record<string, number>;
-  timeline?: { t: string; delivered: number; failed: number }[];
+  timeline?: { t: string | number; delivered: number; failed: number }[];
 }
 
 export interface CampaignOverview {

@@ -35,7 +35,7 @@ export function MessageEditor({
 
   return (
     <div className="space-y-2">
-      <label htmlFor="campaign-message" className="text-sm font-medium">Message</label>
+      <label htmlFor="campaign-message" className="text-sm font-medium">Message text</label>
       <div className="flex flex-wrap gap-1" role="group" aria-label="Insert a placeholder">
         {PLACEHOLDERS.map((p) => (
           <button

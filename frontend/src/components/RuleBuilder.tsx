@@ -10,7 +10,7 @@ import {
   type GroupNode,
   type GroupOperator,
 } from "../rules/model";
-import { Button, FieldErrors, inputClass } from "./ui";
+import { Button, FieldErrors, inputClass, fieldBase } from "./ui";
 
 interface Props {
   value: GroupNode;
@@ -90,15 +90,15 @@ function ConditionRow({ root, condition, onChange, errors }: { root: GroupNode; 
   const update = (patch: Partial<ConditionNode>) => onChange(updateCondition(root, id, patch));
   return (
     <div data-testid="rule-condition" className="rounded-md border border-slate-200 bg-white p-2">
-      <div className="flex flex-wrap items-center gap-2">
+      <div className="grid grid-cols-1 items-center gap-2 sm:grid-cols-[minmax(0,1fr)_minmax(0,1fr)_minmax(0,1.4fr)_auto]">
         <label htmlFor={`${id}-field`} className="sr-only">Field</label>
-        <select id={`${id}-field`} className={`${inputClass} w-auto`} value={condition.field} onChange={(e) => update({ field: e.target.value })}>
+        <select id={`${id}-field`} className={inputClass} value={condition.field} onChange={(e) => update({ field: e.target.value })}>
           {FIELDS.map((f) => (
             <option key={f.name} value={f.name}>{f.label}</option>
           ))}
         </select>
         <label htmlFor={`${id}-op`} className="sr-only">Operator</label>
-        <select id={`${id}-op`} className={`${inputClass} w-auto`} value={condition.operator} onChange={(e) => update({ operator: e.target.value })}>
+        <select id={`${id}-op`} className={inputClass} value={condition.operator} onChange={(e) => update({ operator: e.target.value })}>
           {OPERATORS_BY_KIND[meta.kind].map((op) => (
             <option key={op} value={op}>{operatorLabel(meta.kind, op)}</option>
           ))}
@@ -123,20 +123,20 @@ function ValueInput({ condition, kind, invalid, onValue }: { condition: Conditio
   };
   if (condition.operator === "exists") {
     return (
-      <>
+      <span>
         <label htmlFor={id} className="sr-only">Known or unknown</label>
-        <select {...common} className={`${inputClass} w-auto`} onChange={(e) => onValue(e.target.value)}>
+        <select {...common} className={inputClass} onChange={(e) => onValue(e.target.value)}>
           <option value="true">is known</option>
           <option value="false">is unknown</option>
         </select>
-      </>
+      </span>
     );
   }
   if (DAY_OPERATORS.includes(condition.operator)) {
     return (
       <span className="flex items-center gap-1">
         <label htmlFor={id} className="sr-only">Number of days</label>
-        <input {...common} type="number" min={0} step={1} className={`${inputClass} w-24`} onChange={(e) => onValue(e.target.value)} />
+        <input {...common} type="number" min={0} step={1} className={`${fieldBase} w-full`} onChange={(e) => onValue(e.target.value)} />
         <span className="text-sm text-slate-600">days</span>
       </span>
     );
@@ -144,7 +144,7 @@ function ValueInput({ condition, kind, invalid, onValue }: { condition: Conditio
   const isList = condition.operator === "in";
   const dateInput = kind === "date" && !isList;
   return (
-    <span className="min-w-[8rem] flex-1">
+    <span>
       <label htmlFor={id} className="sr-only">{isList ? "Values, comma separated" : "Value"}</label>
       <input
         {...common}

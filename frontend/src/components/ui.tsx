@@ -208,8 +208,9 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
   );
 }
 
-export const inputClass =
-  "w-full rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm focus:border-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[invalid=true]:border-rose-500";
+export const fieldBase =
+  "rounded-md border border-slate-300 bg-white px-2.5 py-1.5 text-sm focus:border-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[invalid=true]:border-rose-500";
+export const inputClass = `${fieldBase} w-full`;
 
 export function SourceTag({ source }: { source?: string }) {
   if (!source) return null;

@@ -5,8 +5,8 @@ import { campaignAction, getCampaign, listCommunications, performanceSummary } f
 import type { PerformanceSummary } from "../api/types";
 import { DeliveryChart } from "../components/Charts";
 import { Pager } from "../components/Pager";
-import { Button, Card, EmptyState, ErrorState, ListState, Loading, PageHeader, ProgressBar, SourceTag, Stat, StatusBadge, inputClass } from "../components/ui";
-import { formatDate, formatNumber, formatPercent } from "../format";
+import { Button, Card, EmptyState, ErrorState, ListState, Loading, PageHeader, ProgressBar, SourceTag, Stat, StatusBadge, fieldBase } from "../components/ui";
+import { formatDate, formatNumber, formatPercent, formatTime } from "../format";
 import { useAsync } from "../hooks/useAsync";
 import { FINISHED, useCampaignStats } from "../hooks/useCampaignStats";
 import { describeRules } from "../rules/describe";
@@ -99,7 +99,7 @@ export function CampaignPage() {
                 <DeliveryChart
                   showSent={false}
                   label="Delivered and failed messages over time"
-                  data={stats.timeline.map((p) => ({ ...p, label: new Date(p.t).toLocaleTimeString() }))}
+                  data={stats.timeline.map((p) => ({ ...p, label: formatTime(p.t) }))}
                 />
               ) : (
                 <EmptyState title="No receipts yet" />
@@ -176,7 +176,7 @@ function Communications({ id, refreshKey }: { id: string; refreshKey: number }) 
     <Card title="Communications" className="mt-4">
       <div className="mb-3">
         <label htmlFor="comm-status" className="mr-2 text-sm font-medium">Status</label>
-        <select id="comm-status" className={`${inputClass} w-auto`} value={status} onChange={(e) => { setStatus(e.target.value); setPage(1); }}>
+        <select id="comm-status" className={`${fieldBase} w-auto`} value={status} onChange={(e) => { setStatus(e.target.value); setPage(1); }}>
           {COMM_STATUSES.map((s) => <option key={s} value={s}>{s || "all"}</option>)}
         </select>
       </div>

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { Link } from "react-router-dom";
 import { listCampaigns } from "../api/endpoints";
 import { Pager } from "../components/Pager";
-import { Card, EmptyState, ListState, PageHeader, StatusBadge, inputClass } from "../components/ui";
+import { Card, EmptyState, ListState, PageHeader, StatusBadge, fieldBase } from "../components/ui";
 import { formatDate, formatNumber, formatPercent } from "../format";
 import { useAsync, useInterval } from "../hooks/useAsync";
 
@@ -31,7 +31,7 @@ export function Campaigns() {
       <Card>
         <div className="mb-3">
           <label htmlFor="campaign-status" className="mr-2 text-sm font-medium">Status</label>
-          <select id="campaign-status" className={`${inputClass} w-auto`} value={status} onChange={(e) => { setStatus(e.target.value); setPage(1); }}>
+          <select id="campaign-status" className={`${fieldBase} w-auto`} value={status} onChange={(e) => { setStatus(e.target.value); setPage(1); }}>
             {STATUSES.map((s) => (
               <option key={s} value={s}>{s || "all"}</option>
             ))}

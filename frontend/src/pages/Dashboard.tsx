@@ -23,7 +23,7 @@ export function Dashboard() {
         <Stat label="Revenue" value={customers.loading && !c ? "…" : formatMoney(c?.revenue)} />
         <Stat label="Campaigns" value={overview.loading && !o ? "…" : formatNumber(o?.campaigns)} />
         <Stat label="Sent" value={formatNumber(o?.sent)} />
-        <Stat label="Delivered" value={formatNumber(o?.delivered)} hint={o && o.sent ? formatPercent(o.delivered / o.sent) : undefined} />
+        <Stat label="Delivered" value={formatNumber(o?.delivered)} hint={o && o.sent ? formatPercent((100 * o.delivered) / o.sent) : undefined} />
         <Stat label="Failed" value={formatNumber(o?.failed)} />
       </div>
       <div className="mt-4 grid gap-4 xl:grid-cols-2">

@@ -1,0 +1,269 @@
+"""The web app in a real browser against the running stack (CRM_UI_URL).
+
+One signed-in browser context is shared by the tests in this module, in file order: sign
+in, import, build an audience, launch a campaign from it, watch it finish, check streams.
+Each test also stands alone enough to say clearly what broke.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+RUN = secrets.token_hex(3)
+CITY = f"Testville {RUN}"
+CUSTOMER_COUNT = 40
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def _customers() -> list[dict[str, Any]]:
+    rng = random.Random(RUN)
+    rows = []
+    for i in range(CUSTOMER_COUNT):
+        rows.append(
+            {
+                "id": f"ui-{RUN}-{i:03d}",
+                "name": f"Ui Tester{i} {RUN}",
+                "email": f"ui.{RUN}.{i}@example.com",
+                "phone": f"+9198{rng.randrange(10**7, 10**8)}",
+                "totalSpends": rng.choice([500, 2500, 7000, 12000]),
+                "visits": rng.randrange(0, 15),
+                "lastVisit": f"2026-{rng.randrange(1, 11):02d}-{rng.randrange(1, 28):02d}",
+                "city": CITY if i % 4 else "Elsewhere",
+                "tags": "vip;ui-test" if i % 5 == 0 else "ui-test",
+            }
+        )
+    return rows
+
+
+CUSTOMERS = _customers()
+# The nested audience built in the UI: city = CITY AND (totalSpends > 5000 OR visits >= 8)
+EXPECTED = sum(
+    1 for c in CUSTOMERS if c["city"] == CITY and (c["totalSpends"] > 5000 or c["visits"] >= 8)
+)
+MINE = {
+    "operator": "AND",
+    "conditions": [{"field": "email", "operator": "contains", "value": f"ui.{RUN}."}],
+}
+RULES = {
+    "operator": "AND",
+    "conditions": [
+        {"field": "city", "operator": "=", "value": CITY},
+        {
+            "operator": "OR",
+            "conditions": [
+                {"field": "totalSpends", "operator": ">", "value": 5000},
+                {"field": "visits", "operator": ">=", "value": 8},
+            ],
+        },
+    ],
+}
+
+
+def _csv() -> str:
+    header = list(CUSTOMERS[0])
+    lines = [",".join(header)]
+    lines += [",".join(str(c[h]) for h in header) for c in CUSTOMERS]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, ui_url: str) -> Iterator[Any]:
+    context = browser.new_context(viewport=DESKTOP, base_url=ui_url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shot(page: Any, directory: Path, name: str) -> None:
+    page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+
+
+def api(page: Any, method: str, path: str, body: Any = None) -> Any:
+    """A call from inside the page: same origin, same session cookie as the app."""
+    return page.evaluate(
+        """async ([method, path, body]) => {
+            const r = await fetch(path, {method, credentials: "include",
+              headers: body ? {"Content-Type": "application/json"} : {},
+              body: body ? JSON.stringify(body) : undefined});
+            return {status: r.status, body: await r.json().catch(() => null)};
+        }""",
+        [method, path, body],
+    )
+
+
+def wait_for_text(locator: Any, text: str, timeout: float = 15_000) -> None:
+    locator.page.wait_for_function(
+        "([el, text]) => el.textContent.trim() === text",
+        arg=[locator.element_handle(), text],
+        timeout=timeout,
+    )
+
+
+def test_dev_sign_in_lands_on_dashboard_with_banner(page: Any, screenshot_dir: Path) -> None:
+    page.goto("/")
+    page.get_by_role("button", name="Development sign-in").wait_for()
+    shot(page, screenshot_dir, "01-sign-in")
+    assert page.get_by_test_id("dev-banner").is_visible()
+    page.get_by_label("Email").fill(f"ui-{RUN}@example.com")
+    page.get_by_role("button", name="Development sign-in").click()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    assert page.get_by_test_id("dev-banner").is_visible()
+    assert "Development sign-in is enabled" in page.get_by_test_id("dev-banner").inner_text()
+    page.wait_for_load_state("networkidle")
+    shot(page, screenshot_dir, "02-dashboard")
+    assert api(page, "GET", "/auth/user")["body"]["email"] == f"ui-{RUN}@example.com"
+
+
+def test_csv_import_shows_progress_until_completed(
+    page: Any, screenshot_dir: Path, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "customers.csv"
+    csv_file.write_text(_csv())
+    page.get_by_role("link", name="Customers").first.click()
+    page.get_by_role("heading", name="Customers").wait_for()
+    page.get_by_label("CSV file").set_input_files(str(csv_file))
+    page.get_by_label("Contains").select_option("customers")
+    page.get_by_role("button", name="Import").click()
+    status = page.get_by_test_id("import-status")
+    status.get_by_text("completed").wait_for(timeout=60_000)
+    assert f"{CUSTOMER_COUNT} accepted" in status.inner_text()
+    bar = page.get_by_role("progressbar", name="Import progress")
+    assert bar.get_attribute("aria-valuenow") == "100"
+    # The worker writes asynchronously; wait until every row is queryable.
+    page.wait_for_function(
+        """async ([rules, expected]) => {
+            const r = await fetch("/api/customers/preview", {method: "POST", credentials: "include",
+              headers: {"Content-Type": "application/json"}, body: JSON.stringify({rules})});
+            return r.ok && (await r.json()).count === expected;
+        }""",
+        arg=[MINE, CUSTOMER_COUNT],
+        polling=500,
+        timeout=60_000,
+    )
+    page.get_by_label("Search customers").fill(f"Tester1 {RUN}")
+    page.get_by_role("link", name=f"Ui Tester1 {RUN}").wait_for()
+    shot(page, screenshot_dir, "03-customers")
+
+
+def test_nested_audience_count_matches_the_api(page: Any, screenshot_dir: Path) -> None:
+    page.get_by_role("link", name="Audience builder").first.click()
+    page.get_by_role("heading", name="Audience builder").wait_for()
+    conditions = page.get_by_test_id("rule-condition")
+    first = conditions.nth(0)
+    first.get_by_label("Field").select_option("city")
+    first.get_by_label("Operator").select_option("=")
+    first.get_by_label("Value").fill(CITY)
+    root = page.get_by_test_id("rule-root")
+    root.get_by_role("button", name="Add group").last.click()
+    group = page.get_by_test_id("rule-group")
+    assert group.get_by_role("radio", name="ANY (OR)").get_attribute("aria-checked") == "true"
+    spend = conditions.nth(1)
+    spend.get_by_label("Field").select_option("totalSpends")
+    spend.get_by_label("Operator").select_option(">")
+    spend.get_by_label("Value").fill("5000")
+    group.get_by_role("button", name="Add condition").click()
+    visits = conditions.nth(2)
+    visits.get_by_label("Field").select_option("visits")
+    visits.get_by_label("Operator").select_option(">=")
+    visits.get_by_label("Value").fill("8")
+
+    answer = api(page, "POST", "/api/customers/preview", {"rules": RULES})
+    assert answer["status"] == 200, answer
+    assert answer["body"]["count"] == EXPECTED
+    count = page.get_by_test_id("audience-count")
+    wait_for_text(count, f"{EXPECTED:,}")
+    shot(page, screenshot_dir, "04-audience-builder")
+
+    # A bad value is refused by the server and the reason shows next to that condition.
+    spend.get_by_label("Value").fill("lots")
+    spend.get_by_role("alert").wait_for()
+    assert "number" in spend.get_by_role("alert").inner_text()
+    spend.get_by_label("Value").fill("5000")
+    wait_for_text(count, f"{EXPECTED:,}")
+
+
+def test_campaign_from_ai_suggestion_completes_live(page: Any, screenshot_dir: Path) -> None:
+    page.get_by_role("button", name="Use in a campaign").click()
+    page.get_by_role("heading", name="New campaign").wait_for()
+    page.get_by_label("Name").first.fill(f"UI campaign {RUN}")
+    page.get_by_label("Objective").fill("thank loyal customers")
+    page.get_by_role("button", name="Suggest messages").click()
+    page.get_by_role("button", name="Use suggestion 1").click()
+    message = page.get_by_label("Message text").input_value()
+    assert message.strip(), "the AI suggestion did not fill the message"
+    page.get_by_test_id("message-preview").wait_for()
+    wait_for_text(page.get_by_test_id("audience-count"), f"{EXPECTED:,}")
+    shot(page, screenshot_dir, "05-campaign-composer")
+    page.get_by_role("button", name="Review and launch").click()
+    dialog = page.get_by_role("dialog")
+    size = dialog.get_by_test_id("confirm-audience-size")
+    size.wait_for()
+    assert size.inner_text().startswith(f"{EXPECTED:,} customers")
+    shot(page, screenshot_dir, "06-confirm-launch")
+    dialog.get_by_role("button", name="Launch to").click()
+    page.wait_for_url("**/campaigns/*")
+    # No reload from here on: the status changes through server-sent events.
+    page.get_by_test_id("campaign-status").get_by_text("completed").wait_for(timeout=120_000)
+    delivered = int(page.get_by_test_id("stat-delivered").inner_text().replace(",", ""))
+    failed = int(page.get_by_test_id("stat-failed").inner_text().replace(",", ""))
+    assert delivered + failed == EXPECTED
+    campaign_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    answer = api(page, "GET", f"/api/campaigns/{campaign_id}")
+    assert answer["body"]["status"] == "completed"
+    assert answer["body"]["delivered"] == delivered
+    page.wait_for_load_state("networkidle")
+    shot(page, screenshot_dir, "07-campaign-completed")
+    page.get_by_role("link", name="Campaigns").first.click()
+    page.get_by_role("link", name=f"UI campaign {RUN}").wait_for()
+    shot(page, screenshot_dir, "08-campaigns")
+
+
+def test_streams_page_lists_every_stream(page: Any, screenshot_dir: Path) -> None:
+    page.get_by_role("link", name="Streams").first.click()
+    page.get_by_role("heading", name="Streams").wait_for()
+    names = page.get_by_test_id("stream-name")
+    names.first.wait_for()
+    shown = set(names.all_inner_texts())
+    assert {"ingest", "segment", "send", "receipt", "campaign_events"} <= shown
+    api_streams = {s["stream"] for s in api(page, "GET", "/api/admin/streams")["body"]["streams"]}
+    assert shown == api_streams
+    shot(page, screenshot_dir, "09-streams")
+
+
+def test_settings_creates_a_key_shown_once(page: Any, screenshot_dir: Path) -> None:
+    page.get_by_role("link", name="Settings").first.click()
+    page.get_by_label("Name").fill(f"ui key {RUN}")
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_test_id("new-api-key").inner_text()
+    assert len(key) > 16
+    page.get_by_text(f"ui key {RUN}").wait_for()
+    shot(page, screenshot_dir, "10-settings")
+    listed = api(page, "GET", "/api/keys")["body"]["items"]
+    assert all("key" not in item for item in listed), json.dumps(listed)[:200]
+
+
+def test_phone_width_uses_a_menu(page: Any, screenshot_dir: Path) -> None:
+    page.set_viewport_size(PHONE)
+    try:
+        page.goto("/campaigns")
+        menu = page.get_by_role("button", name="Open menu")
+        menu.click()
+        page.locator("#mobile-nav").get_by_role("link", name="Dashboard").click()
+        page.get_by_role("heading", name="Dashboard").wait_for()
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + 1, f"page is {width}px wide on a phone"
+        shot(page, screenshot_dir, "11-dashboard-phone")
+    finally:
+        page.set_viewport_size(DESKTOP)
