@@ -30,6 +30,7 @@ class FakeUpstream:
     def __init__(self) -> None:
         self.port = free_port()
         self.release = threading.Event()
+        self.streams_ended: list[str] = []
         self.app = self._build()
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
@@ -50,10 +51,13 @@ class FakeUpstream:
         async def events(cid: str) -> StreamingResponse:
             async def stream() -> Any:
                 first = {"campaign": cid, "n": 1}
-                yield f"event: stats\ndata: {json.dumps(first)}\n\n".encode()
-                released = await asyncio.to_thread(self.release.wait, 10)
-                second = {"n": 2, "released": released}
-                yield f"event: stats\ndata: {json.dumps(second)}\n\n".encode()
+                try:
+                    yield f"event: stats\ndata: {json.dumps(first)}\n\n".encode()
+                    released = await asyncio.to_thread(self.release.wait, 10)
+                    second = {"n": 2, "released": released}
+                    yield f"event: stats\ndata: {json.dumps(second)}\n\n".encode()
+                finally:
+                    self.streams_ended.append(cid)
 
             return StreamingResponse(stream(), media_type="text/event-stream")
 

@@ -9,6 +9,7 @@ import time
 import httpx
 import pytest
 
+from libs.common.testing.pytest_plugin import wait_until
 from libs.common.testing.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -138,6 +139,15 @@ def test_server_sent_events_pass_through_unbuffered(clean_env, upstream, spawn):
             upstream.release.set()
             rest = [line for line in lines if line.startswith("data:")]
     assert json.loads(rest[0].removeprefix("data: ")) == {"n": 2, "released": True}
+
+    # A browser leaving the page ends the upstream stream too: nothing lingers.
+    with httpx.Client(base_url=gateway.url, timeout=10) as http:
+        http.post("/auth/dev-login", json={}, headers={"Origin": gateway.url})
+        upstream.release.clear()
+        with http.stream("GET", "/api/campaigns/gone/events") as response:
+            assert next(response.iter_lines()) == "event: stats"
+    wait_until(lambda: "gone" in upstream.streams_ended, timeout=5)
+    upstream.release.set()
 
 
 def test_dot_segments_cannot_steer_a_request_to_another_route(key_client):
