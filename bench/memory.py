@@ -57,7 +57,12 @@ def server_pid(binary: str, port: int) -> int | None:
         if not entry.name.isdigit():
             continue
         argv = _cmdline(int(entry.name))
-        if argv and any(binary in a for a in argv[:2]) and str(port) in argv:
+        # redis-server rewrites its title to "redis-server 127.0.0.1:<port>"
+        if (
+            argv
+            and binary in argv[0] + " ".join(argv[1:2])
+            and any(a == str(port) or a.endswith(f":{port}") for a in argv)
+        ):
             return int(entry.name)
     return None
 

@@ -1,0 +1,105 @@
+"""The benchmark harness itself: its load generator, its statistics, its smallest run."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bench.load import open_loop
+from bench.report import REQUIRED_KEYS, percentile
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.unit
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile(values, 100) == 100
+    assert percentile([7.0], 99) == 7
+
+
+async def _slow_server(delay_s: float) -> tuple[asyncio.AbstractServer, int, list[int]]:
+    """A keep-alive HTTP server answering 202 after ``delay_s``; counts requests."""
+    seen: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+                await reader.readexactly(length)
+                seen.append(length)
+                await asyncio.sleep(delay_s)
+                body = b'{"accepted":1}'
+                head = b"HTTP/1.1 202 Accepted\r\nContent-Length: %d\r\n\r\n" % len(body)
+                writer.write(head + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], seen
+
+
+@pytest.mark.unit
+def test_open_loop_sends_every_scheduled_request_and_bills_server_delay() -> None:
+    async def scenario() -> tuple[int, list[float], int]:
+        server, port, seen = await _slow_server(0.02)
+        async with server:
+            result = await open_loop(
+                f"http://127.0.0.1:{port}",
+                "/api/customers",
+                lambda k: orjson.dumps({"k": k}),
+                headers={"X-Internal-Token": "t"},
+                rate=200,
+                duration_s=1,
+            )
+        return result.completed, result.latencies_ms, len(seen)
+
+    completed, latencies, seen = asyncio.run(scenario())
+    assert completed == seen == 200
+    assert min(latencies) >= 20  # the server's delay is in every latency
+    assert percentile(latencies, 50) < 500
+
+
+@pytest.mark.integration
+def test_smallest_run_writes_every_required_key(tmp_path: Path) -> None:
+    """The raw phase alone (own redis-server and nx-27017): exit 0, numbers written."""
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--smoke",
+            "--only",
+            "raw",
+            "--records",
+            "20000",
+            "--output",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    results = orjson.loads(out.read_bytes())
+    assert set(REQUIRED_KEYS) <= set(results)
+    for key in ("redis_raw_xadd_per_s", "db_raw_upsert_per_s", "db_raw_comm_rows_per_s"):
+        assert results[key] > 0, key
+    assert results["machine"]["nproc"] >= 1
+    assert results["machine"]["db_server"]
+    assert "redis_raw_xadd_per_s" in proc.stdout  # the printed table
