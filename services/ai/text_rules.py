@@ -21,7 +21,7 @@ from libs.common.rules import parse_rules, to_json
 Rule = dict[str, Any]
 
 _WORD_NUMBERS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
     "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90,
     "hundred": 100, "once": 1, "twice": 2, "thrice": 3,
@@ -80,7 +80,8 @@ _FILLER_WORDS = (
     "whose have has had having are is were was be been the all with a an their they them "
     "of total in on at only any also did do does ever so far till to date until now "
     "lifetime amount overall just our us here there by for whom i want show me find list "
-    "get give segment audience target targeting select selecting placed made"
+    "get give segment audience target targeting select selecting placed made something "
+    "anything"
 )
 _FILLER = frozenset(_FILLER_WORDS.split())
 _CITY_STOP = _FILLER | {
@@ -98,6 +99,7 @@ class _Clause:
     text: str
     conditions: list[Rule] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    extends: Rule | None = None  # a bare value repeating this earlier condition's field
 
 
 @dataclass
@@ -111,26 +113,29 @@ def parse_description(description: str) -> ParsedText:
     text = _normalise(description)
     if not text:
         raise TextNotUnderstood("the description is empty", [_detail(description, "")])
-    alternatives: list[Rule] = []
+    alternatives: list[list[Rule]] = []
     unparsed: list[tuple[str, str]] = []
     notes: list[str] = []
-    previous: Rule | None = None
+    previous: list[Rule] = []  # leaf conditions of the last understood clause
+    merged_from: dict[int, Rule] = {}  # id(widened condition) -> the condition it replaced
     for alternative in re.split(r"\bor\b", text):
         parts: list[Rule] = []
-        for raw in re.split(r"\band\b", alternative):
-            clause = _Clause(raw.strip())
-            if not clause.text:
-                continue
-            original = clause.text
+        clauses = [c.strip() for c in re.split(r"\band\b", alternative) if c.strip()]
+        for raw in clauses:
+            clause = _Clause(raw)
             leftover = _parse_clause(clause, previous)
             if leftover:
-                unparsed.append((original, leftover))
+                unparsed.append((raw, leftover))
                 continue
-            parts.extend(clause.conditions)
             notes.extend(clause.notes)
-            previous = _last_condition(clause.conditions) or previous
+            if clause.extends is not None and len(clauses) == 1 and alternatives:
+                # "in Pune or Mumbai": one more value for the condition it repeats
+                _extend(alternatives[-1], clause.extends, clause.conditions[0], merged_from)
+                continue  # previous stays the condition being widened
+            parts.extend(clause.conditions)
+            previous = _leaves(clause.conditions) or previous
         if parts:
-            alternatives.append(_combine("AND", parts))
+            alternatives.append(parts)
     if unparsed:
         raise TextNotUnderstood(
             "could not understand: " + "; ".join(f"'{words}' in '{c}'" for c, words in unparsed),
@@ -138,10 +143,34 @@ def parse_description(description: str) -> ParsedText:
         )
     if not alternatives:
         raise TextNotUnderstood("no audience conditions found", [_detail(description, text)])
-    rules = _combine("OR", alternatives)
+    rules = _combine("OR", [_combine("AND", parts) for parts in alternatives])
     if "conditions" not in rules:
         rules = {"operator": "AND", "conditions": [rules]}
     return ParsedText(to_json(parse_rules(rules)), list(dict.fromkeys(notes)))
+
+
+def _extend(parts: list[Rule], target: Rule, value: Rule, merged_from: dict[int, Rule]) -> None:
+    """Replace ``target`` in ``parts`` by itself widened with ``value``'s value."""
+    index = next(
+        (
+            i
+            for i, part in enumerate(parts)
+            if part is target or merged_from.get(id(part)) is target
+        ),
+        None,
+    )
+    if index is None:
+        parts.append(value)
+        return
+    current = parts[index]
+    if value["operator"] == "!=":  # not in Mumbai or Pune: in neither
+        group = current if "conditions" in current else {"operator": "AND", "conditions": [current]}
+        merged = {**group, "conditions": [*group["conditions"], value]}
+    else:
+        values = current["value"] if current["operator"] == "in" else [current["value"]]
+        merged = {"field": value["field"], "operator": "in", "value": [*values, value["value"]]}
+    merged_from[id(merged)] = target
+    parts[index] = merged
 
 
 def _detail(fragment: str, words: str) -> dict[str, str]:
@@ -159,11 +188,12 @@ def _combine(operator: str, parts: list[Rule]) -> Rule:
     return {"operator": operator, "conditions": parts}
 
 
-def _last_condition(conditions: list[Rule]) -> Rule | None:
-    if not conditions:
-        return None
-    last = conditions[-1]
-    return _last_condition(last["conditions"]) if "conditions" in last else last
+def _leaves(conditions: list[Rule]) -> list[Rule]:
+    return [
+        leaf
+        for c in conditions
+        for leaf in (_leaves(c["conditions"]) if "conditions" in c else [c])
+    ]
 
 
 # -- normalisation ----------------------------------------------------------------------
@@ -184,12 +214,11 @@ def _normalise(description: str) -> str:
     text = re.sub(r"(?<=\d),(?=\d)", "\x00", text)  # thousands separators survive
     text = re.sub(r"[,;:!?()\"]", " and ", text).replace("\x00", ",")
     text = re.sub(r"\.(?!\d)", " ", text)
-    text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
     text = re.sub(r"\b(?:but|as well as|plus|along with|&)\b|&", " and ", text)
     text = re.sub(r"\s*/\s*", " or ", text)
     text = re.sub(r"\beither\b", " ", text)
-    text = re.sub(r"(\d)\s*\+", r"\1 ormore ", text)
-    text = re.sub(r"(\d)\s*-\s*(\d)", r"\1 to \2", text)
+    text = re.sub(rf"(\d(?:\s*(?:{_MULT})\b)?)\s*\+", r"\1 ormore ", text)
+    text = re.sub(rf"(\d(?:\s*(?:{_MULT})\b)?)\s*-\s*(?=(?:inr|usd)?\s*\d)", r"\1 to ", text)
     after_number = r"(\d(?:\s*[a-z]+)?\s+)(?:or|and)\s+"
     not_a_comparison = r"\b(?!\s+(?:than|inr|usd|\d))"
     text = re.sub(
@@ -362,7 +391,7 @@ _PATTERNS: tuple[tuple[str, Matcher], ...] = (
     (rf"\b(?:inactive|dormant|lapsed|not active|not seen)\s+{_PERIOD}", _inactive),
     (rf"\blast\s+(?P<verb>visit|order|purchase)(?:e?d)?\s+(?:was\s+)?{_AGO}", _inactive),
     (
-        rf"\b(?P<verb>{_VISIT}|{_ORDER})\s+(?:us\s+|with us\s+)?"
+        rf"\b(?P<verb>{_VISIT}|{_ORDER})\s+(?:us\s+|with us\s+|something\s+|anything\s+)?"
         rf"(?:in|within|during|over)\s+{_LAST_N}",
         _active,
     ),
@@ -397,9 +426,9 @@ _PATTERNS: tuple[tuple[str, Matcher], ...] = (
         + _PLACE,
         _city(False),
     ),
-    (r"\btagged(?:\s+as|\s+with)?\s+(?P<tag>[a-z0-9_]+)", _tag),
-    (r"\b(?:with|having|has|have)?\s*(?:the|a)?\s*tags?\s+(?P<tag>[a-z0-9_]+)", _tag),
-    (r"\b(?:with\s+|having\s+)?(?:the\s+|a\s+)?(?P<tag>[a-z0-9_]+)\s+tag\b", _tag),
+    (r"\btagged(?:\s+as|\s+with)?\s+(?P<tag>[a-z0-9_][a-z0-9_-]*)", _tag),
+    (r"\b(?:with|having|has|have)?\s*(?:the|a)?\s*tags?\s+(?P<tag>[a-z0-9_][a-z0-9_-]*)", _tag),
+    (r"\b(?:with\s+|having\s+)?(?:the\s+|a\s+)?(?P<tag>[a-z0-9_][a-z0-9_-]*)\s+tag\b", _tag),
     (
         r"\b(?:without|no|missing)\s+(?:an?\s+|any\s+)?(?P<f>email|phone)"
         r"(?:\s+(?:number|address|id))?",
@@ -412,26 +441,33 @@ _PATTERNS: tuple[tuple[str, Matcher], ...] = (
 )
 
 
-def _parse_clause(clause: _Clause, previous: Rule | None) -> str:
+def _parse_clause(clause: _Clause, previous: list[Rule]) -> str:
     """Fill clause.conditions; return what was not understood ('' when all was)."""
     for pattern, on_match in _PATTERNS:
         _consume(clause, pattern, on_match)
-    _parse_comparisons(clause, previous)
+    numeric = [c for c in previous if c["field"] in _NUMERIC and c["operator"] in _CMP_OPS]
+    _parse_comparisons(clause, numeric[-1] if numeric else None)
     leftover = [w for w in clause.text.split() if w not in _FILLER]
-    if leftover and not clause.conditions and previous is not None:
+    if leftover and not clause.conditions:
         _inherit(clause, leftover, previous)
         leftover = [] if clause.conditions else leftover
     return " ".join(leftover)
 
 
-def _inherit(clause: _Clause, words: list[str], previous: Rule) -> None:
-    """'in Mumbai or Pune', 'tagged vip or gold': a bare word repeats the last field."""
-    if previous["field"] == "city" and previous["operator"] in ("=", "!="):
-        place = _place(" ".join(words))
-        if place and len(place.split()) == len(words):
-            clause.conditions.append(_cond("city", previous["operator"], place))
-    elif previous["field"] == "tags" and len(words) == 1:
-        clause.conditions.append(_cond("tags", "contains", words[0]))
+def _inherit(clause: _Clause, words: list[str], previous: list[Rule]) -> None:
+    """'in Mumbai or Pune', 'tagged vip or gold': a bare word repeats the last such field."""
+    for rule in reversed(previous):
+        if rule["field"] == "city" and rule["operator"] in ("=", "!="):
+            place = _place(" ".join(words))
+            if place and len(place.split()) == len(words):
+                clause.conditions.append(_cond("city", rule["operator"], place))
+                clause.extends = rule
+            return
+        if rule["field"] == "tags" and rule["operator"] == "contains":
+            if len(words) == 1:
+                clause.conditions.append(_cond("tags", "contains", words[0]))
+                clause.extends = rule
+            return
 
 
 def _parse_comparisons(clause: _Clause, previous: Rule | None) -> None:
@@ -451,7 +487,9 @@ def _parse_comparisons(clause: _Clause, previous: Rule | None) -> None:
         value, money = amount_value(match.group("a"))
         found.append(("bare", [value], money))
 
-    _consume(clause, rf"\bbetween\s+(?P<a>{AMOUNT})\s+to\s+(?P<b>{AMOUNT})", on_between)
+    _consume(
+        clause, rf"(?:\bbetween\s+)?(?<![a-z])(?P<a>{AMOUNT})\s+to\s+(?P<b>{AMOUNT})", on_between
+    )
     _consume(clause, rf"(?:(?<=\s)|^)(?:{_CMP_RE})\s*(?P<a>{AMOUNT})", on_compare)
     if not found:
         _consume(clause, rf"(?<![a-z])(?P<a>{AMOUNT})", on_bare)
@@ -470,6 +508,13 @@ def _parse_comparisons(clause: _Clause, previous: Rule | None) -> None:
                     "operator": "AND",
                     "conditions": [_cond(metric, ">=", values[0]), _cond(metric, "<=", values[1])],
                 }
+            )
+            continue
+        if operator == "bare" and values[0] == 0:  # "with 0 orders", "zero visits"
+            clause.conditions.append(
+                _cond("lastOrderAt", "exists", False)
+                if metric == "orderCount"
+                else _cond(metric, "=", 0)
             )
             continue
         if operator == "bare":
@@ -495,8 +540,8 @@ def _metric(clause: _Clause, *, money: bool, previous: Rule | None) -> str | Non
         metric = "orderCount"
     elif present["visits"] or times:
         metric = "visits"
-    elif previous is not None and previous["operator"] in (">", ">=", "<", "<=", "="):
-        metric = previous["field"] if previous["field"] in _NUMERIC else None
+    elif previous is not None:
+        metric = previous["field"]
     else:
         metric = None
     if metric is not None:
@@ -508,3 +553,4 @@ def _metric(clause: _Clause, *, money: bool, previous: Rule | None) -> str | Non
 
 
 _NUMERIC = {"totalSpends", "visits", "orderCount"}
+_CMP_OPS = {">", ">=", "<", "<=", "="}

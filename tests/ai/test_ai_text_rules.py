@@ -173,6 +173,20 @@ CASES: list[tuple[str, Predicate]] = [
         "tagged vip, spent over ₹1,00,000, but haven't visited in 6 months",
         lambda c: "vip" in tags(c) and spend(c) > 100_000 and visit_ago(c) > 180,
     ),
+    ("customers who spent 5k+", lambda c: spend(c) >= 5_000),
+    ("spent 1k-5k", lambda c: 1_000 <= spend(c) <= 5_000),
+    ("people with 0 orders", lambda c: orders(c) == 0),
+    ("customers who have bought something in the past week", lambda c: order_ago(c) <= 7),
+    (
+        "haven't visited in 30 days and in Pune or Mumbai or Delhi",
+        lambda c: visit_ago(c) > 30 and city(c) in ("Pune", "Mumbai", "Delhi"),
+    ),
+    ("not in Mumbai or Pune", lambda c: city(c) not in ("Mumbai", "Pune")),
+    (
+        "spent over 20000 in Mumbai or Delhi",
+        lambda c: spend(c) > 20_000 and city(c) in ("Mumbai", "Delhi"),
+    ),
+    ("spent over 100000 or under 1000", lambda c: spend(c) > 100_000 or spend(c) < 1_000),
     (
         "Bangalore customers who shopped this month",
         lambda c: False,  # "Bangalore customers" without 'in/from' is refused, see below
