@@ -11,6 +11,7 @@ harness produces the same data.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,17 +80,24 @@ def stream_entry(records: list[dict[str, Any]]) -> dict[str, bytes]:
 
 
 def upsert_fields(i: int, prefix: str = "c") -> dict[str, Any]:
-    """The fields the ingest worker ``$set``s for one customer record."""
+    """The document the ingest worker writes for ``stream_record(i)`` (without ``_id``)."""
     r = stream_record(i, prefix)
+    last_visit = _last_visit(i)
     return {
         "name": r["name"],
         "email": r["email"],
         "visits": r["visits"],
         "base_spends": r["total_spends"],
-        "base_last_visit": _last_visit(i),
+        "base_last_visit": last_visit,
         "city": r["city"],
         "tags": r["tags"],
         "contactable": True,
+        "created_at": datetime.now(UTC),
+        "order_count": 0,
+        "order_spends": 0.0,
+        "total_spends": r["total_spends"],
+        "last_visit": last_visit,
+        "version": uuid.uuid4().hex,
         "updated_at": datetime.now(UTC),
     }
 
@@ -117,7 +125,7 @@ def stored_customer(i: int, prefix: str = "m") -> dict[str, Any]:
         "city": CITIES[i % len(CITIES)],
         "tags": [TAGS[i % len(TAGS)], LOADED_TAG],
         "contactable": True,
-        "rev": 1,
+        "version": f"{i:032x}",
         "created_at": EPOCH - timedelta(days=400),
         "updated_at": EPOCH,
     }

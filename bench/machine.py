@@ -76,4 +76,6 @@ def describe(redis_url: str, mongo_uri: str) -> dict[str, Any]:
         "redis_server": f"redis {redis_version}",
         "hiredis": _package_version("hiredis"),
         "git_commit": _git_commit(),
+        # the machine may be shared: other load skews every figure
+        "loadavg_at_start": list(os.getloadavg()),
     }

@@ -9,6 +9,7 @@ fail on a time: the exit code is non-zero only when the harness could not measur
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -162,7 +163,7 @@ def audience_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
         size = min(sizes.campaign_size, n)
         run.phase(
             "campaign",
-            lambda: run.add(*campaign.throughput(running, size, deadline_s=120 + size / 200)),
+            lambda: run.add(*campaign.throughput(running, size, deadline_s=180 + size / 50)),
         )
         single = min(sizes.single_campaign_size, n)
         run.phase(
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     described["mode"] = label
     described["sizes"] = sizes.__dict__
     described["harness_seconds"] = round(time.perf_counter() - started, 1)
+    described["loadavg_at_end"] = list(os.getloadavg())
     output.parent.mkdir(parents=True, exist_ok=True)
     write_results(run.figures, described, label, output)
     print_table(run.figures)
