@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import time
 from pathlib import Path
@@ -39,12 +40,27 @@ def _documented_routes() -> set[tuple[str, str]]:
     return routes
 
 
+def _service_openapis() -> list[dict]:
+    """The OpenAPI of every service app that builds, so routes not yet in the contract
+    are covered too (a service mid-change that does not build is covered by the
+    contract alone)."""
+    docs = []
+    for service in ("ingest", "campaign", "delivery", "ai"):
+        try:
+            module = importlib.import_module(f"services.{service}.app")
+            docs.append(module.create_app().openapi())
+        except Exception:  # best effort on top of the contract
+            continue
+    return docs
+
+
 def _all_api_routes(client) -> set[tuple[str, str]]:
-    """The contract, the gateway's own route table and one path per routed prefix."""
+    """The contract, every route table and one path per routed prefix."""
     routes = _documented_routes()
-    for path, operations in client.app.openapi()["paths"].items():
-        if path.startswith("/api"):
-            routes.update((method.upper(), path) for method in operations)
+    for doc in [client.app.openapi(), *_service_openapis()]:
+        for path, operations in doc["paths"].items():
+            if path.startswith("/api"):
+                routes.update((m.upper(), path) for m in operations if m.upper() != "HEAD")
     for pattern, _service in ROUTES:
         path = pattern.replace("[^/]+", "x")
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
@@ -58,8 +74,8 @@ def _concrete(path: str) -> str:
 
 
 def test_every_api_route_answers_401_without_a_session_or_key(client):
+    assert len(_documented_routes()) >= 35  # the contract was read
     routes = _all_api_routes(client)
-    assert len(routes) > 60  # the contract was read
     assert ("POST", "/api/keys") in routes and ("GET", "/api/admin/streams") in routes
     for method, path in sorted(routes):
         if (method, path.rstrip("/")) in PUBLIC_ROUTES:
