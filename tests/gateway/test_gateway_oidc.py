@@ -57,6 +57,7 @@ def _authorize_at_provider(client, sub: str, start_url: str = "/auth/google") ->
 def test_sign_in_with_the_provider_creates_a_session_and_logout_ends_it(oidc_client, clean_env):
     client = oidc_client()
     assert client.get("/auth/config").json() == {"devLogin": False, "providers": ["google"]}
+    assert client.post("/auth/dev-login", json={}).status_code == 404  # off unless enabled
 
     callback = client.get(_authorize_at_provider(client, "alice"), follow_redirects=False)
     assert callback.status_code == 302 and callback.headers["location"] == "/"
