@@ -5,7 +5,6 @@ scopes) and, for the key routes, a session."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -29,7 +28,7 @@ def fuzz_target(stack: RunningStack) -> dict:
         "/api/keys", json={"name": "fuzz", "scopes": ["ingest", "read", "campaigns"]}
     )
     created.raise_for_status()
-    spec = httpx.get(f"{stack.url}/api/openapi.json", timeout=30).json()
+    spec = client.get("/api/openapi.json").json()
     return {"spec": spec, "key": created.json()["key"], "url": stack.url, "client": client}
 
 
