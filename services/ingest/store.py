@@ -48,7 +48,35 @@ MAX_ATTEMPTS = 8
 
 def audience_filter(rules_filter: Doc) -> Doc:
     """The one audience definition: the rules, on contactable customers only."""
+    rules_filter = portable(rules_filter)
     return {"$and": [AUDIENCE, rules_filter]} if rules_filter else dict(AUDIENCE)
+
+
+def portable(flt: Any) -> Any:
+    """The same filter, spelled so the embedded server evaluates it right too.
+
+    ``{f: {"$ne": v}}`` matches documents without ``f`` in MongoDB, but the embedded
+    server drops them when the ``$ne`` sits in an ``$or``/``$and`` next to a date
+    comparison (found by the property test); ``$or: [$ne, $exists false]`` means the
+    same on both.
+    """
+    if isinstance(flt, list):
+        return [portable(part) for part in flt]
+    if not isinstance(flt, dict):
+        return flt
+    out: Doc = {}
+    extra: list[Doc] = []
+    for key, value in flt.items():
+        if key in ("$and", "$or", "$nor"):
+            out[key] = portable(value)
+        elif isinstance(value, dict) and set(value) == {"$ne"}:
+            extra.append({"$or": [{key: value}, {key: {"$exists": False}}]})
+        else:
+            out[key] = value
+    if not extra:
+        return out
+    parts = [out, *extra] if out else extra
+    return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
 class CustomerStore:

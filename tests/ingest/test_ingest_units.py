@@ -19,6 +19,7 @@ from services.ingest.intake import (
     validate_batch,
 )
 from services.ingest.models import CustomerIn, OrderIn
+from services.ingest.store import portable
 from services.ingest.views import csv_item
 
 pytestmark = pytest.mark.unit
@@ -115,3 +116,20 @@ def test_csv_rows_become_api_items() -> None:
         "attributes": {"tier": 2},
         "(extra cells)": ["z"],
     }
+
+
+def test_not_equal_is_spelled_to_match_absent_fields_on_every_server() -> None:
+    flt = {"b": 2, "a": {"$ne": 1}, "$or": [{"c": {"$ne": "x"}}, {"d": {"$gt": 1}}]}
+    assert portable(flt) == {
+        "$and": [
+            {
+                "b": 2,
+                "$or": [
+                    {"$or": [{"c": {"$ne": "x"}}, {"c": {"$exists": False}}]},
+                    {"d": {"$gt": 1}},
+                ],
+            },
+            {"$or": [{"a": {"$ne": 1}}, {"a": {"$exists": False}}]},
+        ]
+    }
+    assert portable({}) == {}
