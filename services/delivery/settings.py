@@ -26,7 +26,7 @@ class DeliverySettings(CommonSettings):
     webhook_secret: str = Field(DEV_WEBHOOK_SECRET, alias="VENDOR_WEBHOOK_SECRET")
     vendor_batch_size: int = Field(500, ge=1, le=1000)
     vendor_timeout_s: float = Field(10.0, gt=0)
-    vendor_max_retries: int = Field(8, ge=0)
+    vendor_max_retries: int = Field(7, ge=0)  # keep the total under the visibility timeout
     vendor_retry_base_ms: int = Field(200, ge=1)
     vendor_retry_cap_ms: int = Field(10_000, ge=1)
     rate_limit_per_s: int = Field(2000, ge=0)  # all replicas together; 0 = unlimited

@@ -39,10 +39,10 @@ class VendorUnavailable(VendorError):
 
 @dataclass
 class RetryPolicy:
-    max_retries: int = 8
+    max_retries: int = 7
     base_s: float = 0.2
     cap_s: float = 10.0
-    max_retry_after_s: float = 60.0
+    max_retry_after_s: float = 10.0
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:

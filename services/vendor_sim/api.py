@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from libs.common.errors import Conflict, ValidationFailed
 from services.vendor_sim.models import ControlRequest, SendRequest, SendResponse
-from services.vendor_sim.simulator import KeyReused, Vendor, VendorFault
+from services.vendor_sim.simulator import KeyReused, Vendor, VendorFault, controls_from
 
 router = APIRouter(prefix="/vendor", tags=["vendor"])
 
@@ -56,3 +56,12 @@ async def control(body: ControlRequest, request: Request) -> dict[str, Any]:
     for name, value in body.model_dump(exclude_none=True).items():
         setattr(controls, name, value)
     return controls.as_json()
+
+
+@router.post("/reset")
+async def reset(request: Request) -> dict[str, Any]:
+    """Back to the configured controls, empty stats and memory (for tests)."""
+    settings = request.app.state.settings
+    vendor = _vendor(request)
+    vendor.reset(controls_from(settings), settings.seed)
+    return vendor.snapshot()

@@ -18,7 +18,7 @@ from libs.common.web import create_service_app
 from services.vendor_sim.api import router
 from services.vendor_sim.callbacks import CallbackDispatcher, CallbackPolicy
 from services.vendor_sim.settings import VendorSimSettings
-from services.vendor_sim.simulator import Controls, Vendor
+from services.vendor_sim.simulator import Vendor, controls_from
 
 
 def create_app(settings: VendorSimSettings | None = None) -> FastAPI:
@@ -27,15 +27,7 @@ def create_app(settings: VendorSimSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        controls = Controls(
-            success_rate=settings.success_rate,
-            error_rate=settings.error_rate,
-            down=settings.down,
-            latency_ms=settings.latency_ms,
-            latency_jitter_ms=settings.latency_jitter_ms,
-            latency_distribution=settings.latency_distribution,
-        )
-        vendor = Vendor(controls, seed=settings.seed, max_batch=settings.max_batch)
+        vendor = Vendor(controls_from(settings), seed=settings.seed, max_batch=settings.max_batch)
         client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
         policy = CallbackPolicy(
             secret=settings.webhook_secret,

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from services.vendor_sim.models import AcceptedMessage, SendRequest
+from services.vendor_sim.settings import VendorSimSettings
 
 FAILURE_REASONS: dict[str, tuple[str, ...]] = {
     "sms": ("invalid number", "carrier rejected", "unreachable handset", "unsubscribed (STOP)"),
@@ -50,6 +51,17 @@ class Controls:
             "latencyJitterMs": data["latency_jitter_ms"],
             "latencyDistribution": data["latency_distribution"],
         }
+
+
+def controls_from(settings: VendorSimSettings) -> Controls:
+    return Controls(
+        success_rate=settings.success_rate,
+        error_rate=settings.error_rate,
+        down=settings.down,
+        latency_ms=settings.latency_ms,
+        latency_jitter_ms=settings.latency_jitter_ms,
+        latency_distribution=settings.latency_distribution,
+    )
 
 
 class VendorFault(Exception):
@@ -92,6 +104,15 @@ class Vendor:
         self._queue: list[_Due] = []
         self._seq = itertools.count()
         self._seen_refs: set[str] = set()
+
+    def reset(self, controls: Controls, seed: int | None) -> None:
+        """Forget everything (tests share one vendor process between cases)."""
+        self.controls = controls
+        self.rng = random.Random(seed)
+        self.stats.clear()
+        self._by_key.clear()
+        self._queue.clear()
+        self._seen_refs.clear()
 
     # -- accepting -----------------------------------------------------------------
     def submit(self, key: str | None, request: SendRequest) -> list[AcceptedMessage]:

@@ -3,7 +3,11 @@ dependencies on the test's own Redis database and MongoDB database, burst consum
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,6 +17,8 @@ from libs.common.events import Event, Recipient, SendRequested
 from libs.common.events.base import decode
 from libs.common.redis_client import make_redis
 from libs.common.streams import StreamProducer
+from libs.common.testing.pytest_plugin import ROOT, wait_ready_url
+from libs.common.testing.servers import free_port
 from services.delivery.context import Deps
 from services.delivery.settings import DeliverySettings
 from services.delivery.worker import build_deps, make_consumers
@@ -32,9 +38,35 @@ def vendor_env(**extra: str) -> dict[str, str]:
     }
 
 
+@dataclass
+class VendorProcess:
+    url: str
+    proc: subprocess.Popen[bytes]
+
+
+@pytest.fixture(scope="session")
+def _vendor_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VendorProcess]:
+    """One vendor simulator process for the whole session, reset before each test."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("vendor") / "vendor.log", "wb")  # noqa: SIM115
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "services.vendor_sim.app:create_app"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    env = {**os.environ, **vendor_env(), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready_url(f"{url}/readyz")
+        yield VendorProcess(url, proc)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
 @pytest.fixture
-def vendor(spawn: Any) -> Any:
-    return spawn("vendor", env=vendor_env(), app="services.vendor_sim.app:create_app")
+def vendor(_vendor_process: VendorProcess) -> VendorProcess:
+    httpx.post(f"{_vendor_process.url}/vendor/reset").raise_for_status()
+    return _vendor_process
 
 
 def vendor_stats(vendor: Any) -> dict[str, Any]:

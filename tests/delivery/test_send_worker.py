@@ -100,18 +100,19 @@ def test_rows_written_but_not_announced_are_announced_on_redelivery(deps, vendor
     assert vendor_stats(vendor)["accepted"] == 5
 
 
-def test_vendor_429_and_500_are_retried_until_it_accepts(deps, vendor) -> None:
-    vendor_control(vendor, errorRate=1.0)
-    deps.settings.vendor_max_retries = 30
+@pytest.mark.parametrize("fault", [{"errorRate": 1.0}, {"down": True}], ids=["429-500", "down"])
+def test_vendor_faults_are_retried_until_it_accepts(deps, vendor, fault) -> None:
+    vendor_control(vendor, **fault)
     deps.vendor.policy.max_retries = 30
-    timer = threading.Timer(0.8, lambda: vendor_control(vendor, errorRate=0.0))
+    healed = {key: (0.0 if key == "errorRate" else False) for key in fault}
+    timer = threading.Timer(0.8, lambda: vendor_control(vendor, **healed))
     timer.start()
     publish(deps, [chunk("c5", recipients(120))])
     started = time.monotonic()
     run(deps, "send")
     timer.join()
     stats = vendor_stats(vendor)
-    assert stats["refused429"] + stats["refused5xx"] >= 2
+    assert stats["refused429"] + stats["refused5xx"] + stats["refusedDown"] >= 2
     assert stats["accepted"] == 120
     assert {r["status"] for r in rows(deps, "c5").values()} == {"sent"}
     assert time.monotonic() - started >= 0.7
