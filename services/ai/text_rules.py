@@ -291,22 +291,26 @@ def _never(match: re.Match[str], clause: _Clause) -> str | None:
         clause.conditions.append(_cond("lastOrderAt", "exists", False))
     else:
         clause.conditions.append(_cond("visits", "=", 0))
+    return None
 
 
 def _no_orders(_match: re.Match[str], clause: _Clause) -> str | None:
     clause.conditions.append(_cond("lastOrderAt", "exists", False))
+    return None
 
 
 def _inactive(match: re.Match[str], clause: _Clause) -> str | None:
     verb = match.groupdict().get("verb") or "visited"
     days = _days(match.group("n"), match.group("unit"))
     clause.conditions.append(_cond(_date_field(verb), "inactive_days", days))
+    return None
 
 
 def _active(match: re.Match[str], clause: _Clause) -> str | None:
     verb = match.groupdict().get("verb") or "visited"
     days = _days(match.group("n"), match.group("unit"))
     clause.conditions.append(_cond(_date_field(verb), "active_within_days", days))
+    return None
 
 
 def _active_this(match: re.Match[str], clause: _Clause) -> str | None:
@@ -314,28 +318,33 @@ def _active_this(match: re.Match[str], clause: _Clause) -> str | None:
     days = {"week": 7, "month": 30, "year": 365}[unit]
     clause.conditions.append(_cond(_date_field(match.group("verb")), "active_within_days", days))
     clause.notes.append(f"'this {unit}' is read as the last {days} days")
+    return None
 
 
 def _recently(match: re.Match[str], clause: _Clause) -> str | None:
     clause.conditions.append(_cond(_date_field(match.group("verb")), "active_within_days", 30))
     clause.notes.append("'recently' is read as the last 30 days")
+    return None
 
 
 def _joined_within(match: re.Match[str], clause: _Clause) -> str | None:
     clause.conditions.append(
         _cond("createdAt", "active_within_days", _days(match.group("n"), match.group("unit")))
     )
+    return None
 
 
 def _new_customers(_match: re.Match[str], clause: _Clause) -> str | None:
     clause.conditions.append(_cond("createdAt", "active_within_days", 30))
     clause.notes.append("'new customers' is read as joined in the last 30 days")
+    return None
 
 
 def _joined_before(match: re.Match[str], clause: _Clause) -> str | None:
     clause.conditions.append(
         _cond("createdAt", "inactive_days", _days(match.group("n"), match.group("unit")))
     )
+    return None
 
 
 def _place(words: str) -> str | None:
@@ -362,6 +371,7 @@ def _city(negated: bool) -> Matcher:
 
 def _tag(match: re.Match[str], clause: _Clause) -> str | None:
     clause.conditions.append(_cond("tags", "contains", match.group("tag")))
+    return None
 
 
 def _contact(present: bool) -> Matcher:
@@ -477,15 +487,18 @@ def _parse_comparisons(clause: _Clause, previous: Rule | None) -> None:
         low, money_low = amount_value(match.group("a"))
         high, money_high = amount_value(match.group("b"))
         found.append(("between", sorted((low, high)), money_low or money_high))
+        return None
 
     def on_compare(match: re.Match[str], _clause: _Clause) -> str | None:
         operator = next(op for i, (op, _) in enumerate(_CMP) if match.group(f"c{i}"))
         value, money = amount_value(match.group("a"))
         found.append((operator, [value], money))
+        return None
 
     def on_bare(match: re.Match[str], _clause: _Clause) -> str | None:
         value, money = amount_value(match.group("a"))
         found.append(("bare", [value], money))
+        return None
 
     _consume(
         clause, rf"(?:\bbetween\s+)?(?<![a-z])(?P<a>{AMOUNT})\s+to\s+(?P<b>{AMOUNT})", on_between
