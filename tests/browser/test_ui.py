@@ -86,6 +86,12 @@ def page(browser: Any, ui_url: str) -> Iterator[Any]:
 
 
 def shot(page: Any, directory: Path, name: str) -> None:
+    """A full-page screenshot once nothing on the page says it is still loading."""
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('[role=status]')]"
+        ".some((e) => e.textContent.includes('Loading'))",
+        timeout=15_000,
+    )
     page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
 
 
@@ -120,7 +126,6 @@ def test_dev_sign_in_lands_on_dashboard_with_banner(page: Any, screenshot_dir: P
     page.get_by_role("heading", name="Dashboard").wait_for()
     assert page.get_by_test_id("dev-banner").is_visible()
     assert "Development sign-in is enabled" in page.get_by_test_id("dev-banner").inner_text()
-    page.wait_for_load_state("networkidle")
     shot(page, screenshot_dir, "02-dashboard")
     assert api(page, "GET", "/auth/user")["body"]["email"] == f"ui-{RUN}@example.com"
 
@@ -222,7 +227,6 @@ def test_campaign_from_ai_suggestion_completes_live(page: Any, screenshot_dir: P
     answer = api(page, "GET", f"/api/campaigns/{campaign_id}")
     assert answer["body"]["status"] == "completed"
     assert answer["body"]["delivered"] == delivered
-    page.wait_for_load_state("networkidle")
     shot(page, screenshot_dir, "07-campaign-completed")
     page.get_by_role("link", name="Campaigns").first.click()
     page.get_by_role("link", name=f"UI campaign {RUN}").wait_for()
@@ -253,6 +257,15 @@ def test_settings_creates_a_key_shown_once(page: Any, screenshot_dir: Path) -> N
     assert all("key" not in item for item in listed), json.dumps(listed)[:200]
 
 
+def test_dashboard_counts_the_finished_campaign(page: Any, screenshot_dir: Path) -> None:
+    overview = api(page, "GET", "/api/campaigns/stats/overview")["body"]
+    assert overview["campaigns"] >= 1
+    page.get_by_role("link", name="Dashboard").first.click()
+    wait_for_text(page.get_by_test_id("stat-campaigns"), f"{overview['campaigns']:,}")
+    page.get_by_role("link", name=f"UI campaign {RUN}").wait_for()
+    shot(page, screenshot_dir, "12-dashboard-with-campaign")
+
+
 def test_phone_width_uses_a_menu(page: Any, screenshot_dir: Path) -> None:
     page.set_viewport_size(PHONE)
     try:
@@ -261,7 +274,6 @@ def test_phone_width_uses_a_menu(page: Any, screenshot_dir: Path) -> None:
         menu.click()
         page.locator("#mobile-nav").get_by_role("link", name="Dashboard").click()
         page.get_by_role("heading", name="Dashboard").wait_for()
-        page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"] + 1, f"page is {width}px wide on a phone"
         shot(page, screenshot_dir, "11-dashboard-phone")

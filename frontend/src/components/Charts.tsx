@@ -1,4 +1,4 @@
-import { Area, AreaChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
 export interface SeriesPoint {
   label: string;
@@ -21,6 +21,26 @@ export function DeliveryChart({ data, showSent = true, label }: { data: SeriesPo
           <Area type="monotone" dataKey="delivered" stroke="#059669" fill="#05966933" name="Delivered" />
           <Area type="monotone" dataKey="failed" stroke="#e11d48" fill="#e11d4833" name="Failed" />
         </AreaChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}
+
+/** Receipts per time bucket, stacked: readable even with one or two buckets. */
+export function DeliveryBars({ data, label, stacked = true, showSent = false }: { data: SeriesPoint[]; label: string; stacked?: boolean; showSent?: boolean }) {
+  return (
+    <figure aria-label={label} className="h-64 w-full">
+      <ResponsiveContainer width="100%" height="100%">
+        <BarChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: -16 }}>
+          <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
+          <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={16} />
+          <YAxis tick={{ fontSize: 11 }} allowDecimals={false} />
+          <Tooltip />
+          <Legend wrapperStyle={{ fontSize: 12 }} />
+          {showSent && <Bar dataKey="sent" fill="#6366f1" name="Sent" maxBarSize={48} />}
+          <Bar dataKey="delivered" stackId={stacked ? "r" : undefined} fill="#059669" name="Delivered" maxBarSize={48} />
+          <Bar dataKey="failed" stackId={stacked ? "r" : undefined} fill="#e11d48" name="Failed" maxBarSize={48} />
+        </BarChart>
       </ResponsiveContainer>
     </figure>
   );

@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { campaignAction, getCampaign, listCommunications, performanceSummary } from "../api/endpoints";
 import type { PerformanceSummary } from "../api/types";
-import { DeliveryChart } from "../components/Charts";
+import { DeliveryBars } from "../components/Charts";
 import { Pager } from "../components/Pager";
 import { Button, Card, EmptyState, ErrorState, ListState, Loading, PageHeader, ProgressBar, SourceTag, Stat, StatusBadge, fieldBase } from "../components/ui";
 import { formatDate, formatNumber, formatPercent, formatTime } from "../format";
@@ -96,8 +96,7 @@ export function CampaignPage() {
           <div className="grid gap-4 xl:grid-cols-2">
             <Card title="Delivery over time">
               {stats?.timeline && stats.timeline.length > 0 ? (
-                <DeliveryChart
-                  showSent={false}
+                <DeliveryBars
                   label="Delivered and failed messages over time"
                   data={stats.timeline.map((p) => ({ ...p, label: formatTime(p.t) }))}
                 />
@@ -201,7 +200,7 @@ function Communications({ id, refreshKey }: { id: string; refreshKey: number }) 
                     <td className="py-2 pr-3"><StatusBadge status={m.status} /></td>
                     <td className="hidden max-w-md truncate py-2 pr-3 md:table-cell" title={m.body}>{m.body}</td>
                     <td className="hidden py-2 pr-3 text-rose-700 sm:table-cell">{m.reason ?? ""}</td>
-                    <td className="hidden py-2 pr-3 md:table-cell">{formatDate(m.updatedAt)}</td>
+                    <td className="hidden whitespace-nowrap py-2 pr-3 md:table-cell">{formatDate(m.updatedAt)}</td>
                   </tr>
                 ))}
               </tbody>

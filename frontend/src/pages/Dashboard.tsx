@@ -1,6 +1,6 @@
 import { Link } from "react-router-dom";
 import { getCampaignOverview, getCustomerStats, listCampaigns } from "../api/endpoints";
-import { DeliveryChart } from "../components/Charts";
+import { DeliveryBars, DeliveryChart } from "../components/Charts";
 import { Card, EmptyState, ErrorState, ListState, Loading, PageHeader, Stat, StatusBadge } from "../components/ui";
 import { formatDay, formatMoney, formatNumber, formatPercent } from "../format";
 import { useAsync } from "../hooks/useAsync";
@@ -31,7 +31,11 @@ export function Dashboard() {
           {overview.loading && !o ? (
             <Loading />
           ) : o && o.daily.length > 0 ? (
-            <DeliveryChart label="Messages sent, delivered and failed per day" data={o.daily.map((d) => ({ ...d, label: formatDay(d.date) }))} />
+            o.daily.length < 3 ? (
+              <DeliveryBars stacked={false} showSent label="Messages sent, delivered and failed per day" data={o.daily.map((d) => ({ ...d, label: formatDay(d.date) }))} />
+            ) : (
+              <DeliveryChart label="Messages sent, delivered and failed per day" data={o.daily.map((d) => ({ ...d, label: formatDay(d.date) }))} />
+            )
           ) : (
             <EmptyState title="No messages sent yet" />
           )}

@@ -34,12 +34,18 @@ export function SignIn() {
           <h1 className="text-2xl font-bold">Mini CRM</h1>
           <p className="mb-6 text-sm text-slate-600">Sign in to manage customers and campaigns.</p>
           {authError ? <ErrorState error={authError} onRetry={() => void refresh()} /> : null}
-          <a
-            href={GOOGLE_SIGN_IN_URL}
-            className="mt-3 flex w-full items-center justify-center gap-2 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
-          >
-            <LogIn className="h-4 w-4" aria-hidden /> Sign in with Google
-          </a>
+          {!config || config.providers.includes("google") ? (
+            <a
+              href={GOOGLE_SIGN_IN_URL}
+              className="mt-3 flex w-full items-center justify-center gap-2 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
+            >
+              <LogIn className="h-4 w-4" aria-hidden /> Sign in with Google
+            </a>
+          ) : (
+            <p className="mt-3 rounded-md bg-slate-100 p-2 text-sm text-slate-600">
+              Google sign-in is not configured on this server (set GATEWAY_OIDC_CLIENT_ID and GATEWAY_OIDC_CLIENT_SECRET).
+            </p>
+          )}
           {config?.devLogin && (
             <form onSubmit={onDevLogin} className="mt-6 space-y-3 border-t border-dashed border-amber-400 pt-4" aria-label="Development sign-in">
               <p className="text-xs font-semibold uppercase text-amber-700">Development sign-in</p>
