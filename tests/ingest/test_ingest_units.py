@@ -104,6 +104,10 @@ def test_columns_contains_is_case_insensitive_and_literal() -> None:
     assert select("ash") == ["c0", "c1"]
     assert select("b.s") == ["c2"]  # a dot is a dot
     assert cols.n == 5
+    # answers are cached per needle; new vocabulary is still searched
+    cols.upsert([{"_id": "c9", "name": "Prakash", "contactable": True}])
+    cols.upsert([{"_id": "c1", "name": "Ravi", "contactable": True}])
+    assert select("ash") == ["c0", "c9"]
 
 
 def test_csv_rows_become_api_items() -> None:
