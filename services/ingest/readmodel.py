@@ -105,7 +105,10 @@ class PreviewModel:
         return list(self.store.customers.find({"_id": {"$in": ids}}, PROJECTION))
 
     async def _missed_entries(self) -> bool:
-        info = await self.redis.xinfo_stream(CHANGES_STREAM)
+        try:
+            info = await self.redis.xinfo_stream(CHANGES_STREAM)
+        except aioredis.ResponseError:  # no stream yet: nothing written, nothing missed
+            return False
         deleted = _text(info.get("max-deleted-entry-id", b"0-0"))
         return _id_tuple(deleted) > _id_tuple(self.last_id)
 

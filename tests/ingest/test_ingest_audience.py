@@ -19,6 +19,7 @@ from libs.common.events import (
 )
 from libs.common.streams import StreamProducer
 from libs.common.testing.pytest_plugin import CleanEnv
+from services.ingest.changes import CHANGES_STREAM
 from services.ingest.handlers import Deps
 from services.ingest.resolver import resolve_audience
 
@@ -210,3 +211,17 @@ def test_preview_refuses_deep_nesting_and_bad_json(api: TestClient) -> None:
     assert api.post("/api/customers/preview", json={"rules": deep}).status_code == 422
     bad = api.get("/api/customers/preview", params={"rules": "{not json"})
     assert bad.status_code == 422
+
+
+def test_read_model_notices_change_notices_trimmed_before_it_read_them(
+    make_api: Callable[..., TestClient], clean_env: CleanEnv
+) -> None:
+    api = make_api()
+    wait_columns_current(api)
+    model = api.app.state.preview  # type: ignore[attr-defined]
+    assert not api.portal.call(model._missed_entries)  # type: ignore[union-attr]
+    for i in range(5):
+        clean_env.redis.xadd(CHANGES_STREAM, {"ids": orjson.dumps([f"x{i}"])})
+    clean_env.redis.xtrim(CHANGES_STREAM, maxlen=1, approximate=False)
+    model.last_id = "1-0"  # as if this process had stopped reading long ago
+    assert api.portal.call(model._missed_entries)  # type: ignore[union-attr]
