@@ -131,6 +131,7 @@ def test_every_worker_group_has_a_cpu_autoscaler_of_at_least_two_replicas() -> N
         assert 2 <= spec["minReplicas"] < spec["maxReplicas"], name
         (metric,) = spec["metrics"]
         assert metric["resource"]["name"] == "cpu", name
+        assert "replicas" not in DEPLOYMENTS[name]["spec"], f"{name}: the HPA owns replicas"
 
 
 def test_every_api_has_a_service_selecting_its_pods_on_its_port() -> None:
