@@ -220,6 +220,7 @@ def test_read_model_notices_change_notices_trimmed_before_it_read_them(
     wait_columns_current(api)
     model = api.app.state.preview  # type: ignore[attr-defined]
     assert not api.portal.call(model._missed_entries)  # type: ignore[union-attr]
+    api.portal.call(model.stop)  # type: ignore[union-attr]
     for i in range(5):
         clean_env.redis.xadd(CHANGES_STREAM, {"ids": orjson.dumps([f"x{i}"])})
     clean_env.redis.xtrim(CHANGES_STREAM, maxlen=1, approximate=False)
