@@ -42,6 +42,8 @@ class PreviewModel:
         self.load_batch = load_batch
         self.columns: Columns | None = None
         self.last_id = "0-0"
+        # how many notices ever added lie at or before last_id (all read, or before load)
+        self.consumed = 0
         self.load_seconds: float | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -71,8 +73,9 @@ class PreviewModel:
 
     async def _load(self) -> None:
         started = time.perf_counter()
-        last = await self.redis.xrevrange(CHANGES_STREAM, count=1)
-        self.last_id = _text(last[0][0]) if last else "0-0"
+        position = await self._stream_info()
+        self.last_id = _text(position.get("last-generated-id", b"0-0"))
+        self.consumed = int(position.get("entries-added", 0))
         self.columns = None
         self.columns = await asyncio.to_thread(self._load_all)
         self.load_seconds = time.perf_counter() - started
@@ -100,17 +103,29 @@ class PreviewModel:
             assert self.columns is not None
             self.columns.upsert(docs)
             self.last_id = _text(entries[-1][0])
+            self.consumed += len(entries)
 
     def _fetch(self, ids: list[str]) -> list[dict[str, Any]]:
         return list(self.store.customers.find({"_id": {"$in": ids}}, PROJECTION))
 
-    async def _missed_entries(self) -> bool:
+    async def _stream_info(self) -> dict[str, Any]:
         try:
-            info = await self.redis.xinfo_stream(CHANGES_STREAM)
-        except aioredis.ResponseError:  # no stream yet: nothing written, nothing missed
+            return dict(await self.redis.xinfo_stream(CHANGES_STREAM))
+        except aioredis.ResponseError:  # no stream yet
+            return {}
+
+    async def _missed_entries(self) -> bool:
+        """Were notices trimmed that this process never read?
+
+        Trimming only removes the oldest entries, so ``entries-added - length`` of them
+        are gone; they were all read if that is no more than ``consumed``. Checked
+        after a read, so a trim racing with it may cause a needless (safe) reload.
+        """
+        info = await self._stream_info()
+        if "entries-added" not in info:
             return False
-        deleted = _text(info.get("max-deleted-entry-id", b"0-0"))
-        return _id_tuple(deleted) > _id_tuple(self.last_id)
+        trimmed = int(info["entries-added"]) - int(info["length"])
+        return trimmed > self.consumed
 
     async def caught_up(self) -> bool:
         """True when every change notice written so far has been applied."""

@@ -223,6 +223,8 @@ def test_read_model_notices_change_notices_trimmed_before_it_read_them(
     api.portal.call(model.stop)  # type: ignore[union-attr]
     for i in range(5):
         clean_env.redis.xadd(CHANGES_STREAM, {"ids": orjson.dumps([f"x{i}"])})
+    model.consumed = 5  # read them all, then the stream was trimmed
     clean_env.redis.xtrim(CHANGES_STREAM, maxlen=1, approximate=False)
-    model.last_id = "1-0"  # as if this process had stopped reading long ago
+    assert not api.portal.call(model._missed_entries)  # type: ignore[union-attr]
+    model.consumed = 3  # as if this process had read only the first three
     assert api.portal.call(model._missed_entries)  # type: ignore[union-attr]
