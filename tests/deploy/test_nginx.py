@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -78,32 +79,91 @@ class _UpstreamHandler(BaseHTTPRequestHandler):
 class Proxy:
     url: str
     upstream: Upstream
+    tls_url: str | None = None
 
 
-def adapted_config(tmp: Path, listen: int, upstream: int, version: tuple[int, ...]) -> Path:
+def enable_tls(text: str, certs: Path) -> str:
+    """What docs/operations.md tells an operator to do: uncomment the TLS server block and
+    swap the plain-HTTP locations for the redirect."""
+    start = text.index("    # server {\n    #     listen 443")
+    end = text.index("    # }\n", start) + len("    # }\n")
+    block = "".join(line.replace("    # ", "    ", 1) for line in text[start:end].splitlines(True))
+    text = text[:start] + block.replace("/etc/nginx/certs", str(certs)) + text[end:]
+    redirect = (
+        '        # location = /nginx-health { access_log off; return 200 "ok\\n"; }\n'
+        "        # location / { return 301 https://$host$request_uri; }\n"
+        "        include /etc/nginx/crm-locations.conf;"
+    )
+    assert redirect in text, "the documented redirect lines moved"
+    return text.replace(redirect, redirect.replace("# ", "").rsplit("\n", 1)[0])
+
+
+def self_signed(folder: Path) -> Path:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "crm.example.com")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir()
+    (folder / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "privkey.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return folder
+
+
+def adapted_config(
+    tmp: Path, listen: int, listen_tls: int | None, upstream: int, version: tuple[int, ...]
+) -> Path:
     locations = tmp / "crm-locations.conf"
     shutil.copy(NGINX_DIR / "crm-locations.conf", locations)
     text = (NGINX_DIR / "nginx.conf").read_text()
+    if listen_tls is not None:
+        text = enable_tls(text, self_signed(tmp / "certs"))
+        text = text.replace("listen 443 ssl;", f"listen 127.0.0.1:{listen_tls} ssl;")
     text = text.replace("server gateway:8000", f"server 127.0.0.1:{upstream}")
     text = text.replace("listen 80 default_server;", f"listen 127.0.0.1:{listen};")
     text = text.replace("/etc/nginx/crm-locations.conf", str(locations))
     text = text.replace("pid /tmp/nginx.pid;", f"pid {tmp / 'nginx.pid'};")
     if version < (1, 27, 3):  # `resolve` in an upstream came to open-source nginx then
         text = text.replace(" resolve max_fails", " max_fails")
+    if version < (1, 25, 1):  # `http2 on;` replaced `listen ... http2` then
+        text = text.replace("http2 on;", "")
     config = tmp / "nginx.conf"
     config.write_text(text)
     return config
 
 
-@pytest.fixture
-def proxy(tmp_path: Path) -> Iterator[Proxy]:
+@contextmanager
+def running_nginx(tmp_path: Path, *, tls: bool) -> Iterator[Proxy]:
     binary = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
     if binary is None:
         pytest.skip("nginx is not installed: deploy/nginx is checked structurally only")
     upstream = Upstream()
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    listen = free_port()
-    config = adapted_config(tmp_path, listen, upstream.server_address[1], nginx_version(binary))
+    listen, listen_tls = free_port(), (free_port() if tls else None)
+    config = adapted_config(
+        tmp_path, listen, listen_tls, upstream.server_address[1], nginx_version(binary)
+    )
     check = subprocess.run(
         [binary, "-t", "-p", str(tmp_path), "-c", str(config)],
         capture_output=True,
@@ -127,13 +187,20 @@ def proxy(tmp_path: Path) -> Iterator[Proxy]:
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
                 assert time.monotonic() < deadline, "nginx did not start"
                 time.sleep(0.1)
-        yield Proxy(url, upstream)
+        tls_url = f"https://127.0.0.1:{listen_tls}" if listen_tls else None
+        yield Proxy(url, upstream, tls_url)
     finally:
         upstream.release.set()
         proc.terminate()
         proc.wait(timeout=10)
         upstream.shutdown()
         upstream.server_close()
+
+
+@pytest.fixture
+def proxy(tmp_path: Path) -> Iterator[Proxy]:
+    with running_nginx(tmp_path, tls=False) as running:
+        yield running
 
 
 def test_nginx_answers_its_own_health_check_without_the_gateway(proxy: Proxy) -> None:
@@ -187,3 +254,22 @@ def test_campaign_events_stream_through_nginx_before_the_upstream_finishes(
         proxy.upstream.release.set()
         rest = b"".join(chunks)
     assert b'data: {"sent": 2}' in first + rest
+
+
+def test_enabling_tls_as_documented_serves_https_and_redirects_http(tmp_path: Path) -> None:
+    with running_nginx(tmp_path, tls=True) as proxy:
+        assert proxy.tls_url
+        plain = httpx.get(f"{proxy.url}/api/customers", headers={"host": "crm.example.com"})
+        assert plain.status_code == 301
+        assert plain.headers["location"] == "https://crm.example.com/api/customers"
+        assert httpx.get(f"{proxy.url}/nginx-health").status_code == 200
+        secure = httpx.get(
+            f"{proxy.tls_url}/api/customers",
+            headers={"host": "crm.example.com"},
+            verify=False,  # the test's own self-signed certificate
+            timeout=5,
+        )
+        assert secure.status_code == 200
+        assert secure.headers["strict-transport-security"].startswith("max-age=")
+        (seen,) = proxy.upstream.seen
+        assert seen["X-Forwarded-Proto"] == "https"
