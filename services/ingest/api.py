@@ -23,7 +23,7 @@ from services.ingest.intake import (
     queue_entries,
     validate_batch,
 )
-from services.ingest.models import CustomerIn, OrderIn, PreviewIn
+from services.ingest.models import CustomerIn, IngestAnswer, OrderIn, PreviewIn, openapi_body
 from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
 
@@ -107,22 +107,46 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
     return 202, body
 
 
-@router.post("/customers", status_code=202)
+@router.post(
+    "/customers",
+    status_code=202,
+    response_model=IngestAnswer,
+    response_model_exclude_none=True,
+    openapi_extra=openapi_body(CustomerIn),
+)
 async def ingest_customer(request: Request, idempotency_key: IdemKey = None) -> Response:
     return await _ingest(request, "customers", False, idempotency_key)
 
 
-@router.post("/customers/batch", status_code=202)
+@router.post(
+    "/customers/batch",
+    status_code=202,
+    response_model=IngestAnswer,
+    response_model_exclude_none=True,
+    openapi_extra=openapi_body(CustomerIn, "customers"),
+)
 async def ingest_customers(request: Request, idempotency_key: IdemKey = None) -> Response:
     return await _ingest(request, "customers", True, idempotency_key)
 
 
-@router.post("/orders", status_code=202)
+@router.post(
+    "/orders",
+    status_code=202,
+    response_model=IngestAnswer,
+    response_model_exclude_none=True,
+    openapi_extra=openapi_body(OrderIn),
+)
 async def ingest_order(request: Request, idempotency_key: IdemKey = None) -> Response:
     return await _ingest(request, "orders", False, idempotency_key)
 
 
-@router.post("/orders/batch", status_code=202)
+@router.post(
+    "/orders/batch",
+    status_code=202,
+    response_model=IngestAnswer,
+    response_model_exclude_none=True,
+    openapi_extra=openapi_body(OrderIn, "orders"),
+)
 async def ingest_orders(request: Request, idempotency_key: IdemKey = None) -> Response:
     return await _ingest(request, "orders", True, idempotency_key)
 

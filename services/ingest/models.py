@@ -41,10 +41,13 @@ def _latest_allowed() -> datetime:
 
 
 def _sane_date(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    elif value.utcoffset():
-        value = value.astimezone(UTC)
+    try:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        elif value.utcoffset():
+            value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date out of range") from None
     if value.year < 1900:
         raise ValueError("date must be after 1900-01-01")
     if value > _latest_allowed():
@@ -151,6 +154,22 @@ class IngestAnswer(BaseModel):
 class PreviewIn(ApiModel):
     rules: dict[str, Any]
     sample_size: Annotated[int, Field(ge=0, le=100)] = 20
+
+
+def openapi_body(model: type[BaseModel], batch_key: str | None = None) -> dict[str, Any]:
+    """The request body these routes parse by hand, described for the OpenAPI docs."""
+    schema: dict[str, Any] = model.model_json_schema(by_alias=True)
+    if batch_key:
+        schema = {
+            "type": "object",
+            "properties": {
+                batch_key: {"type": "array", "items": schema, "minItems": 1, "maxItems": 10_000}
+            },
+            "required": [batch_key],
+            "additionalProperties": False,
+        }
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def error_list(exc: Any) -> list[dict[str, str]]:
