@@ -11,8 +11,9 @@ vendor sends nothing twice. Rows that already exist (any status) are never sent 
 one query per chunk finds them first. A redelivered entry re-announces their outcomes
 (consumers dedupe by message id), in case the crash came between insert and publish.
 
-A paused campaign's messages are stored ``held`` (rendered, ready to send on resume);
-a cancelled campaign's are stored ``cancelled`` and announced as such.
+A paused campaign's messages are stored ``held`` (rendered, ready to send on resume),
+except in a redelivered chunk (see ``send_chunk``); a cancelled campaign's are stored
+``cancelled`` and announced as such.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ def send_chunk(event: SendRequested, state: str, deps: Deps) -> str:
     if state == CANCELLED:
         _cancel_fresh(cid, fresh, now, deps)
         return state
+    if state == PAUSED and event.deliveries > 1:
+        # An earlier run may have reached the vendor before it crashed. Holding now
+        # would re-send those messages on resume under another key; sending with the
+        # same keys gets the vendor's earlier answer instead (or sends late, once).
+        state = ""
 
     outgoing, undeliverable = compose(cid, event.message, event.channel, fresh)
     rows = [_row(m, now, {"status": HELD}) for m in outgoing] if state == PAUSED else []

@@ -26,6 +26,8 @@ ID_QUERY_CHUNK = 1000
 DUPLICATE_KEY = 11000
 
 INDEXES = (
+    # (campaign_id, status, _id) would also serve the _id order of held batches and pages
+    # on MongoDB, but nx-27017 refuses writes once an index names _id.
     IndexSpec(COMMUNICATIONS, [("campaign_id", ASCENDING), ("status", ASCENDING)]),
     IndexSpec(COMMUNICATIONS, [("customer_id", ASCENDING)]),
     IndexSpec(COMMUNICATIONS, [("status", ASCENDING)]),

@@ -48,7 +48,7 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after_s)
-        ceiling = min(self.cap_s, self.base_s * 2**attempt)
+        ceiling = min(self.cap_s, self.base_s * 2.0**attempt)
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
 

@@ -98,5 +98,5 @@ class CallbackDispatcher:
         retry_after = response.headers.get("retry-after") if response is not None else None
         if retry_after and retry_after.isdigit():
             return min(float(retry_after), self.policy.retry_cap_s)
-        ceiling = min(self.policy.retry_cap_s, self.policy.retry_base_s * 2**attempt)
+        ceiling = min(self.policy.retry_cap_s, self.policy.retry_base_s * 2.0**attempt)
         return ceiling / 2 + self._jitter.uniform(0, ceiling / 2)

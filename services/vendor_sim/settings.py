@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import CommonSettings
@@ -39,3 +39,9 @@ class VendorSimSettings(CommonSettings):
     callback_retry_base_ms: int = Field(200, ge=1, alias="VENDOR_CALLBACK_RETRY_BASE_MS")
     callback_retry_cap_ms: int = Field(5000, ge=1, alias="VENDOR_CALLBACK_RETRY_CAP_MS")
     callback_concurrency: int = Field(8, ge=1, alias="VENDOR_CALLBACK_CONCURRENCY")
+
+    @model_validator(mode="after")
+    def _refuse_dev_webhook_secret_in_production(self) -> VendorSimSettings:
+        if self.environment != "development" and self.webhook_secret == DEV_WEBHOOK_SECRET:
+            raise ValueError("VENDOR_WEBHOOK_SECRET must be set outside development")
+        return self

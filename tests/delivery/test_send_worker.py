@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from libs.common.events import MessagesFailed, MessagesSent, Recipient
+from libs.common.events import CampaignPaused, MessagesFailed, MessagesSent, Recipient
 from libs.common.streams.names import RECEIPT
 from tests.delivery.conftest import (
     chunk,
@@ -139,3 +139,24 @@ def test_send_rate_limit_spreads_batches_over_seconds(deps, vendor) -> None:
     run(deps, "send")
     assert len(rows(deps, "c7")) == 300
     assert time.monotonic() - started > 0.95  # three one-second windows were needed
+
+
+def test_chunk_redelivered_after_a_pause_is_finished_not_held_for_a_second_send(
+    deps, vendor
+) -> None:
+    publish(deps, [chunk("c8", recipients(120))])
+    real_insert = deps.store.insert_new
+
+    def crash(_docs):
+        raise RuntimeError("died after the vendor accepted")
+
+    deps.store.insert_new = crash
+    run(deps, "send")
+    deps.store.insert_new = real_insert
+    publish(deps, [CampaignPaused(campaign_id="c8")])
+    run(deps, "control")
+
+    run(deps, "send")
+    assert {r["status"] for r in rows(deps, "c8").values()} == {"sent"}
+    stats = vendor_stats(vendor)
+    assert stats["accepted"] == 120 and stats["duplicatesRefused"] == 120
