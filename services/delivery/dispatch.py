@@ -11,6 +11,7 @@ from libs.common.events import CampaignAutoPaused, FailedMessage, SentMessage
 from libs.common.logging import get_logger
 from services.delivery.compose import Outgoing
 from services.delivery.context import Deps
+from services.delivery.metrics import AUTO_PAUSES
 from services.delivery.models import FAILED, SENT
 from services.delivery.vendor import VendorError
 
@@ -84,5 +85,6 @@ def record_finished(deps: Deps, campaign_id: str, failed: Sequence[bool], now: d
     reason = deps.autopause.reason(rate)
     deps.store.set_control(campaign_id, PAUSED, reason, now)
     deps.publish([CampaignAutoPaused(campaign_id=campaign_id, reason=reason, failure_rate=rate)])
+    AUTO_PAUSES.inc()
     log.warning("delivery.auto_paused", campaign_id=campaign_id, failure_rate=rate)
     return True

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import redis
 
+from services.delivery.metrics import RATE_LIMIT_WAIT_SECONDS
+
 
 class RateLimiter:
     def __init__(
@@ -42,7 +44,9 @@ class RateLimiter:
                 remaining -= piece
             else:
                 now = self.clock()
-                self.sleep(int(now) + 1 - now + 0.001)
+                wait = int(now) + 1 - now + 0.001
+                RATE_LIMIT_WAIT_SECONDS.inc(wait)
+                self.sleep(wait)
 
     def _take(self, campaign_id: str, count: int) -> bool:
         window = int(self.clock())

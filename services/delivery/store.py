@@ -18,6 +18,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from libs.common.mongo import IndexSpec, ensure_indexes
+from services.delivery.metrics import MESSAGES
 from services.delivery.models import CANCELLED, HELD, SENT
 
 COMMUNICATIONS = "communications"
@@ -65,18 +66,23 @@ class DeliveryStore:
         if not docs:
             return 0
         try:
-            return len(self.comms.insert_many(list(docs), ordered=False).inserted_ids)
+            inserted = len(self.comms.insert_many(list(docs), ordered=False).inserted_ids)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
-            return int(exc.details.get("nInserted", 0))
+            inserted = int(exc.details.get("nInserted", 0))
+        for doc in docs:
+            MESSAGES.labels(doc["status"]).inc()
+        return inserted
 
     def update_held(self, changes: Sequence[tuple[str, Doc]]) -> int:
         """Move held rows on (sent or failed), each only if it is still held."""
         if not changes:
             return 0
         ops = [UpdateOne({"_id": _id, "status": HELD}, {"$set": fields}) for _id, fields in changes]
+        for _id, fields in changes:
+            MESSAGES.labels(fields["status"]).inc()
         return self.comms.bulk_write(ops, ordered=False).modified_count
 
     def held_batch(self, campaign_id: str, limit: int) -> list[Doc]:
@@ -101,11 +107,13 @@ class DeliveryStore:
                 found[doc["_id"]] = doc["status"]
         return found
 
-    def apply_final(self, changes: Iterable[tuple[str, Doc]]) -> int:
+    def apply_final(self, changes: Sequence[tuple[str, Doc]]) -> int:
         """Set a final status on rows that are still ``sent``: never backwards."""
-        ops = [UpdateOne({"_id": _id, "status": SENT}, {"$set": fields}) for _id, fields in changes]
-        if not ops:
+        if not changes:
             return 0
+        ops = [UpdateOne({"_id": _id, "status": SENT}, {"$set": fields}) for _id, fields in changes]
+        for _id, fields in changes:
+            MESSAGES.labels(fields["status"]).inc()
         return self.comms.bulk_write(ops, ordered=False).modified_count
 
     # -- communications: reads for the API -----------------------------------------

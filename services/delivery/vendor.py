@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from libs.common.logging import get_logger
+from services.delivery.metrics import VENDOR_ATTEMPTS, VENDOR_SECONDS
 
 log = get_logger(__name__)
 
@@ -82,24 +83,30 @@ class VendorClient:
         last_error = ""
         for attempt in range(attempts):
             retry_after: float | None = None
+            started = time.perf_counter()
             try:
                 response = self.http.post("/vendor/messages", json=body, headers=headers)
             except httpx.HTTPError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"[:300]
             else:
+                VENDOR_SECONDS.observe(time.perf_counter() - started)
                 status = response.status_code
                 if 200 <= status < 300:
+                    VENDOR_ATTEMPTS.labels("accepted").inc()
                     return self._vendor_ids(response, messages)
                 if status != 429 and status < 500:
+                    VENDOR_ATTEMPTS.labels("refused").inc()
                     raise VendorRefused(
                         f"vendor refused the batch: HTTP {status} {response.text[:200]}"
                     )
                 last_error = f"HTTP {status}"
                 retry_after = _retry_after(response)
             if attempt + 1 < attempts:
+                VENDOR_ATTEMPTS.labels("retry").inc()
                 delay = self.policy.delay(attempt, retry_after)
                 log.info("vendor.retrying", attempt=attempt + 1, error=last_error, delay_s=delay)
                 self.sleep(delay)
+        VENDOR_ATTEMPTS.labels("unavailable").inc()
         raise VendorUnavailable(f"vendor unavailable after {attempts} attempts: {last_error}")
 
     @staticmethod
