@@ -15,7 +15,9 @@ class CommonSettings(BaseSettings):
     settings classes add their own prefix for their own fields.
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     environment: str = Field("development", alias="ENVIRONMENT")
     redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")

@@ -296,20 +296,10 @@ def settings_with(monkeypatch: pytest.MonkeyPatch, name: str, dotenv: dict[str, 
     return settings_classes()[APP_PROCESSES[name].service](_env_file=None)  # type: ignore[call-arg]
 
 
-_VENDOR_SEED_BUG = pytest.mark.xfail(
-    reason="`VENDOR_SEED=` (empty) in .env.example does not parse as None in "
-    "services/vendor_sim/settings.py",
-    strict=False,
-)
-
-
 @pytest.mark.skipif(not (ROOT / ".env.example").is_file(), reason="no .env.example")
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=_VENDOR_SEED_BUG) if p.service == "vendor_sim" else n
-        for n, p in APP_PROCESSES.items()
-    ],
+    list(APP_PROCESSES),
 )
 def test_env_example_with_real_secrets_configures_every_container(
     monkeypatch: pytest.MonkeyPatch, name: str
