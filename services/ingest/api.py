@@ -16,13 +16,7 @@ from libs.common.errors import AppError, NotFound, ValidationFailed
 from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
 from libs.common.streams import INGEST
 from services.ingest.imports import parse_csv
-from services.ingest.intake import (
-    chunked_entries,
-    customer_records,
-    order_records,
-    queue_entries,
-    validate_batch,
-)
+from services.ingest.intake import encode_chunks, queue_entries, validate_batch
 from services.ingest.models import CustomerIn, IngestAnswer, OrderIn, PreviewIn, openapi_body
 from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
@@ -97,8 +91,7 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
     if not valid:
         details = rejected_json if batch else rejected_json[0]["errors"]
         raise ValidationFailed(f"no valid {kind} in the request", details)
-    records = customer_records(valid) if kind == "customers" else order_records(valid)  # type: ignore[arg-type]
-    entries = chunked_entries(kind, records, settings.chunk_size)
+    entries = encode_chunks(kind, valid, settings.chunk_size)
     redis = request.app.state.redis
     entry_ids = await queue_entries(redis, INGEST, entries, settings.stream_maxlen)
     body: dict[str, Any] = {"accepted": len(valid), "entryIds": entry_ids}
@@ -165,7 +158,7 @@ async def import_csv(
         raise PayloadTooLarge(f"the file is over {settings.import_max_bytes} bytes")
     parsed = await asyncio.to_thread(parse_csv, content, kind, settings.import_max_errors)
     import_id = uuid.uuid4().hex
-    entries = chunked_entries(kind, parsed.records, settings.chunk_size, import_id)
+    entries = encode_chunks(kind, parsed.valid, settings.chunk_size, import_id)
     await queue_entries(state.redis, INGEST, entries, settings.stream_maxlen)
     job = {
         "_id": import_id,
@@ -173,7 +166,7 @@ async def import_csv(
         "filename": (file.filename or "")[:200] or "upload.csv",
         "status": "processing" if entries else "failed",
         "total_rows": parsed.total_rows,
-        "accepted": len(parsed.records),
+        "accepted": len(parsed.valid),
         "rejected": parsed.rejected,
         "errors": parsed.errors,
         "entries": len(entries),

@@ -13,8 +13,10 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from libs.common.errors import ValidationFailed
-from services.ingest.intake import customer_records, order_records, validate_batch
+from services.ingest.intake import validate_batch
 from services.ingest.models import CustomerIn, OrderIn
 from services.ingest.views import csv_item
 
@@ -25,7 +27,7 @@ KINDS = ("customers", "orders")
 class ParsedImport:
     kind: str
     total_rows: int
-    records: list[dict[str, Any]]
+    valid: list[BaseModel]
     rejected: int
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -45,12 +47,7 @@ def parse_csv(content: bytes, kind: str, max_errors: int) -> ParsedImport:
     except csv.Error as exc:
         raise ValidationFailed(f"unreadable CSV: {exc}") from None
     model = CustomerIn if kind == "customers" else OrderIn
-    valid, rejected = validate_batch(model, items)
-    records = (
-        customer_records(valid)  # type: ignore[arg-type]
-        if kind == "customers"
-        else order_records(valid)  # type: ignore[arg-type]
-    )
+    valid, rejected = validate_batch(model, items)  # type: ignore[type-var]
     errors = [
         {
             # header is line 1, so item i is on line i + 2
@@ -59,4 +56,4 @@ def parse_csv(content: bytes, kind: str, max_errors: int) -> ParsedImport:
         }
         for r in rejected[:max_errors]
     ]
-    return ParsedImport(kind, len(items), records, len(rejected), errors)
+    return ParsedImport(kind, len(items), list(valid), len(rejected), errors)

@@ -8,7 +8,6 @@ while the valid ones are still queued.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -17,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from libs.common.events import CustomersUpserted, OrdersRecorded
 from libs.common.logging import current_trace_id
-from services.ingest.models import CustomerIn, OrderIn, RejectedItem, error_list
+from services.ingest.models import RejectedItem, error_list
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -53,42 +52,34 @@ def validate_batch(model: type[M], items: Sequence[Any]) -> tuple[list[M], list[
     return valid, rejected
 
 
-def customer_records(customers: Sequence[CustomerIn]) -> list[dict[str, Any]]:
-    return [c.record() for c in customers]
-
-
-def order_records(orders: Sequence[OrderIn]) -> list[dict[str, Any]]:
-    received_at = datetime.now(UTC).isoformat()
-    return [o.record(received_at) for o in orders]
-
-
-def entry_fields(
-    kind: str, records: Sequence[dict[str, Any]], import_id: str | None = None
-) -> dict[str, bytes]:
-    """One stream entry in the libs.common.events envelope (type + data + trace).
-
-    Written directly rather than through the event models: re-validating thousands of
-    already validated records would double the cost of the hot path. A unit test
-    checks that libs.common.events.decode parses what this produces.
-    """
-    event = CustomersUpserted if kind == "customers" else OrdersRecorded
-    data: dict[str, Any] = {kind: records}
-    if import_id:
-        data["import_id"] = import_id
-    fields = {"type": event.TYPE.encode(), "data": orjson.dumps(data)}
-    trace = current_trace_id()
-    if trace:
-        fields["trace"] = trace.encode()
-    return fields
-
-
-def chunked_entries(
-    kind: str, records: Sequence[dict[str, Any]], size: int, import_id: str | None = None
+def encode_chunks(
+    kind: str,
+    valid: Sequence[BaseModel],
+    size: int,
+    import_id: str | None = None,
 ) -> list[dict[str, bytes]]:
-    return [
-        entry_fields(kind, records[start : start + size], import_id)
-        for start in range(0, len(records), size)
-    ]
+    """Stream entries of up to ``size`` records, in the libs.common.events envelope
+    (type + data + trace) of CustomersUpserted / OrdersRecorded.
+
+    Each chunk is serialised in one pydantic-core call straight to JSON; building the
+    event models would validate thousands of already valid records a second time.
+    A unit test checks that libs.common.events.decode parses what this produces.
+    """
+    if not valid:
+        return []
+    event = CustomersUpserted if kind == "customers" else OrdersRecorded
+    adapter = _adapter(type(valid[0]))
+    tail = b"}" if not import_id else b',"import_id":' + orjson.dumps(import_id) + b"}"
+    head = b'{"' + kind.encode() + b'":'
+    trace = current_trace_id()
+    entries = []
+    for start in range(0, len(valid), size):
+        records = adapter.dump_json(list(valid[start : start + size]), exclude_none=True)
+        fields = {"type": event.TYPE.encode(), "data": head + records + tail}
+        if trace:
+            fields["trace"] = trace.encode()
+        entries.append(fields)
+    return entries
 
 
 async def queue_entries(

@@ -84,7 +84,18 @@ def _unique(values: list[str]) -> list[str]:
 
 
 SaneDate = Annotated[datetime, AfterValidator(_sane_date)]
-Money = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+
+
+def _cents(value: float) -> float:
+    return round(value, 2)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+Money = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False), AfterValidator(_cents)]
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN), AfterValidator(str.lower)]
 RecordId = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
 Tag = Annotated[str, Field(min_length=1, max_length=50)]
 Item = Annotated[str, Field(min_length=1, max_length=200)]
@@ -102,7 +113,7 @@ class ApiModel(BaseModel):
 class CustomerIn(ApiModel):
     id: RecordId
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+    email: Email
     phone: Annotated[str, Field(pattern=PHONE_PATTERN)] | None = None
     total_spends: Money
     visits: Annotated[int, Field(ge=0, le=10_000_000)]
@@ -117,26 +128,13 @@ class CustomerIn(ApiModel):
         dict[str, Any], Field(default_factory=dict), AfterValidator(_bounded_attributes)
     ]
 
-    def record(self) -> dict[str, Any]:
-        """The stream record (libs.common.events.CustomerRecord shape), JSON-ready."""
-        out = self.model_dump(mode="json", exclude_none=True)
-        out["email"] = out["email"].lower()
-        out["total_spends"] = round(self.total_spends, 2)
-        return out
-
 
 class OrderIn(ApiModel):
     id: RecordId
     customer_id: RecordId
     amount: Money
     items: Annotated[list[Item], Field(max_length=MAX_ITEMS, default_factory=list)]
-    date: SaneDate | None = None
-
-    def record(self, received_at: str) -> dict[str, Any]:
-        out = self.model_dump(mode="json", exclude_none=True)
-        out["amount"] = round(self.amount, 2)
-        out.setdefault("date", received_at)
-        return out
+    date: Annotated[SaneDate, Field(default_factory=_now)]  # undated: dated on receipt
 
 
 class RejectedItem(BaseModel):
