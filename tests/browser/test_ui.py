@@ -198,6 +198,17 @@ def test_nested_audience_count_matches_the_api(page: Any, screenshot_dir: Path) 
     wait_for_text(count, f"{EXPECTED:,}")
 
 
+def test_audience_saves_as_a_segment(page: Any) -> None:
+    page.get_by_label("Name", exact=True).fill(f"UI segment {RUN}")
+    page.get_by_role("button", name="Save segment").click()
+    page.get_by_text(f"Saved “UI segment {RUN}”.").wait_for()
+    page.get_by_role("button", name=f"Load segment UI segment {RUN}").wait_for()
+    saved = api(page, "GET", "/api/segments")["body"]["items"]
+    mine = [s for s in saved if s["name"] == f"UI segment {RUN}"]
+    assert len(mine) == 1
+    assert mine[0]["rules"] == RULES
+
+
 def test_campaign_from_ai_suggestion_completes_live(page: Any, screenshot_dir: Path) -> None:
     page.get_by_role("button", name="Use in a campaign").click()
     page.get_by_role("heading", name="New campaign").wait_for()
@@ -228,9 +239,27 @@ def test_campaign_from_ai_suggestion_completes_live(page: Any, screenshot_dir: P
     assert answer["body"]["status"] == "completed"
     assert answer["body"]["delivered"] == delivered
     shot(page, screenshot_dir, "07-campaign-completed")
+    # A recipient's page lists the message they received.
+    page.get_by_role("table", name="Messages of this campaign").get_by_role("link").first.click()
+    received = page.get_by_role("heading", name="Messages received").locator("xpath=../..")
+    received.get_by_role("link", name=f"Campaign {campaign_id}").wait_for()
+    shot(page, screenshot_dir, "07b-customer-detail")
     page.get_by_role("link", name="Campaigns").first.click()
     page.get_by_role("link", name=f"UI campaign {RUN}").wait_for()
     shot(page, screenshot_dir, "08-campaigns")
+
+
+def test_describe_in_words_loads_rules_into_the_builder(page: Any) -> None:
+    page.get_by_role("link", name="Audience builder").first.click()
+    page.get_by_label("Describe the audience").fill(
+        "customers who spent more than 5000 and visited in the last 30 days"
+    )
+    page.get_by_role("button", name="Build rules").click()
+    page.get_by_test_id("ai-explanation").wait_for(timeout=30_000)
+    described = page.get_by_test_id("rules-description").inner_text()
+    assert "total spend" in described, described
+    field = page.get_by_test_id("rule-condition").first.get_by_label("Field")
+    assert field.input_value() in {"totalSpends", "lastVisit"}
 
 
 def test_streams_page_lists_every_stream(page: Any, screenshot_dir: Path) -> None:
@@ -255,6 +284,11 @@ def test_settings_creates_a_key_shown_once(page: Any, screenshot_dir: Path) -> N
     shot(page, screenshot_dir, "10-settings")
     listed = api(page, "GET", "/api/keys")["body"]["items"]
     assert all("key" not in item for item in listed), json.dumps(listed)[:200]
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Revoke key ui key {RUN}").click()
+    page.get_by_text(f"ui key {RUN}").wait_for(state="detached")
+    names = [k["name"] for k in api(page, "GET", "/api/keys")["body"]["items"]]
+    assert f"ui key {RUN}" not in names
 
 
 def test_dashboard_counts_the_finished_campaign(page: Any, screenshot_dir: Path) -> None:

@@ -50,7 +50,10 @@ async function toApiError(response: Response): Promise<ApiError> {
   if (err) {
     return new ApiError(response.status, err.code ?? "error", err.message ?? response.statusText, normaliseDetails(err.details));
   }
-  return new ApiError(response.status, "http_error", `${response.status} ${response.statusText || "request failed"}`);
+  const status = `${response.status} ${response.statusText || "request failed"}`.trim();
+  const message =
+    response.status >= 500 ? `The server could not answer (${status}). Try again in a moment.` : status;
+  return new ApiError(response.status, "http_error", message);
 }
 
 export interface RequestOptions {
