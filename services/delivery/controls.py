@@ -73,7 +73,8 @@ def send_held(campaign_id: str, deps: Deps) -> None:
 
 
 def _send_held_batch(campaign_id: str, deps: Deps) -> bool:
-    """Send the next batch; False when nothing is left or the campaign auto-paused."""
+    """Send the next batch; False when nothing is left, the vendor is out of reach or
+    the campaign auto-paused."""
     now = utcnow()
     rows = deps.store.held_batch(campaign_id, deps.settings.vendor_batch_size)
     if not rows:
@@ -83,7 +84,11 @@ def _send_held_batch(campaign_id: str, deps: Deps) -> bool:
         for r in rows
     ]
     key = batch_key("held", campaign_id, "resume", [m.message_id for m in batch])
-    result = send_batch(deps, key, batch, now)
+    result = send_batch(deps, key, batch, now, last_try=False)
+    if result.unavailable:
+        # Still held, nothing written: the periodic sweep tries again with the same key.
+        log.warning("delivery.held_vendor_unavailable", campaign_id=campaign_id)
+        return False
     deps.store.update_held([(m.message_id, result.rows[m.message_id]) for m in batch])
     deps.publish_outcomes(result.sent, result.failed)
     log.info(

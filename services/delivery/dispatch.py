@@ -13,7 +13,7 @@ from services.delivery.compose import Outgoing
 from services.delivery.context import Deps
 from services.delivery.metrics import AUTO_PAUSES
 from services.delivery.models import FAILED, SENT
-from services.delivery.vendor import VendorError
+from services.delivery.vendor import VendorError, VendorUnavailable
 
 log = get_logger(__name__)
 
@@ -28,19 +28,25 @@ class BatchResult:
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     sent: list[SentMessage] = field(default_factory=list)
     failed: list[FailedMessage] = field(default_factory=list)
+    unavailable: str = ""  # set when the vendor stayed unreachable (not a refusal)
 
 
-def send_batch(deps: Deps, key: str, batch: Sequence[Outgoing], now: datetime) -> BatchResult:
-    """Send one batch to the vendor; every message ends ``sent`` or ``failed``."""
+def send_batch(
+    deps: Deps, key: str, batch: Sequence[Outgoing], now: datetime, *, last_try: bool = True
+) -> BatchResult:
+    """Send one batch to the vendor; every message ends ``sent`` or ``failed``.
+    ``last_try`` probes the vendor even while its circuit breaker is open."""
     result = BatchResult()
     if not batch:
         return result
     campaign_id = batch[0].campaign_id
     deps.limiter.acquire(campaign_id, len(batch))
     try:
-        vendor_ids = deps.vendor.send(key, [m.vendor_payload() for m in batch])
+        vendor_ids = deps.vendor.send(key, [m.vendor_payload() for m in batch], probe=last_try)
     except VendorError as exc:
         reason = str(exc)
+        if isinstance(exc, VendorUnavailable):
+            result.unavailable = reason
         log.warning(
             "delivery.batch_failed", campaign_id=campaign_id, size=len(batch), reason=reason
         )

@@ -11,6 +11,10 @@ vendor sends nothing twice. Rows that already exist (any status) are never sent 
 one query per chunk finds them first. A redelivered entry re-announces their outcomes
 (consumers dedupe by message id), in case the crash came between insert and publish.
 
+The vendor out of reach for a whole retry budget leaves the entry pending: the stream
+runtime delivers it again after the visibility timeout; only its last allowed delivery
+(``STREAM_MAX_DELIVERIES``) records the messages ``failed`` with the reason.
+
 A paused campaign's messages are stored ``held`` (rendered, ready to send on resume),
 except in a redelivered chunk (see ``send_chunk``); a cancelled campaign's are stored
 ``cancelled`` and announced as such.
@@ -21,6 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from libs.common.errors import TransientError
 from libs.common.events import (
     FailedMessage,
     MessagesCancelled,
@@ -78,7 +83,14 @@ def send_chunk(event: SendRequested, state: str, deps: Deps) -> str:
                 rows += [_row(m, now, {"status": HELD}) for m in batch]
                 continue
             key = batch_key("send", cid, f"{event.chunk}.{index}", [m.message_id for m in batch])
-            result = send_batch(deps, key, batch, now)
+            last_try = event.deliveries >= deps.settings.stream_max_deliveries
+            result = send_batch(deps, key, batch, now, last_try=last_try)
+            if result.unavailable and not last_try:
+                # Nothing of this chunk is written, so its next delivery rebuilds the
+                # same batches and keys; accepted batches come back from the vendor.
+                raise TransientError(
+                    f"chunk {event.chunk} left for a later delivery: {result.unavailable}"
+                )
             rows += [_row(m, now, result.rows[m.message_id]) for m in batch]
             sent += result.sent
             failed += result.failed

@@ -29,6 +29,7 @@ class DeliverySettings(CommonSettings):
     vendor_max_retries: int = Field(7, ge=0)  # keep the total under the visibility timeout
     vendor_retry_base_ms: int = Field(200, ge=1)
     vendor_retry_cap_ms: int = Field(10_000, ge=1)
+    vendor_breaker_s: float = Field(10.0, ge=0)  # fail fast this long after a used-up budget
     rate_limit_per_s: int = Field(2000, ge=0)  # all replicas together; 0 = unlimited
     campaign_rate_limit_per_s: int = Field(1000, ge=0)  # per campaign; 0 = unlimited
     autopause_failure_rate: float = Field(0.5, gt=0, le=1)

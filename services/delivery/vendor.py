@@ -4,6 +4,10 @@
     ├── VendorRefused      a 4xx other than 429: the batch can never succeed (permanent)
     └── VendorUnavailable  429/5xx/timeouts/connection errors outlasted the retry budget
 
+After a batch used up its whole budget, the client fails fast for ``breaker_s`` (a
+circuit breaker): the other chunks in hand go back to the stream at once instead of
+each waiting out its own budget against a vendor that is down.
+
 Retries use exponential back-off with jitter (``base * 2**attempt`` capped, half of it
 random) or the server's ``Retry-After`` when given. Every attempt carries the same
 ``Idempotency-Key``, so a batch the vendor accepted but whose answer was lost is not
@@ -69,14 +73,24 @@ class VendorClient:
         policy: RetryPolicy,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        breaker_s: float = 10.0,
     ) -> None:
         self.http = http
         self.callback_url = callback_url
         self.policy = policy
         self.sleep = sleep
+        self.breaker_s = breaker_s
+        self._open_until = 0.0
+        self._open_reason = ""
 
-    def send(self, key: str, messages: Sequence[dict[str, Any]]) -> dict[str, str]:
-        """Send one batch; return clientRef -> vendor message id for every message."""
+    def send(
+        self, key: str, messages: Sequence[dict[str, Any]], *, probe: bool = False
+    ) -> dict[str, str]:
+        """Send one batch; return clientRef -> vendor message id for every message.
+        ``probe`` tries the vendor even while the breaker is open."""
+        if not probe and time.monotonic() < self._open_until:
+            VENDOR_ATTEMPTS.labels("short_circuited").inc()
+            raise VendorUnavailable(f"vendor circuit open: {self._open_reason}")
         body = {"callbackUrl": self.callback_url, "messages": list(messages)}
         headers = {"Idempotency-Key": key}
         attempts = self.policy.max_retries + 1
@@ -93,6 +107,7 @@ class VendorClient:
                 status = response.status_code
                 if 200 <= status < 300:
                     VENDOR_ATTEMPTS.labels("accepted").inc()
+                    self._open_until = 0.0
                     return self._vendor_ids(response, messages)
                 if status != 429 and status < 500:
                     VENDOR_ATTEMPTS.labels("refused").inc()
@@ -107,7 +122,9 @@ class VendorClient:
                 log.info("vendor.retrying", attempt=attempt + 1, error=last_error, delay_s=delay)
                 self.sleep(delay)
         VENDOR_ATTEMPTS.labels("unavailable").inc()
-        raise VendorUnavailable(f"vendor unavailable after {attempts} attempts: {last_error}")
+        self._open_reason = f"vendor unavailable after {attempts} attempts: {last_error}"
+        self._open_until = time.monotonic() + self.breaker_s
+        raise VendorUnavailable(self._open_reason)
 
     @staticmethod
     def _vendor_ids(response: httpx.Response, messages: Sequence[dict[str, Any]]) -> dict[str, str]:

@@ -89,7 +89,9 @@ def build_deps(
         redis=client,
         store=store,
         producer=StreamProducer(client, settings.stream_maxlen),
-        vendor=VendorClient(http, settings.receipt_callback_url, policy),
+        vendor=VendorClient(
+            http, settings.receipt_callback_url, policy, breaker_s=settings.vendor_breaker_s
+        ),
         limiter=RateLimiter(
             client,
             global_per_s=settings.rate_limit_per_s,

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from libs.common.events import CampaignPaused, MessagesFailed, MessagesSent, Recipient
-from libs.common.streams.names import RECEIPT
+from libs.common.streams.names import RECEIPT, SEND
 from tests.delivery.conftest import (
     chunk,
     publish,
@@ -118,8 +118,29 @@ def test_vendor_faults_are_retried_until_it_accepts(deps, vendor, fault) -> None
     assert time.monotonic() - started >= 0.7
 
 
-def test_retry_budget_exhausted_marks_the_batch_failed_with_the_reason(deps, vendor) -> None:
+def test_vendor_out_of_reach_leaves_the_chunk_pending_and_sends_it_later(deps, vendor) -> None:
     vendor_control(vendor, down=True)
+    publish(
+        deps, [chunk("c9", recipients(10), number=0), chunk("c9", recipients(10, 10), number=1)]
+    )
+    started = time.monotonic()
+    run(deps, "send")
+    assert rows(deps, "c9") == {}
+    assert int(deps.redis.xpending(SEND, "send")["pending"]) == 2
+    assert vendor_stats(vendor)["refusedDown"] == 4  # the second chunk met the open breaker
+    assert time.monotonic() - started < 3
+
+    vendor_control(vendor, down=False)
+    deps.vendor.breaker_s = 0
+    deps.vendor._open_until = 0.0
+    run(deps, "send")  # the same consumer drains its pending entries: deliveries == 2
+    assert {r["status"] for r in rows(deps, "c9").values()} == {"sent"}
+    assert len(rows(deps, "c9")) == 20
+
+
+def test_retry_budget_exhausted_on_the_last_delivery_marks_the_batch_failed(deps, vendor) -> None:
+    vendor_control(vendor, down=True)
+    deps.settings.stream_max_deliveries = 1  # the first delivery is the last one allowed
     publish(deps, [chunk("c6", recipients(10))])
     run(deps, "send")
     stored = rows(deps, "c6")
