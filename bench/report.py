@@ -84,5 +84,36 @@ def write_results(
         "machine": machine,
         "methods": {f.key: f.method for f in figures},
     }
-    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
     return doc
+
+
+TARGETS = {
+    "ingest_accept_records_per_s": ">= 100,000",
+    "ingest_e2e_vs_raw_upsert": ">= 0.8",
+    "preview_1m_p95_ms": "<= 50",
+    "preview_1m_p99_ms": "<= 100",
+    "campaign_1m_messages_per_s": ">= 10,000 (or 0.8 of raw)",
+    "campaign_1m_seconds": "<= 100",
+    "campaign_vs_raw_comm_rows": ">= 0.8 (or 10k/s)",
+    "single_post_p99_ms": "<= 10",
+    "stack_peak_rss_mb": "<= 2,048",
+}
+
+
+def markdown_table(doc: dict[str, Any]) -> str:
+    """The figures of a results file as a markdown table (for docs/performance.md)."""
+    methods: dict[str, str] = doc.get("methods", {})
+    keys = [*methods] + [k for k in REQUIRED_KEYS if k not in methods]
+    lines = ["| figure | value | target | method |", "|---|---:|---|---|"]
+    for key in keys:
+        value = doc.get(key)
+        shown = _fmt(value) if isinstance(value, int | float) else "not measured"
+        method = methods.get(key, "").replace("|", "/")
+        lines.append(f"| `{key}` | {shown} | {TARGETS.get(key, '')} | {method} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS
+    sys.stdout.write(markdown_table(orjson.loads(path.read_bytes())) + "\n")
