@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from libs.common.events import Recipient, message_id
 from libs.common.templates import Template, TemplateError, parse_template, render
 
 CHANNELS = ("sms", "email")
+DATE_PLACEHOLDERS = ("lastVisit", "lastOrderAt")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,19 @@ def template_values(recipient: Recipient) -> dict[str, Any]:
     if recipient.name and recipient.name.split():
         values["firstName"] = recipient.name.split()[0]
     values.update({k: v for k, v in recipient.fields.items() if v is not None})
+    for name in DATE_PLACEHOLDERS:
+        values[name] = _as_datetime(values.get(name))
     return values
+
+
+def _as_datetime(value: Any) -> Any:
+    """Dates travel as ISO text in stream entries; render them as dates again."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 def pick_channel(requested: str | None, recipient: Recipient) -> tuple[str, str] | str:

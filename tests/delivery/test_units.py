@@ -96,6 +96,14 @@ def test_rendering_uses_entry_fields_and_contact_data() -> None:
     assert message.message_id == "c:1"
 
 
+def test_dates_from_the_entry_render_as_dates() -> None:
+    people = [
+        Recipient(customer_id="1", email="a@b.c", fields={"lastVisit": "2026-03-04T10:00:00+00:00"})
+    ]
+    [message], _ = compose("c", "Last seen {lastVisit}", None, people)
+    assert message.body == "Last seen 04 Mar 2026"
+
+
 def test_batch_key_depends_on_every_message_id_and_nothing_else() -> None:
     assert batch_key("send", "c", "1.0", ["a", "b"]) == batch_key("send", "c", "1.0", ["a", "b"])
     assert batch_key("send", "c", "1.0", ["a", "b"]) != batch_key("send", "c", "1.0", ["a", "c"])
