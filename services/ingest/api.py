@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import numpy as np
 import orjson
 from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -261,7 +262,7 @@ async def _preview(request: Request, raw: Any, sample_size: int) -> dict[str, An
     if model is not None and model.ready:
         columns = model.columns
         mask = columns.audience(group, now)
-        count = int(mask.sum())
+        count = int(np.count_nonzero(mask))
         sample = columns.sample(mask, sample_size, fields)
         source = "columns"
     else:

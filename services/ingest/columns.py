@@ -245,7 +245,14 @@ class Columns:
         return evaluate(self, group, now) & self.contactable.data[: self.n]
 
     def sample(self, mask: np.ndarray, size: int, fields: Sequence[str]) -> list[dict[str, Any]]:
-        return [self.row_view(int(r), fields) for r in np.flatnonzero(mask)[:size]]
+        """The first ``size`` selected rows, scanning the mask in blocks (not all of it)."""
+        rows: list[int] = []
+        for start in range(0, len(mask), 65_536):
+            if len(rows) >= size:
+                break
+            found = np.flatnonzero(mask[start : start + 65_536])[: size - len(rows)]
+            rows.extend(int(r) + start for r in found)
+        return [self.row_view(r, fields) for r in rows]
 
     def row_view(self, row: int, fields: Sequence[str]) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.ids[row]}

@@ -125,7 +125,7 @@ def main() -> None:
     def preview(raw: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
         group = parse_rules(raw)
         mask = columns.audience(group, datetime.now(UTC))
-        return int(mask.sum()), columns.sample(mask, 20, used_fields(group))
+        return int(np.count_nonzero(mask)), columns.sample(mask, 20, used_fields(group))
 
     for raw in RULES:
         started = time.perf_counter()

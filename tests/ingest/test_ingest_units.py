@@ -131,3 +131,14 @@ def test_not_equal_is_spelled_to_match_absent_fields_on_every_server() -> None:
         ]
     }
     assert portable({}) == {}
+
+
+def test_columns_sample_takes_the_first_matches_across_mask_blocks() -> None:
+    cols = Columns()
+    cols.upsert({"_id": f"c{i}", "visits": i, "contactable": True} for i in range(70_000))
+    condition = {"field": "visits", "operator": ">=", "value": 65_530}
+    group = parse_rules({"conditions": [condition]})
+    mask = cols.audience(group, NOW)
+    sample = cols.sample(mask, 10, ["visits"])
+    assert [s["visits"] for s in sample] == list(range(65_530, 65_540))
+    assert len(cols.sample(mask, 100_000, [])) == 70_000 - 65_530
