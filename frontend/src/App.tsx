@@ -1,18 +1,32 @@
+import { lazy, Suspense, type ComponentType } from "react";
 import { BrowserRouter, Route, Routes } from "react-router-dom";
 import { AuthProvider, useAuth } from "./auth";
 import { Layout } from "./components/Layout";
 import { Loading } from "./components/ui";
-import { AudiencePage } from "./pages/Audience";
-import { CampaignComposer } from "./pages/CampaignComposer";
-import { CampaignPage } from "./pages/CampaignPage";
-import { Campaigns } from "./pages/Campaigns";
-import { CustomerDetailPage } from "./pages/CustomerDetail";
-import { Customers } from "./pages/Customers";
-import { Dashboard } from "./pages/Dashboard";
 import { NotFound } from "./pages/NotFound";
-import { Settings } from "./pages/Settings";
 import { SignIn } from "./pages/SignIn";
-import { Streams } from "./pages/Streams";
+
+// Pages load on first visit, so the sign-in page does not wait for the chart library.
+function lazyPage<K extends string>(load: () => Promise<Record<K, ComponentType>>, name: K): ComponentType {
+  const Component = lazy(async () => ({ default: (await load())[name] as ComponentType }));
+  return function Page() {
+    return (
+      <Suspense fallback={<Loading />}>
+        <Component />
+      </Suspense>
+    );
+  };
+}
+
+const Dashboard = lazyPage(() => import("./pages/Dashboard"), "Dashboard");
+const Customers = lazyPage(() => import("./pages/Customers"), "Customers");
+const CustomerDetailPage = lazyPage(() => import("./pages/CustomerDetail"), "CustomerDetailPage");
+const AudiencePage = lazyPage(() => import("./pages/Audience"), "AudiencePage");
+const Campaigns = lazyPage(() => import("./pages/Campaigns"), "Campaigns");
+const CampaignComposer = lazyPage(() => import("./pages/CampaignComposer"), "CampaignComposer");
+const CampaignPage = lazyPage(() => import("./pages/CampaignPage"), "CampaignPage");
+const Streams = lazyPage(() => import("./pages/Streams"), "Streams");
+const Settings = lazyPage(() => import("./pages/Settings"), "Settings");
 
 function Gate() {
   const { user, checking } = useAuth();
