@@ -44,6 +44,7 @@ INDEXES = [
 AUDIENCE: Doc = {"contactable": True}
 LISTED: Doc = {"placeholder": {"$exists": False}}
 MAX_ATTEMPTS = 8
+WRITE_SLICE = 2000
 
 
 def audience_filter(rules_filter: Doc) -> Doc:
@@ -121,11 +122,19 @@ class CustomerStore:
     ) -> list[str]:
         """Rebuild these customers from their record (if given) and orders; returns the
         ids whose documents changed."""
+        if len(ids) > WRITE_SLICE:  # keeps each $in query and bulk write moderate
+            return [
+                cid
+                for start in range(0, len(ids), WRITE_SLICE)
+                for cid in self.write_customers(ids[start : start + WRITE_SLICE], records)
+            ]
         pending, changed = list(ids), []
         for _ in range(MAX_ATTEMPTS):
             if not pending:
                 return changed
-            written = self._write_once(pending, records)
+            written, all_won = self._write_once(pending, records)
+            if all_won:
+                return changed + list(written)
             versions = {
                 d["_id"]: d.get("version")
                 for d in self.customers.find({"_id": {"$in": list(written)}}, {"version": 1})
@@ -137,7 +146,8 @@ class CustomerStore:
 
     def _write_once(
         self, ids: Sequence[str], records: Mapping[str, CustomerRecord]
-    ) -> dict[str, str]:
+    ) -> tuple[dict[str, str], bool]:
+        """Write once; returns {id: version written} and whether every write landed."""
         # The document is read before the orders: see the module docstring.
         olds = {d["_id"]: d for d in self.customers.find({"_id": {"$in": list(ids)}})}
         orders: dict[str, list[Doc]] = {}
@@ -159,9 +169,13 @@ class CustomerStore:
                 ops.append(UpdateOne({"_id": cid}, {"$setOnInsert": new}, upsert=True))
             else:
                 ops.append(ReplaceOne({"_id": cid, "version": old.get("version")}, new))
-        if ops:
-            self.customers.bulk_write(ops, ordered=False)
-        return written
+        if not ops:
+            return written, True
+        result = self.customers.bulk_write(ops, ordered=False)
+        inserts = sum(1 for op in ops if isinstance(op, UpdateOne))
+        # a lost insert race shows as a match; a lost replace as a missing match
+        landed = result.upserted_count == inserts and result.matched_count == len(ops) - inserts
+        return written, landed
 
     def record_import_progress(self, rows: Iterable[tuple[str, str, int]]) -> None:
         """(import id, entry id, records) per processed entry; idempotent per entry."""

@@ -135,3 +135,37 @@ def test_list_is_paged_sorted_and_searchable(api: TestClient, drain: Callable[[s
     stats = api.get("/api/customers/stats").json()
     assert stats == {"customers": 3, "orders": 0, "revenue": 0}
     assert api.get("/api/customers/nobody").status_code == 404
+
+
+class RacingOrders:
+    """The orders collection, with a competing write of the customer slipped in between
+    this worker's read of the customer and its read of the orders (once)."""
+
+    def __init__(self, deps: Deps, cid: str) -> None:
+        self.real, self.deps, self.cid, self.raced = deps.store.orders, deps, cid, False
+
+    def find(self, *args: object, **kwargs: object) -> object:
+        if not self.raced:
+            self.raced = True
+            customers = self.deps.store.customers
+            doc = customers.find_one({"_id": self.cid})
+            customers.replace_one({"_id": self.cid}, {**doc, "version": "theirs", "visits": 99})
+        return self.real.find(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def test_a_write_that_loses_a_race_is_redone_on_the_newer_document(
+    api: TestClient, deps: Deps, drain: Callable[[str], int], clean_env: CleanEnv
+) -> None:
+    api.post("/api/customers", json=customer("c1", totalSpends=10))
+    drain("ingest")
+    api.post("/api/orders", json=order("o1", "c1", 5))
+    [_, orders_entry] = entries(clean_env)
+    deps.store.orders = RacingOrders(deps, "c1")  # type: ignore[assignment]
+    record_orders([orders_entry], deps)
+    doc = stored(clean_env, "c1")
+    assert doc["version"] != "theirs"  # redone after losing, not overwritten blindly
+    assert doc["visits"] == 99  # the competing write's content was kept
+    assert (doc["total_spends"], doc["order_count"]) == (15, 1)
