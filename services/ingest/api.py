@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from fastapi.responses import Response
 from libs.common.errors import AppError, NotFound, ValidationFailed
 from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
 from libs.common.streams import INGEST
+from services.ingest import metrics
 from services.ingest.imports import parse_csv
 from services.ingest.intake import encode_chunks, queue_entries, validate_batch
 from services.ingest.models import CustomerIn, IngestAnswer, OrderIn, PreviewIn, openapi_body
@@ -89,6 +91,8 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
     model = CustomerIn if kind == "customers" else OrderIn
     valid, rejected = validate_batch(model, items)  # type: ignore[type-var]
     rejected_json = [r.model_dump(exclude_none=True) for r in rejected]
+    metrics.RECORDS.labels(kind, "accepted").inc(len(valid))
+    metrics.RECORDS.labels(kind, "rejected").inc(len(rejected))
     if not valid:
         details = rejected_json if batch else rejected_json[0]["errors"]
         raise ValidationFailed(f"no valid {kind} in the request", details)
@@ -258,6 +262,7 @@ async def _preview(request: Request, raw: Any, sample_size: int) -> dict[str, An
     group = parse_rules(raw)
     fields = [f for f in used_fields(group) if f not in ("name", "email")]
     now = now_utc()
+    started = time.perf_counter()
     model = request.app.state.preview
     if model is not None and model.ready:
         columns = model.columns
@@ -273,6 +278,7 @@ async def _preview(request: Request, raw: Any, sample_size: int) -> dict[str, An
         )
         sample = [preview_row(d, fields) for d in docs]
         source = "database"
+    metrics.PREVIEW_SECONDS.labels(source).observe(time.perf_counter() - started)
     return {"count": count, "sample": sample, "fields": used_fields(group), "source": source}
 
 

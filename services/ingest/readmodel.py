@@ -17,6 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from libs.common.logging import get_logger
+from services.ingest import metrics
 from services.ingest.changes import CHANGES_STREAM, parse_ids
 from services.ingest.columns import PROJECTION, Columns
 from services.ingest.store import CustomerStore
@@ -79,6 +80,8 @@ class PreviewModel:
         self.columns = None
         self.columns = await asyncio.to_thread(self._load_all)
         self.load_seconds = time.perf_counter() - started
+        metrics.READ_MODEL_ROWS.set(self.columns.n)
+        metrics.READ_MODEL_LOAD_SECONDS.set(self.load_seconds)
         log.info("preview_model.loaded", rows=self.columns.n, seconds=round(self.load_seconds, 2))
 
     def _load_all(self) -> Columns:
@@ -102,6 +105,7 @@ class PreviewModel:
             docs = await asyncio.to_thread(self._fetch, list(ids))
             assert self.columns is not None
             self.columns.upsert(docs)
+            metrics.READ_MODEL_ROWS.set(self.columns.n)
             self.last_id = _text(entries[-1][0])
             self.consumed += len(entries)
 

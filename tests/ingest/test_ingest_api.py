@@ -145,3 +145,10 @@ def test_failed_request_does_not_burn_its_idempotency_key(
 def test_requests_without_the_internal_token_are_forbidden(api: TestClient) -> None:
     response = api.post("/api/customers", json=customer("c1"), headers={"x-internal-token": ""})
     assert response.status_code == 403
+
+
+def test_accepted_and_rejected_records_are_counted_in_metrics(api: TestClient) -> None:
+    api.post("/api/customers/batch", json={"customers": [customer("a"), {"id": "b"}]})
+    text = api.get("/metrics").text
+    assert 'crm_ingest_records_total{kind="customers",outcome="accepted"}' in text
+    assert 'crm_ingest_records_total{kind="customers",outcome="rejected"}' in text
