@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -51,22 +52,29 @@ class PayloadTooLarge(AppError):
 
 
 # -- ingestion -------------------------------------------------------------------------
-async def _ingest(request: Request, kind: str, batch: bool, key: str | None) -> Response:
-    state = request.app.state
-    route = f"{kind}{'/batch' if batch else ''}"
-    if key:
-        stored = await state.idempotency.claim(route, key)
-        if stored is not None:
-            return _json(stored[1], stored[0])
+async def _idempotent(
+    request: Request, route: str, key: str | None, work: Callable[[], Awaitable[tuple[int, Any]]]
+) -> Response:
+    """Run ``work`` once per Idempotency-Key; a retry gets the first answer again."""
+    if not key:
+        status, body = await work()
+        return _json(body, status)
+    keys = request.app.state.idempotency
+    stored = await keys.claim(route, key)
+    if stored is not None:
+        return _json(stored[1], stored[0])
     try:
-        status, body = await _accept(request, kind, batch)
+        status, body = await work()
     except BaseException:
-        if key:
-            await state.idempotency.release(route, key)
+        await keys.release(route, key)
         raise
-    if key:
-        await state.idempotency.save(route, key, status, body)
+    await keys.save(route, key, status, body)
     return _json(body, status)
+
+
+async def _ingest(request: Request, kind: str, batch: bool, key: str | None) -> Response:
+    route = f"{kind}{'/batch' if batch else ''}"
+    return await _idempotent(request, route, key, lambda: _accept(request, kind, batch))
 
 
 async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[str, Any]]:
@@ -155,7 +163,14 @@ async def import_csv(
     request: Request,
     file: Annotated[UploadFile, File()],
     kind: Annotated[str, Form()] = "customers",
+    idempotency_key: IdemKey = None,
 ) -> Response:
+    return await _idempotent(
+        request, "import", idempotency_key, lambda: _import(request, file, kind)
+    )
+
+
+async def _import(request: Request, file: UploadFile, kind: str) -> tuple[int, Any]:
     state = request.app.state
     settings = state.settings
     content = await file.read(settings.import_max_bytes + 1)
@@ -164,7 +179,6 @@ async def import_csv(
     parsed = await asyncio.to_thread(parse_csv, content, kind, settings.import_max_errors)
     import_id = uuid.uuid4().hex
     entries = encode_chunks(kind, parsed.valid, settings.chunk_size, import_id)
-    await queue_entries(state.redis, INGEST, entries, settings.stream_maxlen)
     job = {
         "_id": import_id,
         "kind": kind,
@@ -179,8 +193,14 @@ async def import_csv(
     }
     if not job["errors"]:
         del job["errors"]
+    # the job exists before its entries, so progress always has a job to count into
     await asyncio.to_thread(state.store.create_import, job)
-    return _json({"importId": import_id}, 202)
+    try:
+        await queue_entries(state.redis, INGEST, entries, settings.stream_maxlen)
+    except BaseException:
+        await asyncio.to_thread(state.store.fail_import, import_id, "could not queue the rows")
+        raise
+    return 202, {"importId": import_id}
 
 
 @router.get("/imports/{import_id}")
@@ -203,6 +223,7 @@ async def get_import(request: Request, import_id: str) -> Response:
             "rejected": job["rejected"],
             "processed": records_done,
             "errors": job.get("errors", []),
+            **({"reason": job["reason"]} if "reason" in job else {}),
             "createdAt": iso(job.get("created_at")),
         }
     )

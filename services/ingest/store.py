@@ -244,6 +244,11 @@ class CustomerStore:
     def create_import(self, doc: Doc) -> None:
         self.imports.insert_one(doc)
 
+    def fail_import(self, import_id: str, reason: str) -> None:
+        self.imports.update_one(
+            {"_id": import_id}, {"$set": {"status": "failed", "reason": reason}}
+        )
+
     def get_import(self, import_id: str) -> tuple[Doc, int, int] | None:
         """(job, entries processed, records processed)."""
         job = self.imports.find_one({"_id": import_id})

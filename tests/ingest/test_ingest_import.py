@@ -96,3 +96,15 @@ def test_oversized_upload_is_refused(make_api: Callable[..., TestClient]) -> Non
 
 def test_unknown_import_is_404(api: TestClient) -> None:
     assert api.get("/api/imports/nope").status_code == 404
+
+
+def test_retried_upload_with_the_same_idempotency_key_starts_one_import(
+    api: TestClient, clean_env: CleanEnv
+) -> None:
+    files = {"file": ("people.csv", CUSTOMERS_CSV.encode(), "text/csv")}
+    headers = {"Idempotency-Key": "upload-1"}
+    first = api.post("/api/customers/import", files=files, headers=headers)
+    second = api.post("/api/customers/import", files=files, headers=headers)
+    assert first.status_code == second.status_code == 202
+    assert first.json() == second.json()
+    assert clean_env.redis.xlen("ingest") == 1
