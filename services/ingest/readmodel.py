@@ -62,15 +62,24 @@ class PreviewModel:
                 await self._task
 
     async def _run(self) -> None:
-        while True:
+        while True:  # (re)load, then tail until notices were lost
             try:
                 await self._load()
-                await self._tail()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("preview_model.failed_reloading", error=str(exc))
+                log.warning("preview_model.load_failed_retrying", error=str(exc))
                 await asyncio.sleep(1)
+                continue
+            while True:
+                try:
+                    await self._tail()
+                    break  # notices were trimmed unread: reload
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # Redis or the database away: resume where we were
+                    log.warning("preview_model.tail_failed_retrying", error=str(exc))
+                    await asyncio.sleep(1)
 
     async def _load(self) -> None:
         started = time.perf_counter()
@@ -92,7 +101,7 @@ class PreviewModel:
 
     async def _tail(self) -> None:
         while True:
-            reply = await self.redis.xread({CHANGES_STREAM: self.last_id}, count=500, block=1000)
+            reply = await self.redis.xread({CHANGES_STREAM: self.last_id}, count=100, block=1000)
             if not reply:
                 continue
             entries = reply[0][1]
@@ -110,7 +119,11 @@ class PreviewModel:
             self.consumed += len(entries)
 
     def _fetch(self, ids: list[str]) -> list[dict[str, Any]]:
-        return list(self.store.customers.find({"_id": {"$in": ids}}, PROJECTION))
+        docs: list[dict[str, Any]] = []
+        for start in range(0, len(ids), 5000):
+            query = {"_id": {"$in": ids[start : start + 5000]}}
+            docs.extend(self.store.customers.find(query, PROJECTION))
+        return docs
 
     async def _stream_info(self) -> dict[str, Any]:
         try:

@@ -34,7 +34,7 @@ HANDLERS: dict[str, tuple[str, Mapping[type[Event], HandlerFn]]] = {
 
 
 def build_deps(settings: IngestSettings) -> Deps:
-    client = make_redis(settings.redis_url)
+    client = make_redis(settings.redis_url, block_ms=settings.stream_block_ms)
     store = CustomerStore(make_client(settings.mongodb_uri)[settings.database_name("ingest")])
     store.ensure_indexes()
     return Deps(store, client, StreamProducer(client, settings.stream_maxlen), settings)
