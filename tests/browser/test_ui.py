@@ -249,6 +249,35 @@ def test_campaign_from_ai_suggestion_completes_live(page: Any, screenshot_dir: P
     shot(page, screenshot_dir, "08-campaigns")
 
 
+def test_scheduled_campaign_from_a_segment_can_be_cancelled(
+    page: Any, screenshot_dir: Path
+) -> None:
+    page.get_by_role("link", name="New campaign").first.click()
+    page.get_by_label("Name").first.fill(f"UI scheduled {RUN}")
+    page.get_by_label("Saved segment").check()
+    page.get_by_label("Segment", exact=True).select_option(label=f"UI segment {RUN}")
+    wait_for_text(page.get_by_test_id("audience-count"), f"{EXPECTED:,}")
+    page.get_by_label("Message text").fill("Hi {firstName}, see you soon in {city}!")
+    page.get_by_role("button", name="Best time to send?").click()
+    page.get_by_test_id("timing-hint").get_by_role("button").first.click()
+    assert page.get_by_label("Send at (your local time)").input_value()
+    page.get_by_role("button", name="Review and launch").click()
+    dialog = page.get_by_role("dialog")
+    assert dialog.get_by_test_id("confirm-audience-size").inner_text().startswith(f"{EXPECTED:,}")
+    dialog.get_by_role("button", name="Launch to").click()
+    page.wait_for_url("**/campaigns/*")
+    page.get_by_test_id("campaign-status").get_by_text("scheduled").wait_for()
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_test_id("campaign-status").get_by_text("cancelled").wait_for()
+    campaign_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    body = api(page, "GET", f"/api/campaigns/{campaign_id}")["body"]
+    assert body["status"] == "cancelled"
+    assert body["segmentId"]
+    assert body["scheduledAt"]
+    shot(page, screenshot_dir, "07c-campaign-cancelled")
+
+
 def test_describe_in_words_loads_rules_into_the_builder(page: Any) -> None:
     page.get_by_role("link", name="Audience builder").first.click()
     page.get_by_label("Describe the audience").fill(

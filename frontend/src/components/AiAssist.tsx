@@ -3,6 +3,7 @@ import { useState, type FormEvent } from "react";
 import { messageSuggestions, optimalTiming } from "../api/endpoints";
 import type { MessageSuggestion, OptimalTiming } from "../api/types";
 import type { RulesJson } from "../rules/model";
+import { nextOccurrence } from "../schedule/next";
 import { Button, ErrorState, FieldErrors, SourceTag, fieldErrors, inputClass } from "./ui";
 
 const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
@@ -68,11 +69,15 @@ export function MessageSuggestions({ rules, audienceSize, onPick }: { rules?: Ru
   );
 }
 
+function browserZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
 function dayName(day: string | number): string {
   return typeof day === "number" ? DAYS[day] ?? String(day) : day;
 }
 
-export function TimingHint({ rules }: { rules?: RulesJson }) {
+export function TimingHint({ rules, onPick }: { rules?: RulesJson; onPick: (at: Date) => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const [result, setResult] = useState<OptimalTiming>();
@@ -102,11 +107,26 @@ export function TimingHint({ rules }: { rules?: RulesJson }) {
             {result.isDefault && " (general default, not enough history yet)"}
           </p>
           <ul className="mt-1 list-inside list-disc text-slate-700">
-            {result.recommendations.slice(0, 3).map((r, i) => (
-              <li key={i}>
-                {dayName(r.dayOfWeek)} at {String(r.hour).padStart(2, "0")}:00 {r.timezone ?? ""} {r.evidence ? `— ${r.evidence}` : ""}
-              </li>
-            ))}
+            {result.recommendations.slice(0, 3).map((r, i) => {
+              // "customer local time" and other non-zone names: use the browser's zone
+              const zoned = r.timezone ? nextOccurrence(r.dayOfWeek, r.hour, r.timezone) : null;
+              const at = zoned ?? nextOccurrence(r.dayOfWeek, r.hour, browserZone());
+              return (
+                <li key={i}>
+                  {dayName(r.dayOfWeek)} at {String(r.hour).padStart(2, "0")}:00 {r.timezone ?? ""} {r.evidence ? `— ${r.evidence}` : ""}
+                  {at && (
+                    <button
+                      type="button"
+                      onClick={() => onPick(at)}
+                      className="ml-2 text-xs text-indigo-700 underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
+                    >
+                      Schedule for {at.toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" })}
+                      {zoned ? "" : " your time"}
+                    </button>
+                  )}
+                </li>
+              );
+            })}
           </ul>
         </div>
       )}

@@ -14,6 +14,7 @@ import { useAsync } from "../hooks/useAsync";
 import { useAudiencePreview } from "../hooks/useAudiencePreview";
 import { errorsByNode, fromRulesJson, newCondition, newGroup, toRulesJson, type GroupNode } from "../rules/model";
 import { describeRules } from "../rules/describe";
+import { toLocalInput } from "../schedule/next";
 import { parseTemplate } from "../template/render";
 
 type AudienceMode = "builder" | "segment";
@@ -44,6 +45,8 @@ export function CampaignComposer() {
   const sample: Customer | undefined = sampleDetail.data ?? preview.preview?.sample[0];
 
   const rules = audienceRoot ? toRulesJson(audienceRoot) : undefined;
+  // AI helpers get the audience only once it is valid; otherwise they advise for everyone.
+  const validRules = rules && preview.nodeErrors.size === 0 ? rules : undefined;
   const ruleErrors = useMemo(() => {
     const merged = new Map(preview.nodeErrors);
     if (mode === "builder" && error instanceof ApiError && error.status === 422) {
@@ -58,7 +61,7 @@ export function CampaignComposer() {
 
   async function suggestTags() {
     try {
-      const result = await campaignTags({ name, rules, message });
+      const result = await campaignTags({ name, rules: validRules, message });
       setTags(result.tags.join(", "));
     } catch (err) {
       setError(err);
@@ -118,7 +121,7 @@ export function CampaignComposer() {
         </div>
         <div className="space-y-4">
           <Card title="AI message ideas">
-            <MessageSuggestions rules={rules} audienceSize={preview.preview?.count} onPick={setMessage} />
+            <MessageSuggestions rules={validRules} audienceSize={preview.preview?.count} onPick={setMessage} />
           </Card>
           <Card title="When">
             <div role="radiogroup" aria-label="When to send" className="flex flex-wrap gap-4 text-sm">
@@ -137,7 +140,13 @@ export function CampaignComposer() {
               </div>
             )}
             <div className="mt-3">
-              <TimingHint rules={rules} />
+              <TimingHint
+                rules={validRules}
+                onPick={(at) => {
+                  setWhen("later");
+                  setScheduledAt(toLocalInput(at));
+                }}
+              />
             </div>
           </Card>
           <Card title="Tags">
