@@ -337,8 +337,20 @@ def test_phone_width_uses_a_menu(page: Any, screenshot_dir: Path) -> None:
         menu.click()
         page.locator("#mobile-nav").get_by_role("link", name="Dashboard").click()
         page.get_by_role("heading", name="Dashboard").wait_for()
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"] + 1, f"page is {width}px wide on a phone"
         shot(page, screenshot_dir, "11-dashboard-phone")
+        for path, heading in [
+            ("/", "Dashboard"),
+            ("/customers", "Customers"),
+            ("/audience", "Audience builder"),
+            ("/campaigns/new", "New campaign"),
+            ("/campaigns", "Campaigns"),
+            ("/streams", "Streams"),
+            ("/settings", "Settings"),
+        ]:
+            page.goto(path)
+            page.get_by_role("heading", name=heading, exact=True).wait_for()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"] + 1, f"{path} is {width}px wide on a phone"
+        shot(page, screenshot_dir, "13-settings-phone")
     finally:
         page.set_viewport_size(DESKTOP)

@@ -29,7 +29,7 @@ function GroupEditor({ root, group, onChange, errors, depth }: { root: GroupNode
   return (
     <fieldset
       data-testid={depth === 0 ? "rule-root" : "rule-group"}
-      className={`space-y-2 rounded-md border p-3 ${depth === 0 ? "border-slate-300" : "border-indigo-200 bg-indigo-50/40"}`}
+      className={`min-w-0 space-y-2 rounded-md border p-3 ${depth === 0 ? "border-slate-300" : "border-indigo-200 bg-indigo-50/40"}`}
       aria-describedby={errors.get(group.id) ? errorId : undefined}
     >
       <legend className="sr-only">{label}</legend>

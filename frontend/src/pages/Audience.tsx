@@ -30,14 +30,14 @@ export function AudiencePage() {
         }
       />
       <div className="grid gap-4 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
-        <div className="space-y-4">
+        <div className="min-w-0 space-y-4">
           <DescribeInWords onRules={(rules) => setRoot(fromRulesJson(rules))} />
           <Card title="Rules">
             <RuleBuilder value={root} onChange={setRoot} errors={preview.nodeErrors} />
             <p className="mt-2 text-xs text-slate-500" data-testid="rules-description">{describeRules(toRulesJson(root))}</p>
           </Card>
         </div>
-        <div className="space-y-4">
+        <div className="min-w-0 space-y-4">
           <Card title="Audience">
             <AudiencePreviewPanel state={preview} />
           </Card>

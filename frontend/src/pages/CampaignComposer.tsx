@@ -76,7 +76,7 @@ export function CampaignComposer() {
         <p role="alert" className="mb-3 rounded-md border border-rose-200 bg-rose-50 p-2 text-sm text-rose-800">{error.message}</p>
       ) : null}
       <div className="grid gap-4 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
-        <div className="space-y-4">
+        <div className="min-w-0 space-y-4">
           <Card title="Campaign">
             <label htmlFor="campaign-name" className="text-sm font-medium">Name</label>
             <input id="campaign-name" className={inputClass} value={name} aria-invalid={fieldErrors(error, "name").length > 0} onChange={(e) => setName(e.target.value)} placeholder="Spring win-back" />
@@ -119,7 +119,7 @@ export function CampaignComposer() {
             <MessageEditor value={message} onChange={setMessage} sample={sample} serverErrors={fieldErrors(error, "message")} />
           </Card>
         </div>
-        <div className="space-y-4">
+        <div className="min-w-0 space-y-4">
           <Card title="AI message ideas">
             <MessageSuggestions rules={validRules} audienceSize={preview.preview?.count} onPick={setMessage} />
           </Card>
