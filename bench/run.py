@@ -183,6 +183,7 @@ def memory_figures(running: object, infra: Infra, customers: int) -> list[Figure
             pids[binary] = pid
     peaks = memory.stack_peaks(pids)
     total = sum(peaks.values())
+    services = sum(v for k, v in peaks.items() if k not in ("redis-server", "nx-27017"))
     detail = ", ".join(f"{k} {v:.0f}" for k, v in sorted(peaks.items(), key=lambda kv: -kv[1]))
     return [
         Figure(
@@ -191,7 +192,13 @@ def memory_figures(running: object, infra: Infra, customers: int) -> list[Figure
             "MB",
             f"sum of VmHWM (/proc) of every stack process at {customers:,} customers: {detail}",
             "<= 2,048",
-        )
+        ),
+        Figure(
+            "services_peak_rss_mb",
+            services,
+            "MB",
+            "the same without redis-server and the database server (the Python processes)",
+        ),
     ]
 
 
