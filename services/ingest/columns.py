@@ -130,17 +130,22 @@ class TextColumn(_Growable):
             self._hits.pop(next(iter(self._hits)))
         return hits
 
-    def _search_blob(self, needle: str) -> np.ndarray:
-        """Search the lowercased vocabulary joined into one string (C speed)."""
-        if "\x00" in needle:
-            return np.fromiter((needle in v.lower() for v in self.vocab), bool, len(self.vocab))
+    def prepare_search(self) -> tuple[int, str, np.ndarray]:
+        """The lowercased vocabulary joined by NULs and each entry's offset; rebuilt
+        when the vocabulary has grown by a tenth (newer entries are searched one by one)."""
         size = len(self.vocab)
         if self._blob is None or size > self._blob[0] * 1.1 + 1000:
             lowered = [v.lower() for v in self.vocab]
             lengths = np.fromiter((len(v) + 1 for v in lowered), np.int64, size)
             starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
             self._blob = (size, "\x00".join(lowered), starts)
-        covered, blob, starts = self._blob
+        return self._blob
+
+    def _search_blob(self, needle: str) -> np.ndarray:
+        """Search the lowercased vocabulary joined into one string (C speed)."""
+        if "\x00" in needle:
+            return np.fromiter((needle in v.lower() for v in self.vocab), bool, len(self.vocab))
+        covered, blob, starts = self.prepare_search()
         positions = np.fromiter((m.start() for m in re.finditer(re.escape(needle), blob)), np.int64)
         hits = np.zeros(covered, dtype=bool)
         hits[np.searchsorted(starts, positions, side="right") - 1] = True
@@ -239,6 +244,11 @@ class Columns:
                 self.tags.set(row, doc.get("tags"))
         flags = (d.get("contactable") is True for d in docs)
         self.contactable.data[rows] = np.fromiter(flags, np.bool_)
+
+    def prepare(self) -> None:
+        """Build the text search structures now (at load, off the request path)."""
+        for text in self.texts.values():
+            text.prepare_search()
 
     # -- queries -----------------------------------------------------------------------
     def audience(self, group: Group, now: datetime) -> np.ndarray:

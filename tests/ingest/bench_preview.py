@@ -117,6 +117,7 @@ def main() -> None:
     started = time.perf_counter()
     columns = Columns()
     columns.upsert(docs)
+    columns.prepare()  # as the API's loader does
     build_s = time.perf_counter() - started
     gc.collect()
     out(f"built model in {build_s:.1f}s; RSS grew {(rss_bytes() - before) / 1e6:.0f} MB\n")
