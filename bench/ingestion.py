@@ -73,12 +73,13 @@ def _records_in_stream(redis_url: str, entry_ids: list[str]) -> int:
     start = min(entry_ids, key=lambda e: tuple(int(x) for x in e.split("-")))
     try:
         while True:
-            page = r.xrange(INGEST_STREAM, min=start, count=200)
+            page: list[tuple[bytes, dict[bytes, bytes]]] = r.xrange(  # type: ignore[assignment]
+                INGEST_STREAM, min=start, count=200
+            )
             if not page:
                 break
             for entry_id, fields in page:
-                eid = entry_id.decode()
-                if eid in wanted:
+                if entry_id.decode() in wanted:
                     total += len(orjson.loads(fields[b"data"])["customers"])
             last = page[-1][0].decode()
             ms, seq = last.split("-")

@@ -53,7 +53,9 @@ def _git_commit() -> str | None:
 
 
 def describe(redis_url: str, mongo_uri: str) -> dict[str, Any]:
-    mongo = pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=5000)
+    mongo: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        mongo_uri, serverSelectionTimeoutMS=5000
+    )
     try:
         info = mongo.server_info()
     finally:
