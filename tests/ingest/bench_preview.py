@@ -1,6 +1,7 @@
 """Benchmark of the columnar audience preview (issue 8 item 3), not part of the suite.
 
     python tests/ingest/bench_preview.py --customers 1000000 --queries 300
+    REDIS_URL=... MONGODB_URI=... python tests/ingest/bench_preview.py --http
 
 Builds the read model from sample customers shaped as the worker stores them, then
 times count + 20 samples for 3-condition rules (cold first query, then p50/p95/p99),
@@ -17,14 +18,22 @@ import importlib.util
 import os
 import statistics
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import numpy as np
+import orjson
+import uvicorn
 
 from libs.common.rules import parse_rules, used_fields
+from libs.common.settings import DEV_INTERNAL_TOKEN
+from libs.common.testing.servers import free_port
+from services.ingest.app import create_app
 from services.ingest.columns import Columns
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--http", action="store_true", help="through uvicorn + the API route")
     args = parser.parse_args()
     now = datetime.now(UTC)
     started = time.perf_counter()
@@ -123,25 +133,69 @@ def main() -> None:
     out(f"built model in {build_s:.1f}s; RSS grew {(rss_bytes() - before) / 1e6:.0f} MB\n")
     del docs
 
-    def preview(raw: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
-        group = parse_rules(raw)
-        mask = columns.audience(group, datetime.now(UTC))
-        return int(np.count_nonzero(mask)), columns.sample(mask, 20, used_fields(group))
-
+    gc.collect()
+    gc.freeze()  # as the API's loader does
+    run = http_previews if args.http else direct_previews
     for raw in RULES:
-        started = time.perf_counter()
-        count, _ = preview(raw)
-        cold_ms = (time.perf_counter() - started) * 1000
-        timings = []
-        for _ in range(args.queries):
-            started = time.perf_counter()
-            preview(raw)
-            timings.append((time.perf_counter() - started) * 1000)
+        count, cold_ms, timings = run(columns, raw, args.queries)
         q = statistics.quantiles(timings, n=100)
         out(
-            f"rule {[c['field'] for c in raw['conditions']]}: count={count} cold={cold_ms:.1f}ms "
+            f"{'HTTP ' if args.http else ''}rule {[c['field'] for c in raw['conditions']]}: "
+            f"count={count} cold={cold_ms:.1f}ms "
             f"p50={q[49]:.1f}ms p95={q[94]:.1f}ms p99={q[98]:.1f}ms\n"
         )
+
+
+Timings = tuple[int, float, list[float]]
+
+
+def direct_previews(columns: Columns, raw: dict[str, Any], queries: int) -> Timings:
+    def preview() -> int:
+        group = parse_rules(raw)
+        mask = columns.audience(group, datetime.now(UTC))
+        columns.sample(mask, 20, used_fields(group))
+        return int(np.count_nonzero(mask))
+
+    started = time.perf_counter()
+    count = preview()
+    cold_ms = (time.perf_counter() - started) * 1000
+    timings = []
+    for _ in range(queries):
+        started = time.perf_counter()
+        preview()
+        timings.append((time.perf_counter() - started) * 1000)
+    return count, cold_ms, timings
+
+
+_SERVER: dict[str, Any] = {}
+
+
+def http_previews(columns: Columns, raw: dict[str, Any], queries: int) -> Timings:
+    """GET /api/customers/preview on the real app served by uvicorn, with the loaded
+    columns (needs REDIS_URL and MONGODB_URI for the app's own start-up)."""
+    if not _SERVER:
+        os.environ["INGEST_COLUMNS_ENABLED"] = "false"
+        app = create_app()
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.05)
+        app.state.preview = SimpleNamespace(ready=True, columns=columns)
+        token = {"x-internal-token": os.environ.get("INTERNAL_TOKEN", DEV_INTERNAL_TOKEN)}
+        _SERVER["client"] = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=token)
+    client: httpx.Client = _SERVER["client"]
+    params = {"rules": orjson.dumps(raw).decode(), "sampleSize": 20}
+    started = time.perf_counter()
+    answer = client.get("/api/customers/preview", params=params).json()
+    cold_ms = (time.perf_counter() - started) * 1000
+    assert answer["source"] == "columns", answer
+    timings = []
+    for _ in range(queries):
+        started = time.perf_counter()
+        client.get("/api/customers/preview", params=params).raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000)
+    return int(answer["count"]), cold_ms, timings
 
 
 if __name__ == "__main__":
