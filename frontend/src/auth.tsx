@@ -54,7 +54,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [refresh]);
 
   return (
-    <AuthContext.Provider value={{ user, config, checking, error, refresh, signOut }}>{children}</AuthContext.Provider>
+    <AuthContext.Provider value={{ user, config, checking, error, refresh, signOut }}>
+      {children}
+    </AuthContext.Provider>
   );
 }
 

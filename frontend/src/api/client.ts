@@ -48,7 +48,12 @@ async function toApiError(response: Response): Promise<ApiError> {
   }
   const err = (body as { error?: { code?: string; message?: string; details?: unknown } })?.error;
   if (err) {
-    return new ApiError(response.status, err.code ?? "error", err.message ?? response.statusText, normaliseDetails(err.details));
+    return new ApiError(
+      response.status,
+      err.code ?? "error",
+      err.message ?? response.statusText,
+      normaliseDetails(err.details),
+    );
   }
   const status = `${response.status} ${response.statusText || "request failed"}`.trim();
   const message =
@@ -93,7 +98,11 @@ export async function request<T>(method: string, path: string, options: RequestO
     });
   } catch (error) {
     if ((error as Error).name === "AbortError") throw error;
-    throw new ApiError(0, "network_error", "The server could not be reached. Check your connection and try again.");
+    throw new ApiError(
+      0,
+      "network_error",
+      "The server could not be reached. Check your connection and try again.",
+    );
   }
   if (!response.ok) {
     const error = await toApiError(response);

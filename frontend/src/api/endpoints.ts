@@ -48,7 +48,8 @@ export const replayDlq = (stream: string) =>
 // -- customers --
 export const listCustomers = (params: { page: number; pageSize: number; sort?: string; q?: string }) =>
   request<Page<Customer>>("GET", "/api/customers", { query: params });
-export const getCustomer = (id: string) => request<CustomerDetail>("GET", `/api/customers/${encodeURIComponent(id)}`);
+export const getCustomer = (id: string) =>
+  request<CustomerDetail>("GET", `/api/customers/${encodeURIComponent(id)}`);
 export const getCustomerStats = () => request<CustomerStats>("GET", "/api/customers/stats");
 export const previewAudience = (rules: RulesJson, sampleSize = 5, signal?: AbortSignal) =>
   request<Preview>("POST", "/api/customers/preview", { body: { rules, sampleSize }, signal });
@@ -58,12 +59,16 @@ export function importCsv(file: File, kind: "customers" | "orders") {
   form.append("kind", kind);
   return request<{ importId: string }>("POST", "/api/customers/import", { form });
 }
-export const getImport = (id: string) => request<ImportStatus>("GET", `/api/imports/${encodeURIComponent(id)}`);
+export const getImport = (id: string) =>
+  request<ImportStatus>("GET", `/api/imports/${encodeURIComponent(id)}`);
 
 // -- deliveries --
 export const getCustomerMessages = (customerId: string) =>
   request<{ items: Communication[] }>("GET", `/api/deliveries/customers/${encodeURIComponent(customerId)}`);
-export const listCommunications = (campaignId: string, params: { page: number; pageSize: number; status?: string }) =>
+export const listCommunications = (
+  campaignId: string,
+  params: { page: number; pageSize: number; status?: string },
+) =>
   request<Page<Communication>>("GET", `/api/campaigns/${encodeURIComponent(campaignId)}/communications`, {
     query: params,
   });
@@ -81,7 +86,8 @@ export interface NewCampaign {
 export const createCampaign = (body: NewCampaign) => request<Campaign>("POST", "/api/campaigns", { body });
 export const listCampaigns = (params: { page: number; pageSize: number; status?: string }) =>
   request<Page<Campaign>>("GET", "/api/campaigns", { query: params });
-export const getCampaign = (id: string) => request<Campaign>("GET", `/api/campaigns/${encodeURIComponent(id)}`);
+export const getCampaign = (id: string) =>
+  request<Campaign>("GET", `/api/campaigns/${encodeURIComponent(id)}`);
 export const getRealtime = (id: string) =>
   request<Realtime>("GET", `/api/campaigns/${encodeURIComponent(id)}/realtime`);
 export const campaignEventsUrl = (id: string) => `/api/campaigns/${encodeURIComponent(id)}/events`;
@@ -94,13 +100,21 @@ export const createSegment = (name: string, rules: RulesJson, description?: stri
   request<Segment>("POST", "/api/segments", { body: { name, rules, description } });
 export const listSegments = () => request<{ items: Segment[] }>("GET", "/api/segments");
 export const getSegment = (id: string) => request<Segment>("GET", `/api/segments/${encodeURIComponent(id)}`);
-export const deleteSegment = (id: string) => request<void>("DELETE", `/api/segments/${encodeURIComponent(id)}`);
+export const deleteSegment = (id: string) =>
+  request<void>("DELETE", `/api/segments/${encodeURIComponent(id)}`);
 
 // -- AI --
 export const segmentFromText = (description: string) =>
   request<SegmentFromText>("POST", "/api/ai/segment-from-text", { body: { description } });
-export const messageSuggestions = (body: { objective: string; audienceSize?: number; tone?: string; rules?: RulesJson }) =>
-  request<{ suggestions: MessageSuggestion[]; source: string }>("POST", "/api/ai/message-suggestions", { body });
+export const messageSuggestions = (body: {
+  objective: string;
+  audienceSize?: number;
+  tone?: string;
+  rules?: RulesJson;
+}) =>
+  request<{ suggestions: MessageSuggestion[]; source: string }>("POST", "/api/ai/message-suggestions", {
+    body,
+  });
 export const performanceSummary = (campaignId: string) =>
   request<PerformanceSummary>("POST", "/api/ai/campaign-performance-summary", { body: { campaignId } });
 export const optimalTiming = (audienceRules?: RulesJson) =>

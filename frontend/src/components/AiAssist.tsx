@@ -8,7 +8,15 @@ import { Button, ErrorState, FieldErrors, SourceTag, fieldErrors, inputClass } f
 
 const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
-export function MessageSuggestions({ rules, audienceSize, onPick }: { rules?: RulesJson; audienceSize?: number; onPick: (m: string) => void }) {
+export function MessageSuggestions({
+  rules,
+  audienceSize,
+  onPick,
+}: {
+  rules?: RulesJson;
+  audienceSize?: number;
+  onPick: (m: string) => void;
+}) {
   const [objective, setObjective] = useState("");
   const [tone, setTone] = useState("friendly");
   const [busy, setBusy] = useState(false);
@@ -32,14 +40,26 @@ export function MessageSuggestions({ rules, audienceSize, onPick }: { rules?: Ru
     <form onSubmit={onSubmit} className="space-y-2" aria-label="AI message suggestions">
       <div className="flex flex-wrap items-end gap-2">
         <div className="min-w-[12rem] flex-1">
-          <label htmlFor="ai-objective" className="text-sm font-medium">Objective</label>
-          <input id="ai-objective" className={inputClass} placeholder="win back inactive big spenders" value={objective} onChange={(e) => setObjective(e.target.value)} />
+          <label htmlFor="ai-objective" className="text-sm font-medium">
+            Objective
+          </label>
+          <input
+            id="ai-objective"
+            className={inputClass}
+            placeholder="win back inactive big spenders"
+            value={objective}
+            onChange={(e) => setObjective(e.target.value)}
+          />
         </div>
         <div>
-          <label htmlFor="ai-tone" className="text-sm font-medium">Tone</label>
+          <label htmlFor="ai-tone" className="text-sm font-medium">
+            Tone
+          </label>
           <select id="ai-tone" className={inputClass} value={tone} onChange={(e) => setTone(e.target.value)}>
             {["friendly", "professional", "playful", "urgent"].map((t) => (
-              <option key={t} value={t}>{t}</option>
+              <option key={t} value={t}>
+                {t}
+              </option>
             ))}
           </select>
         </div>
@@ -51,14 +71,21 @@ export function MessageSuggestions({ rules, audienceSize, onPick }: { rules?: Ru
       {error && fieldErrors(error, "objective").length === 0 ? <ErrorState error={error} /> : null}
       {result && (
         <ul className="space-y-2" data-testid="ai-suggestions">
-          {result.suggestions.length === 0 && <li className="text-sm text-slate-500">No suggestions came back.</li>}
+          {result.suggestions.length === 0 && (
+            <li className="text-sm text-slate-500">No suggestions came back.</li>
+          )}
           {result.suggestions.map((s, i) => (
             <li key={i} className="rounded-md border border-slate-200 p-2 text-sm">
               <p className="whitespace-pre-wrap">{s.message}</p>
               <p className="mt-1 text-xs text-slate-500">
                 <SourceTag source={result.source} /> {s.tone} {s.rationale ? `· ${s.rationale}` : ""}
               </p>
-              <Button variant="secondary" className="mt-1" onClick={() => onPick(s.message)} aria-label={`Use suggestion ${i + 1}`}>
+              <Button
+                variant="secondary"
+                className="mt-1"
+                onClick={() => onPick(s.message)}
+                aria-label={`Use suggestion ${i + 1}`}
+              >
                 Use this message
               </Button>
             </li>
@@ -74,7 +101,7 @@ function browserZone(): string {
 }
 
 function dayName(day: string | number): string {
-  return typeof day === "number" ? DAYS[day] ?? String(day) : day;
+  return typeof day === "number" ? (DAYS[day] ?? String(day)) : day;
 }
 
 export function TimingHint({ rules, onPick }: { rules?: RulesJson; onPick: (at: Date) => void }) {
@@ -113,14 +140,16 @@ export function TimingHint({ rules, onPick }: { rules?: RulesJson; onPick: (at: 
               const at = zoned ?? nextOccurrence(r.dayOfWeek, r.hour, browserZone());
               return (
                 <li key={i}>
-                  {dayName(r.dayOfWeek)} at {String(r.hour).padStart(2, "0")}:00 {r.timezone ?? ""} {r.evidence ? `— ${r.evidence}` : ""}
+                  {dayName(r.dayOfWeek)} at {String(r.hour).padStart(2, "0")}:00 {r.timezone ?? ""}{" "}
+                  {r.evidence ? `— ${r.evidence}` : ""}
                   {at && (
                     <button
                       type="button"
                       onClick={() => onPick(at)}
                       className="ml-2 text-xs text-indigo-700 underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
                     >
-                      Schedule for {at.toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" })}
+                      Schedule for{" "}
+                      {at.toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" })}
                       {zoned ? "" : " your time"}
                     </button>
                   )}

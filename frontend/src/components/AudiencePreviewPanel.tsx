@@ -27,10 +27,18 @@ export function AudiencePreviewPanel({ state }: { state: AudiencePreview }) {
             {preview ? formatNumber(preview.count) : "—"}
           </p>
         </div>
-        {loading && !blocked && <Loader2 className="h-5 w-5 animate-spin text-slate-400" aria-label="Updating" />}
+        {loading && !blocked && (
+          <Loader2 className="h-5 w-5 animate-spin text-slate-400" aria-label="Updating" />
+        )}
       </div>
-      {blocked && <p className="mt-2 text-sm text-amber-700">Fix the highlighted conditions to update the count.</p>}
-      {error && !blocked ? <div className="mt-2"><ErrorState error={error} /></div> : null}
+      {blocked && (
+        <p className="mt-2 text-sm text-amber-700">Fix the highlighted conditions to update the count.</p>
+      )}
+      {error && !blocked ? (
+        <div className="mt-2">
+          <ErrorState error={error} />
+        </div>
+      ) : null}
       {preview && !blocked && (
         <div className="mt-3">
           {preview.sample.length === 0 ? (
@@ -40,9 +48,13 @@ export function AudiencePreviewPanel({ state }: { state: AudiencePreview }) {
               <table className="w-full text-left text-sm" aria-label="Sample of matching customers">
                 <thead className="text-xs uppercase text-slate-500">
                   <tr>
-                    <th scope="col" className="py-1 pr-2">Customer</th>
+                    <th scope="col" className="py-1 pr-2">
+                      Customer
+                    </th>
                     {fields.map((f) => (
-                      <th scope="col" key={f} className="py-1 pr-2">{fieldMeta(f).label}</th>
+                      <th scope="col" key={f} className="py-1 pr-2">
+                        {fieldMeta(f).label}
+                      </th>
                     ))}
                   </tr>
                 </thead>
@@ -50,11 +62,18 @@ export function AudiencePreviewPanel({ state }: { state: AudiencePreview }) {
                   {preview.sample.map((c) => (
                     <tr key={c.id}>
                       <td className="py-1 pr-2">
-                        <Link to={`/customers/${encodeURIComponent(c.id)}`} className="text-indigo-700 hover:underline">{c.name || c.id}</Link>
+                        <Link
+                          to={`/customers/${encodeURIComponent(c.id)}`}
+                          className="text-indigo-700 hover:underline"
+                        >
+                          {c.name || c.id}
+                        </Link>
                         <div className="text-xs text-slate-500">{c.email}</div>
                       </td>
                       {fields.map((f) => (
-                        <td key={f} className="py-1 pr-2">{cell(f, c[f])}</td>
+                        <td key={f} className="py-1 pr-2">
+                          {cell(f, c[f])}
+                        </td>
                       ))}
                     </tr>
                   ))}

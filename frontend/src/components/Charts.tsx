@@ -1,4 +1,15 @@
-import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import {
+  Area,
+  AreaChart,
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Legend,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from "recharts";
 
 export interface SeriesPoint {
   label: string;
@@ -7,7 +18,15 @@ export interface SeriesPoint {
   failed: number;
 }
 
-export function DeliveryChart({ data, showSent = true, label }: { data: SeriesPoint[]; showSent?: boolean; label: string }) {
+export function DeliveryChart({
+  data,
+  showSent = true,
+  label,
+}: {
+  data: SeriesPoint[];
+  showSent?: boolean;
+  label: string;
+}) {
   return (
     <figure aria-label={label} className="h-64 w-full">
       <ResponsiveContainer width="100%" height="100%">
@@ -27,7 +46,17 @@ export function DeliveryChart({ data, showSent = true, label }: { data: SeriesPo
 }
 
 /** Receipts per time bucket, stacked: readable even with one or two buckets. */
-export function DeliveryBars({ data, label, stacked = true, showSent = false }: { data: SeriesPoint[]; label: string; stacked?: boolean; showSent?: boolean }) {
+export function DeliveryBars({
+  data,
+  label,
+  stacked = true,
+  showSent = false,
+}: {
+  data: SeriesPoint[];
+  label: string;
+  stacked?: boolean;
+  showSent?: boolean;
+}) {
   return (
     <figure aria-label={label} className="h-64 w-full">
       <ResponsiveContainer width="100%" height="100%">
@@ -38,8 +67,20 @@ export function DeliveryBars({ data, label, stacked = true, showSent = false }: 
           <Tooltip />
           <Legend wrapperStyle={{ fontSize: 12 }} />
           {showSent && <Bar dataKey="sent" fill="#6366f1" name="Sent" maxBarSize={48} />}
-          <Bar dataKey="delivered" stackId={stacked ? "r" : undefined} fill="#059669" name="Delivered" maxBarSize={48} />
-          <Bar dataKey="failed" stackId={stacked ? "r" : undefined} fill="#e11d48" name="Failed" maxBarSize={48} />
+          <Bar
+            dataKey="delivered"
+            stackId={stacked ? "r" : undefined}
+            fill="#059669"
+            name="Delivered"
+            maxBarSize={48}
+          />
+          <Bar
+            dataKey="failed"
+            stackId={stacked ? "r" : undefined}
+            fill="#e11d48"
+            name="Failed"
+            maxBarSize={48}
+          />
         </BarChart>
       </ResponsiveContainer>
     </figure>

@@ -2,7 +2,16 @@ import { Upload } from "lucide-react";
 import { useEffect, useState, type FormEvent } from "react";
 import { getImport, importCsv } from "../api/endpoints";
 import type { ImportStatus } from "../api/types";
-import { Button, Card, ErrorState, FieldErrors, ProgressBar, StatusBadge, fieldErrors, inputClass } from "./ui";
+import {
+  Button,
+  Card,
+  ErrorState,
+  FieldErrors,
+  ProgressBar,
+  StatusBadge,
+  fieldErrors,
+  inputClass,
+} from "./ui";
 
 const POLL_MS = 500;
 
@@ -63,7 +72,9 @@ export function CsvImport({ onDone }: { onDone?: () => void }) {
     <Card title="Import CSV">
       <form onSubmit={onSubmit} className="flex flex-wrap items-end gap-3" aria-label="Import CSV">
         <div className="min-w-[14rem] flex-1">
-          <label htmlFor="csv-file" className="text-sm font-medium">CSV file</label>
+          <label htmlFor="csv-file" className="text-sm font-medium">
+            CSV file
+          </label>
           <input
             id="csv-file"
             type="file"
@@ -74,8 +85,15 @@ export function CsvImport({ onDone }: { onDone?: () => void }) {
           <FieldErrors messages={fieldErrors(error, "file")} />
         </div>
         <div>
-          <label htmlFor="csv-kind" className="text-sm font-medium">Contains</label>
-          <select id="csv-kind" className={inputClass} value={kind} onChange={(e) => setKind(e.target.value as "customers" | "orders")}>
+          <label htmlFor="csv-kind" className="text-sm font-medium">
+            Contains
+          </label>
+          <select
+            id="csv-kind"
+            className={inputClass}
+            value={kind}
+            onChange={(e) => setKind(e.target.value as "customers" | "orders")}
+          >
             <option value="customers">Customers</option>
             <option value="orders">Orders</option>
           </select>
@@ -84,17 +102,26 @@ export function CsvImport({ onDone }: { onDone?: () => void }) {
           <Upload className="h-4 w-4" aria-hidden /> Import
         </Button>
       </form>
-      {error && fieldErrors(error, "file").length === 0 ? <div className="mt-3"><ErrorState error={error} /></div> : null}
+      {error && fieldErrors(error, "file").length === 0 ? (
+        <div className="mt-3">
+          <ErrorState error={error} />
+        </div>
+      ) : null}
       {status && (
         <div className="mt-4 space-y-2" data-testid="import-status">
           <div className="flex flex-wrap items-center gap-2 text-sm">
             <StatusBadge status={status.status} />
             <span>
               {processed.toLocaleString("en-US")} of {(status.totalRows ?? 0).toLocaleString("en-US")} rows ·{" "}
-              {(status.accepted ?? 0).toLocaleString("en-US")} accepted · {(status.rejected ?? 0).toLocaleString("en-US")} rejected
+              {(status.accepted ?? 0).toLocaleString("en-US")} accepted ·{" "}
+              {(status.rejected ?? 0).toLocaleString("en-US")} rejected
             </span>
           </div>
-          <ProgressBar label="Import progress" value={status.status === "completed" ? 1 : processed} max={status.status === "completed" ? 1 : status.totalRows ?? 0} />
+          <ProgressBar
+            label="Import progress"
+            value={status.status === "completed" ? 1 : processed}
+            max={status.status === "completed" ? 1 : (status.totalRows ?? 0)}
+          />
           {status.errors && status.errors.length > 0 && (
             <details className="text-sm">
               <summary className="cursor-pointer text-rose-700">{status.errors.length} row problems</summary>

@@ -29,8 +29,13 @@ export function DevBanner() {
   const { config } = useAuth();
   if (!config?.devLogin) return null;
   return (
-    <div role="alert" data-testid="dev-banner" className="flex items-center justify-center gap-2 bg-amber-400 px-3 py-1.5 text-sm font-semibold text-amber-950">
-      <TriangleAlert className="h-4 w-4" aria-hidden /> Development sign-in is enabled — do not use this deployment for real data.
+    <div
+      role="alert"
+      data-testid="dev-banner"
+      className="flex items-center justify-center gap-2 bg-amber-400 px-3 py-1.5 text-sm font-semibold text-amber-950"
+    >
+      <TriangleAlert className="h-4 w-4" aria-hidden /> Development sign-in is enabled — do not use this
+      deployment for real data.
     </div>
   );
 }
@@ -58,7 +63,10 @@ export function Layout() {
   const [open, setOpen] = useState(false);
   return (
     <div className="flex min-h-screen flex-col">
-      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2"
+      >
         Skip to content
       </a>
       <DevBanner />

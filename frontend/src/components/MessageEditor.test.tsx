@@ -16,7 +16,9 @@ afterEach(cleanup);
 describe("MessageEditor", () => {
   it("renders the live preview for the sample customer", () => {
     render(<Harness initial="Hi {firstName} from {city}, you spent {totalSpends}. {{literal}}" />);
-    expect(screen.getByTestId("message-preview").textContent).toBe("Hi Asha from Pune, you spent 12,000. {literal}");
+    expect(screen.getByTestId("message-preview").textContent).toBe(
+      "Hi Asha from Pune, you spent 12,000. {literal}",
+    );
   });
 
   it("inserts a placeholder chip into the message", () => {

@@ -35,7 +35,9 @@ export function MessageEditor({
 
   return (
     <div className="space-y-2">
-      <label htmlFor="campaign-message" className="text-sm font-medium">Message text</label>
+      <label htmlFor="campaign-message" className="text-sm font-medium">
+        Message text
+      </label>
       <div className="flex flex-wrap gap-1" role="group" aria-label="Insert a placeholder">
         {PLACEHOLDERS.map((p) => (
           <button
@@ -71,9 +73,13 @@ export function MessageEditor({
             s.kind === "text" ? (
               <span key={i}>{s.text}</span>
             ) : s.kind === "value" ? (
-              <mark key={i} className="rounded bg-emerald-100 px-0.5">{s.text}</mark>
+              <mark key={i} className="rounded bg-emerald-100 px-0.5">
+                {s.text}
+              </mark>
             ) : (
-              <mark key={i} className="rounded bg-rose-200 px-0.5 text-rose-900" title="Unknown placeholder">{s.text}</mark>
+              <mark key={i} className="rounded bg-rose-200 px-0.5 text-rose-900" title="Unknown placeholder">
+                {s.text}
+              </mark>
             ),
           )}
         </p>

@@ -55,7 +55,10 @@ describe("RuleBuilder", () => {
     fireEvent.click(group.getByRole("radio", { name: "ALL (AND)" }));
     expect(json().conditions[1].operator).toBe("AND");
     fireEvent.click(group.getByRole("button", { name: "Remove group" }));
-    expect(json()).toEqual({ operator: "AND", conditions: [{ field: "city", operator: "=", value: "Pune" }] });
+    expect(json()).toEqual({
+      operator: "AND",
+      conditions: [{ field: "city", operator: "=", value: "Pune" }],
+    });
   });
 
   it("offers only the operators that fit the field's kind", () => {
@@ -64,11 +67,13 @@ describe("RuleBuilder", () => {
     change(row.getByLabelText("Field"), "lastOrderAt");
     const ops = Array.from((row.getByLabelText("Operator") as HTMLSelectElement).options).map((o) => o.value);
     expect(ops).toEqual([">", ">=", "<", "<=", "inactive_days", "active_within_days", "exists"]);
-    expect(Array.from((row.getByLabelText("Operator") as HTMLSelectElement).options).map((o) => o.text)).toContain(
-      "inactive for N days",
-    );
+    expect(
+      Array.from((row.getByLabelText("Operator") as HTMLSelectElement).options).map((o) => o.text),
+    ).toContain("inactive for N days");
     change(row.getByLabelText("Field"), "tags");
-    const tagOps = Array.from((row.getByLabelText("Operator") as HTMLSelectElement).options).map((o) => o.value);
+    const tagOps = Array.from((row.getByLabelText("Operator") as HTMLSelectElement).options).map(
+      (o) => o.value,
+    );
     expect(tagOps).toEqual(["contains", "in", "exists"]);
   });
 

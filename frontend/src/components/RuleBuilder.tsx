@@ -23,7 +23,19 @@ export function RuleBuilder({ value, onChange, errors }: Props) {
   return <GroupEditor root={value} group={value} onChange={onChange} errors={errors} depth={0} />;
 }
 
-function GroupEditor({ root, group, onChange, errors, depth }: { root: GroupNode; group: GroupNode; onChange: (g: GroupNode) => void; errors: Map<string, string[]>; depth: number }) {
+function GroupEditor({
+  root,
+  group,
+  onChange,
+  errors,
+  depth,
+}: {
+  root: GroupNode;
+  group: GroupNode;
+  onChange: (g: GroupNode) => void;
+  errors: Map<string, string[]>;
+  depth: number;
+}) {
   const label = depth === 0 ? "Audience rules" : `Nested group ${group.id}`;
   const errorId = `err-${group.id}`;
   return (
@@ -35,7 +47,11 @@ function GroupEditor({ root, group, onChange, errors, depth }: { root: GroupNode
       <legend className="sr-only">{label}</legend>
       <div className="flex flex-wrap items-center gap-2">
         <span className="text-sm text-slate-600">Match</span>
-        <div role="radiogroup" aria-label={`${depth === 0 ? "Top-level" : "Group"} match mode`} className="inline-flex overflow-hidden rounded-md border border-slate-300">
+        <div
+          role="radiogroup"
+          aria-label={`${depth === 0 ? "Top-level" : "Group"} match mode`}
+          className="inline-flex overflow-hidden rounded-md border border-slate-300"
+        >
           {(["AND", "OR"] as GroupOperator[]).map((op) => (
             <button
               key={op}
@@ -51,13 +67,20 @@ function GroupEditor({ root, group, onChange, errors, depth }: { root: GroupNode
         </div>
         <span className="text-sm text-slate-600">of these</span>
         {depth > 0 && (
-          <Button variant="ghost" className="ml-auto" aria-label="Remove group" onClick={() => onChange(removeNode(root, group.id))}>
+          <Button
+            variant="ghost"
+            className="ml-auto"
+            aria-label="Remove group"
+            onClick={() => onChange(removeNode(root, group.id))}
+          >
             <Trash2 className="h-4 w-4" aria-hidden /> Remove group
           </Button>
         )}
       </div>
       <FieldErrors id={errorId} messages={errors.get(group.id)} />
-      {group.conditions.length === 0 && <p className="text-sm italic text-slate-500">No conditions: everyone matches.</p>}
+      {group.conditions.length === 0 && (
+        <p className="text-sm italic text-slate-500">No conditions: everyone matches.</p>
+      )}
       <ul className="space-y-2">
         {group.conditions.map((node) => (
           <li key={node.id}>
@@ -74,7 +97,10 @@ function GroupEditor({ root, group, onChange, errors, depth }: { root: GroupNode
           <Plus className="h-4 w-4" aria-hidden /> Add condition
         </Button>
         {depth < 7 && (
-          <Button variant="secondary" onClick={() => onChange(addGroup(root, group.id, group.operator === "AND" ? "OR" : "AND"))}>
+          <Button
+            variant="secondary"
+            onClick={() => onChange(addGroup(root, group.id, group.operator === "AND" ? "OR" : "AND"))}
+          >
             <FolderPlus className="h-4 w-4" aria-hidden /> Add group
           </Button>
         )}
@@ -83,7 +109,17 @@ function GroupEditor({ root, group, onChange, errors, depth }: { root: GroupNode
   );
 }
 
-function ConditionRow({ root, condition, onChange, errors }: { root: GroupNode; condition: ConditionNode; onChange: (g: GroupNode) => void; errors?: string[] }) {
+function ConditionRow({
+  root,
+  condition,
+  onChange,
+  errors,
+}: {
+  root: GroupNode;
+  condition: ConditionNode;
+  onChange: (g: GroupNode) => void;
+  errors?: string[];
+}) {
   const meta = fieldMeta(condition.field);
   const id = condition.id;
   const invalid = Boolean(errors?.length);
@@ -91,20 +127,47 @@ function ConditionRow({ root, condition, onChange, errors }: { root: GroupNode; 
   return (
     <div data-testid="rule-condition" className="rounded-md border border-slate-200 bg-white p-2">
       <div className="grid grid-cols-1 items-center gap-2 sm:grid-cols-[minmax(0,1fr)_minmax(0,1fr)_minmax(0,1.4fr)_auto]">
-        <label htmlFor={`${id}-field`} className="sr-only">Field</label>
-        <select id={`${id}-field`} className={inputClass} value={condition.field} onChange={(e) => update({ field: e.target.value })}>
+        <label htmlFor={`${id}-field`} className="sr-only">
+          Field
+        </label>
+        <select
+          id={`${id}-field`}
+          className={inputClass}
+          value={condition.field}
+          onChange={(e) => update({ field: e.target.value })}
+        >
           {FIELDS.map((f) => (
-            <option key={f.name} value={f.name}>{f.label}</option>
+            <option key={f.name} value={f.name}>
+              {f.label}
+            </option>
           ))}
         </select>
-        <label htmlFor={`${id}-op`} className="sr-only">Operator</label>
-        <select id={`${id}-op`} className={inputClass} value={condition.operator} onChange={(e) => update({ operator: e.target.value })}>
+        <label htmlFor={`${id}-op`} className="sr-only">
+          Operator
+        </label>
+        <select
+          id={`${id}-op`}
+          className={inputClass}
+          value={condition.operator}
+          onChange={(e) => update({ operator: e.target.value })}
+        >
           {OPERATORS_BY_KIND[meta.kind].map((op) => (
-            <option key={op} value={op}>{operatorLabel(meta.kind, op)}</option>
+            <option key={op} value={op}>
+              {operatorLabel(meta.kind, op)}
+            </option>
           ))}
         </select>
-        <ValueInput condition={condition} kind={meta.kind} invalid={invalid} onValue={(value) => update({ value })} />
-        <Button variant="ghost" aria-label={`Remove condition on ${meta.label}`} onClick={() => onChange(removeNode(root, id))}>
+        <ValueInput
+          condition={condition}
+          kind={meta.kind}
+          invalid={invalid}
+          onValue={(value) => update({ value })}
+        />
+        <Button
+          variant="ghost"
+          aria-label={`Remove condition on ${meta.label}`}
+          onClick={() => onChange(removeNode(root, id))}
+        >
           <Trash2 className="h-4 w-4" aria-hidden />
         </Button>
       </div>
@@ -113,7 +176,17 @@ function ConditionRow({ root, condition, onChange, errors }: { root: GroupNode; 
   );
 }
 
-function ValueInput({ condition, kind, invalid, onValue }: { condition: ConditionNode; kind: string; invalid: boolean; onValue: (v: string) => void }) {
+function ValueInput({
+  condition,
+  kind,
+  invalid,
+  onValue,
+}: {
+  condition: ConditionNode;
+  kind: string;
+  invalid: boolean;
+  onValue: (v: string) => void;
+}) {
   const id = `${condition.id}-value`;
   const common = {
     id,
@@ -124,7 +197,9 @@ function ValueInput({ condition, kind, invalid, onValue }: { condition: Conditio
   if (condition.operator === "exists") {
     return (
       <span>
-        <label htmlFor={id} className="sr-only">Known or unknown</label>
+        <label htmlFor={id} className="sr-only">
+          Known or unknown
+        </label>
         <select {...common} className={inputClass} onChange={(e) => onValue(e.target.value)}>
           <option value="true">is known</option>
           <option value="false">is unknown</option>
@@ -135,8 +210,17 @@ function ValueInput({ condition, kind, invalid, onValue }: { condition: Conditio
   if (DAY_OPERATORS.includes(condition.operator)) {
     return (
       <span className="flex items-center gap-1">
-        <label htmlFor={id} className="sr-only">Number of days</label>
-        <input {...common} type="number" min={0} step={1} className={`${fieldBase} w-full`} onChange={(e) => onValue(e.target.value)} />
+        <label htmlFor={id} className="sr-only">
+          Number of days
+        </label>
+        <input
+          {...common}
+          type="number"
+          min={0}
+          step={1}
+          className={`${fieldBase} w-full`}
+          onChange={(e) => onValue(e.target.value)}
+        />
         <span className="text-sm text-slate-600">days</span>
       </span>
     );
@@ -145,7 +229,9 @@ function ValueInput({ condition, kind, invalid, onValue }: { condition: Conditio
   const dateInput = kind === "date" && !isList;
   return (
     <span>
-      <label htmlFor={id} className="sr-only">{isList ? "Values, comma separated" : "Value"}</label>
+      <label htmlFor={id} className="sr-only">
+        {isList ? "Values, comma separated" : "Value"}
+      </label>
       <input
         {...common}
         type={dateInput ? "date" : "text"}

@@ -30,7 +30,17 @@ export function Button({
   );
 }
 
-export function Card({ title, actions, children, className = "" }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string }) {
+export function Card({
+  title,
+  actions,
+  children,
+  className = "",
+}: {
+  title?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
   return (
     <section className={`min-w-0 rounded-lg border border-slate-200 bg-white p-4 shadow-sm ${className}`}>
       {(title || actions) && (
@@ -44,7 +54,15 @@ export function Card({ title, actions, children, className = "" }: { title?: Rea
   );
 }
 
-export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: string; actions?: ReactNode }) {
+export function PageHeader({
+  title,
+  subtitle,
+  actions,
+}: {
+  title: string;
+  subtitle?: string;
+  actions?: ReactNode;
+}) {
   return (
     <div className="mb-4 flex flex-wrap items-end justify-between gap-3">
       <div>
@@ -66,7 +84,10 @@ export function Loading({ label = "Loading…" }: { label?: string }) {
 
 export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   return (
-    <div role="alert" className="flex flex-wrap items-center gap-3 rounded-md border border-rose-200 bg-rose-50 p-3 text-sm text-rose-800">
+    <div
+      role="alert"
+      className="flex flex-wrap items-center gap-3 rounded-md border border-rose-200 bg-rose-50 p-3 text-sm text-rose-800"
+    >
       <AlertTriangle className="h-4 w-4 shrink-0" aria-hidden />
       <span className="flex-1">{errorMessage(error)}</span>
       {onRetry && (
@@ -154,7 +175,10 @@ export function Stat({ label, value, hint }: { label: string; value: ReactNode; 
   return (
     <div className="rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
       <p className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</p>
-      <p className="mt-1 text-2xl font-semibold text-slate-900" data-testid={`stat-${label.toLowerCase().replace(/\s+/g, "-")}`}>
+      <p
+        className="mt-1 text-2xl font-semibold text-slate-900"
+        data-testid={`stat-${label.toLowerCase().replace(/\s+/g, "-")}`}
+      >
         {value}
       </p>
       {hint && <p className="text-xs text-slate-500">{hint}</p>}
@@ -178,10 +202,25 @@ const STATUS_COLORS: Record<string, string> = {
 
 export function StatusBadge({ status }: { status: string }) {
   const color = STATUS_COLORS[status.toLowerCase()] ?? "bg-slate-100 text-slate-700";
-  return <span className={`inline-block rounded-full px-2 py-0.5 text-xs font-medium ${color}`} data-testid="status-badge">{status}</span>;
+  return (
+    <span
+      className={`inline-block rounded-full px-2 py-0.5 text-xs font-medium ${color}`}
+      data-testid="status-badge"
+    >
+      {status}
+    </span>
+  );
 }
 
-export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+export function Modal({
+  title,
+  onClose,
+  children,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const previous = document.activeElement as HTMLElement | null;
@@ -190,7 +229,9 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
       if (e.key === "Escape") onClose();
       if (e.key !== "Tab" || !ref.current) return;
       // keep focus inside the dialog
-      const items = ref.current.querySelectorAll<HTMLElement>("button:not([disabled]), input, select, textarea, a[href]");
+      const items = ref.current.querySelectorAll<HTMLElement>(
+        "button:not([disabled]), input, select, textarea, a[href]",
+      );
       if (items.length === 0) return;
       const first = items[0];
       const last = items[items.length - 1];
@@ -210,7 +251,13 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
   }, [onClose]);
   return (
     <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-900/50 p-4">
-      <div ref={ref} role="dialog" aria-modal="true" aria-label={title} className="w-full max-w-lg rounded-lg bg-white p-5 shadow-xl">
+      <div
+        ref={ref}
+        role="dialog"
+        aria-modal="true"
+        aria-label={title}
+        className="w-full max-w-lg rounded-lg bg-white p-5 shadow-xl"
+      >
         <div className="mb-3 flex items-center justify-between">
           <h2 className="text-lg font-semibold">{title}</h2>
           <Button variant="ghost" aria-label="Close dialog" onClick={onClose}>
@@ -230,7 +277,10 @@ export const inputClass = `${fieldBase} w-full`;
 export function SourceTag({ source }: { source?: string }) {
   if (!source) return null;
   return (
-    <span className="rounded bg-slate-100 px-1.5 py-0.5 text-[10px] font-medium uppercase text-slate-500" title="Where this answer came from">
+    <span
+      className="rounded bg-slate-100 px-1.5 py-0.5 text-[10px] font-medium uppercase text-slate-500"
+      title="Where this answer came from"
+    >
       {source === "llm" ? "AI" : "rule-based fallback"}
     </span>
   );

@@ -40,7 +40,8 @@ export function useAudiencePreview(root: GroupNode | null, sampleSize = 5, delay
       .catch((err: unknown) => {
         if ((err as Error).name === "AbortError") return;
         setError(err);
-        if (err instanceof ApiError && err.status === 422) setServerErrors({ key: debouncedKey, details: err.details });
+        if (err instanceof ApiError && err.status === 422)
+          setServerErrors({ key: debouncedKey, details: err.details });
       })
       .finally(() => {
         if (!controller.signal.aborted) setLoading(false);
@@ -51,7 +52,9 @@ export function useAudiencePreview(root: GroupNode | null, sampleSize = 5, delay
   const nodeErrors = useMemo(() => {
     const merged = new Map(local);
     if (root && serverErrors && serverErrors.key === rulesKey) {
-      errorsByNode(root, serverErrors.details).forEach((msgs, id) => merged.set(id, [...(merged.get(id) ?? []), ...msgs]));
+      errorsByNode(root, serverErrors.details).forEach((msgs, id) =>
+        merged.set(id, [...(merged.get(id) ?? []), ...msgs]),
+      );
     }
     return merged;
   }, [local, root, serverErrors, rulesKey]);

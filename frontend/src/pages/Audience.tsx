@@ -1,11 +1,28 @@
 import { Save, Send, Sparkles, Trash2, Wand2 } from "lucide-react";
 import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
-import { createSegment, deleteSegment, listSegments, lookalikeAudience, segmentFromText } from "../api/endpoints";
+import {
+  createSegment,
+  deleteSegment,
+  listSegments,
+  lookalikeAudience,
+  segmentFromText,
+} from "../api/endpoints";
 import type { Lookalike, Segment } from "../api/types";
 import { AudiencePreviewPanel } from "../components/AudiencePreviewPanel";
 import { RuleBuilder } from "../components/RuleBuilder";
-import { Button, Card, EmptyState, ErrorState, FieldErrors, ListState, PageHeader, SourceTag, fieldErrors, inputClass } from "../components/ui";
+import {
+  Button,
+  Card,
+  EmptyState,
+  ErrorState,
+  FieldErrors,
+  ListState,
+  PageHeader,
+  SourceTag,
+  fieldErrors,
+  inputClass,
+} from "../components/ui";
 import { formatNumber } from "../format";
 import { useAsync } from "../hooks/useAsync";
 import { useAudiencePreview } from "../hooks/useAudiencePreview";
@@ -34,7 +51,9 @@ export function AudiencePage() {
           <DescribeInWords onRules={(rules) => setRoot(fromRulesJson(rules))} />
           <Card title="Rules">
             <RuleBuilder value={root} onChange={setRoot} errors={preview.nodeErrors} />
-            <p className="mt-2 text-xs text-slate-500" data-testid="rules-description">{describeRules(toRulesJson(root))}</p>
+            <p className="mt-2 text-xs text-slate-500" data-testid="rules-description">
+              {describeRules(toRulesJson(root))}
+            </p>
           </Card>
         </div>
         <div className="min-w-0 space-y-4">
@@ -44,8 +63,20 @@ export function AudiencePage() {
           <SaveSegment root={root} onSaved={segments.reload} />
           <LookalikePanel root={root} onLoad={(rules) => setRoot(fromRulesJson(rules))} />
           <Card title="Saved segments">
-            <ListState loading={segments.loading} error={segments.error} items={segments.data?.items} onRetry={segments.reload} empty={<EmptyState title="No saved segments yet" />}>
-              {(items) => <SegmentList items={items} onLoad={(s) => setRoot(fromRulesJson(s.rules))} onDeleted={segments.reload} />}
+            <ListState
+              loading={segments.loading}
+              error={segments.error}
+              items={segments.data?.items}
+              onRetry={segments.reload}
+              empty={<EmptyState title="No saved segments yet" />}
+            >
+              {(items) => (
+                <SegmentList
+                  items={items}
+                  onLoad={(s) => setRoot(fromRulesJson(s.rules))}
+                  onDeleted={segments.reload}
+                />
+              )}
             </ListState>
           </Card>
         </div>
@@ -76,9 +107,17 @@ function DescribeInWords({ onRules }: { onRules: (rules: unknown) => void }) {
   }
 
   return (
-    <Card title={<span className="inline-flex items-center gap-2"><Wand2 className="h-4 w-4" aria-hidden /> Describe it in words</span>}>
+    <Card
+      title={
+        <span className="inline-flex items-center gap-2">
+          <Wand2 className="h-4 w-4" aria-hidden /> Describe it in words
+        </span>
+      }
+    >
       <form onSubmit={onSubmit} className="space-y-2">
-        <label htmlFor="describe-audience" className="sr-only">Describe the audience</label>
+        <label htmlFor="describe-audience" className="sr-only">
+          Describe the audience
+        </label>
         <textarea
           id="describe-audience"
           rows={2}
@@ -131,20 +170,39 @@ function SaveSegment({ root, onSaved }: { root: GroupNode; onSaved: () => void }
     <Card title="Save as segment">
       <form onSubmit={onSubmit} className="space-y-2">
         <div>
-          <label htmlFor="segment-name" className="text-sm font-medium">Name</label>
-          <input id="segment-name" className={inputClass} value={name} aria-invalid={nameErrors.length > 0} onChange={(e) => setName(e.target.value)} />
+          <label htmlFor="segment-name" className="text-sm font-medium">
+            Name
+          </label>
+          <input
+            id="segment-name"
+            className={inputClass}
+            value={name}
+            aria-invalid={nameErrors.length > 0}
+            onChange={(e) => setName(e.target.value)}
+          />
           <FieldErrors messages={nameErrors} />
         </div>
         <div>
-          <label htmlFor="segment-description" className="text-sm font-medium">Description (optional)</label>
-          <input id="segment-description" className={inputClass} value={description} onChange={(e) => setDescription(e.target.value)} />
+          <label htmlFor="segment-description" className="text-sm font-medium">
+            Description (optional)
+          </label>
+          <input
+            id="segment-description"
+            className={inputClass}
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+          />
         </div>
         <FieldErrors messages={rulesErrors} />
         {error && nameErrors.length + rulesErrors.length === 0 ? <ErrorState error={error} /> : null}
         <Button type="submit" busy={busy} disabled={!name.trim()}>
           <Save className="h-4 w-4" aria-hidden /> Save segment
         </Button>
-        {saved && <p role="status" className="text-sm text-emerald-700">Saved “{saved.name}”.</p>}
+        {saved && (
+          <p role="status" className="text-sm text-emerald-700">
+            Saved “{saved.name}”.
+          </p>
+        )}
       </form>
     </Card>
   );
@@ -168,30 +226,54 @@ function LookalikePanel({ root, onLoad }: { root: GroupNode; onLoad: (rules: unk
   }
 
   return (
-    <Card title="Lookalike audience" actions={<Button variant="secondary" busy={busy} onClick={() => void run()}><Sparkles className="h-4 w-4" aria-hidden /> Find lookalikes</Button>}>
+    <Card
+      title="Lookalike audience"
+      actions={
+        <Button variant="secondary" busy={busy} onClick={() => void run()}>
+          <Sparkles className="h-4 w-4" aria-hidden /> Find lookalikes
+        </Button>
+      }
+    >
       <p className="text-sm text-slate-600">Customers who resemble the current audience but are not in it.</p>
-      {error ? <div className="mt-2"><ErrorState error={error} /></div> : null}
+      {error ? (
+        <div className="mt-2">
+          <ErrorState error={error} />
+        </div>
+      ) : null}
       {result && (
         <div className="mt-2 space-y-2 text-sm" data-testid="lookalike-result">
           <p>
-            <SourceTag source={result.source} /> <strong>{formatNumber(result.size)}</strong> lookalike customers. {result.explanation}
+            <SourceTag source={result.source} /> <strong>{formatNumber(result.size)}</strong> lookalike
+            customers. {result.explanation}
           </p>
           <p className="text-xs text-slate-500">{describeRules(result.rules)}</p>
           {result.sample.length > 0 && (
             <ul className="text-xs text-slate-600">
               {result.sample.slice(0, 5).map((c) => (
-                <li key={c.id}>{c.name} · {c.email}</li>
+                <li key={c.id}>
+                  {c.name} · {c.email}
+                </li>
               ))}
             </ul>
           )}
-          <Button variant="secondary" onClick={() => onLoad(result.rules)}>Load these rules</Button>
+          <Button variant="secondary" onClick={() => onLoad(result.rules)}>
+            Load these rules
+          </Button>
         </div>
       )}
     </Card>
   );
 }
 
-function SegmentList({ items, onLoad, onDeleted }: { items: Segment[]; onLoad: (s: Segment) => void; onDeleted: () => void }) {
+function SegmentList({
+  items,
+  onLoad,
+  onDeleted,
+}: {
+  items: Segment[];
+  onLoad: (s: Segment) => void;
+  onDeleted: () => void;
+}) {
   const [error, setError] = useState<unknown>();
   async function remove(s: Segment) {
     if (!window.confirm(`Delete segment “${s.name}”?`)) return;
@@ -210,11 +292,17 @@ function SegmentList({ items, onLoad, onDeleted }: { items: Segment[]; onLoad: (
           <li key={s.id} className="flex items-center justify-between gap-2 py-2">
             <span className="min-w-0">
               <span className="font-medium">{s.name}</span>
-              <span className="block truncate text-xs text-slate-500">{s.description || describeRules(s.rules)}</span>
+              <span className="block truncate text-xs text-slate-500">
+                {s.description || describeRules(s.rules)}
+              </span>
             </span>
             <span className="flex shrink-0 gap-1">
-              <Button variant="secondary" onClick={() => onLoad(s)} aria-label={`Load segment ${s.name}`}>Load</Button>
-              <Button variant="ghost" onClick={() => void remove(s)} aria-label={`Delete segment ${s.name}`}><Trash2 className="h-4 w-4" aria-hidden /></Button>
+              <Button variant="secondary" onClick={() => onLoad(s)} aria-label={`Load segment ${s.name}`}>
+                Load
+              </Button>
+              <Button variant="ghost" onClick={() => void remove(s)} aria-label={`Delete segment ${s.name}`}>
+                <Trash2 className="h-4 w-4" aria-hidden />
+              </Button>
             </span>
           </li>
         ))}

@@ -8,11 +8,28 @@ import { MessageSuggestions, TimingHint } from "../components/AiAssist";
 import { AudiencePreviewPanel } from "../components/AudiencePreviewPanel";
 import { MessageEditor } from "../components/MessageEditor";
 import { RuleBuilder } from "../components/RuleBuilder";
-import { Button, Card, ErrorState, FieldErrors, Loading, Modal, PageHeader, fieldErrors, inputClass } from "../components/ui";
+import {
+  Button,
+  Card,
+  ErrorState,
+  FieldErrors,
+  Loading,
+  Modal,
+  PageHeader,
+  fieldErrors,
+  inputClass,
+} from "../components/ui";
 import { formatNumber } from "../format";
 import { useAsync } from "../hooks/useAsync";
 import { useAudiencePreview } from "../hooks/useAudiencePreview";
-import { errorsByNode, fromRulesJson, newCondition, newGroup, toRulesJson, type GroupNode } from "../rules/model";
+import {
+  errorsByNode,
+  fromRulesJson,
+  newCondition,
+  newGroup,
+  toRulesJson,
+  type GroupNode,
+} from "../rules/model";
 import { describeRules } from "../rules/describe";
 import { toLocalInput } from "../schedule/next";
 import { parseTemplate } from "../template/render";
@@ -24,7 +41,9 @@ export function CampaignComposer() {
   const navigate = useNavigate();
   const initialRules = (location.state as { rules?: unknown } | null)?.rules;
   const [mode, setMode] = useState<AudienceMode>("builder");
-  const [root, setRoot] = useState<GroupNode>(() => (initialRules ? fromRulesJson(initialRules) : newGroup("AND", [newCondition("totalSpends")])));
+  const [root, setRoot] = useState<GroupNode>(() =>
+    initialRules ? fromRulesJson(initialRules) : newGroup("AND", [newCondition("totalSpends")]),
+  );
   const [segmentId, setSegmentId] = useState("");
   const segments = useAsync(listSegments, []);
   const segment = segments.data?.items.find((s) => s.id === segmentId);
@@ -41,7 +60,10 @@ export function CampaignComposer() {
   const [error, setError] = useState<unknown>();
 
   const sampleId = preview.preview?.sample[0]?.id;
-  const sampleDetail = useAsync(() => (sampleId ? getCustomer(sampleId) : Promise.resolve(undefined)), [sampleId]);
+  const sampleDetail = useAsync(
+    () => (sampleId ? getCustomer(sampleId) : Promise.resolve(undefined)),
+    [sampleId],
+  );
   const sample: Customer | undefined = sampleDetail.data ?? preview.preview?.sample[0];
 
   const rules = audienceRoot ? toRulesJson(audienceRoot) : undefined;
@@ -57,7 +79,12 @@ export function CampaignComposer() {
   }, [preview.nodeErrors, error, mode, root]);
 
   const localTemplateErrors = parseTemplate(message).errors;
-  const canReview = name.trim() !== "" && localTemplateErrors.length === 0 && Boolean(rules) && preview.nodeErrors.size === 0 && (when === "now" || scheduledAt !== "");
+  const canReview =
+    name.trim() !== "" &&
+    localTemplateErrors.length === 0 &&
+    Boolean(rules) &&
+    preview.nodeErrors.size === 0 &&
+    (when === "now" || scheduledAt !== "");
 
   async function suggestTags() {
     try {
@@ -71,24 +98,54 @@ export function CampaignComposer() {
   return (
     <>
       <PageHeader title="New campaign" subtitle="Pick an audience, write the message, and launch." />
-      {error && !(error instanceof ApiError && error.status === 422) ? <div className="mb-3"><ErrorState error={error} /></div> : null}
+      {error && !(error instanceof ApiError && error.status === 422) ? (
+        <div className="mb-3">
+          <ErrorState error={error} />
+        </div>
+      ) : null}
       {error instanceof ApiError && error.status === 422 ? (
-        <p role="alert" className="mb-3 rounded-md border border-rose-200 bg-rose-50 p-2 text-sm text-rose-800">{error.message}</p>
+        <p
+          role="alert"
+          className="mb-3 rounded-md border border-rose-200 bg-rose-50 p-2 text-sm text-rose-800"
+        >
+          {error.message}
+        </p>
       ) : null}
       <div className="grid gap-4 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
         <div className="min-w-0 space-y-4">
           <Card title="Campaign">
-            <label htmlFor="campaign-name" className="text-sm font-medium">Name</label>
-            <input id="campaign-name" className={inputClass} value={name} aria-invalid={fieldErrors(error, "name").length > 0} onChange={(e) => setName(e.target.value)} placeholder="Spring win-back" />
+            <label htmlFor="campaign-name" className="text-sm font-medium">
+              Name
+            </label>
+            <input
+              id="campaign-name"
+              className={inputClass}
+              value={name}
+              aria-invalid={fieldErrors(error, "name").length > 0}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="Spring win-back"
+            />
             <FieldErrors messages={fieldErrors(error, "name")} />
           </Card>
           <Card title="Audience">
             <div role="radiogroup" aria-label="Audience source" className="mb-3 flex flex-wrap gap-4 text-sm">
               <label className="flex items-center gap-1.5">
-                <input type="radio" name="audience-mode" checked={mode === "builder"} onChange={() => setMode("builder")} /> Build rules
+                <input
+                  type="radio"
+                  name="audience-mode"
+                  checked={mode === "builder"}
+                  onChange={() => setMode("builder")}
+                />{" "}
+                Build rules
               </label>
               <label className="flex items-center gap-1.5">
-                <input type="radio" name="audience-mode" checked={mode === "segment"} onChange={() => setMode("segment")} /> Saved segment
+                <input
+                  type="radio"
+                  name="audience-mode"
+                  checked={mode === "segment"}
+                  onChange={() => setMode("segment")}
+                />{" "}
+                Saved segment
               </label>
             </div>
             {mode === "builder" ? (
@@ -99,43 +156,84 @@ export function CampaignComposer() {
               <ErrorState error={segments.error} onRetry={segments.reload} />
             ) : (
               <div>
-                <label htmlFor="campaign-segment" className="text-sm font-medium">Segment</label>
-                <select id="campaign-segment" className={inputClass} value={segmentId} onChange={(e) => setSegmentId(e.target.value)}>
+                <label htmlFor="campaign-segment" className="text-sm font-medium">
+                  Segment
+                </label>
+                <select
+                  id="campaign-segment"
+                  className={inputClass}
+                  value={segmentId}
+                  onChange={(e) => setSegmentId(e.target.value)}
+                >
                   <option value="">Choose a saved segment…</option>
                   {segments.data?.items.map((s) => (
-                    <option key={s.id} value={s.id}>{s.name}</option>
+                    <option key={s.id} value={s.id}>
+                      {s.name}
+                    </option>
                   ))}
                 </select>
-                {segments.data?.items.length === 0 && <p className="mt-1 text-sm text-slate-500">No saved segments yet; save one in the audience builder.</p>}
+                {segments.data?.items.length === 0 && (
+                  <p className="mt-1 text-sm text-slate-500">
+                    No saved segments yet; save one in the audience builder.
+                  </p>
+                )}
                 <FieldErrors messages={fieldErrors(error, "segmentId")} />
                 {segment && <p className="mt-2 text-xs text-slate-500">{describeRules(segment.rules)}</p>}
               </div>
             )}
             <div className="mt-3 border-t border-slate-100 pt-3">
-              {audienceRoot ? <AudiencePreviewPanel state={preview} /> : <p className="text-sm text-slate-500">Choose a segment to see its size.</p>}
+              {audienceRoot ? (
+                <AudiencePreviewPanel state={preview} />
+              ) : (
+                <p className="text-sm text-slate-500">Choose a segment to see its size.</p>
+              )}
             </div>
           </Card>
           <Card title="Message">
-            <MessageEditor value={message} onChange={setMessage} sample={sample} serverErrors={fieldErrors(error, "message")} />
+            <MessageEditor
+              value={message}
+              onChange={setMessage}
+              sample={sample}
+              serverErrors={fieldErrors(error, "message")}
+            />
           </Card>
         </div>
         <div className="min-w-0 space-y-4">
           <Card title="AI message ideas">
-            <MessageSuggestions rules={validRules} audienceSize={preview.preview?.count} onPick={setMessage} />
+            <MessageSuggestions
+              rules={validRules}
+              audienceSize={preview.preview?.count}
+              onPick={setMessage}
+            />
           </Card>
           <Card title="When">
             <div role="radiogroup" aria-label="When to send" className="flex flex-wrap gap-4 text-sm">
               <label className="flex items-center gap-1.5">
-                <input type="radio" name="when" checked={when === "now"} onChange={() => setWhen("now")} /> Send now
+                <input type="radio" name="when" checked={when === "now"} onChange={() => setWhen("now")} />{" "}
+                Send now
               </label>
               <label className="flex items-center gap-1.5">
-                <input type="radio" name="when" checked={when === "later"} onChange={() => setWhen("later")} /> Schedule for later
+                <input
+                  type="radio"
+                  name="when"
+                  checked={when === "later"}
+                  onChange={() => setWhen("later")}
+                />{" "}
+                Schedule for later
               </label>
             </div>
             {when === "later" && (
               <div className="mt-2">
-                <label htmlFor="campaign-schedule" className="text-sm font-medium">Send at (your local time)</label>
-                <input id="campaign-schedule" type="datetime-local" className={inputClass} value={scheduledAt} onChange={(e) => setScheduledAt(e.target.value)} />
+                <label htmlFor="campaign-schedule" className="text-sm font-medium">
+                  Send at (your local time)
+                </label>
+                <input
+                  id="campaign-schedule"
+                  type="datetime-local"
+                  className={inputClass}
+                  value={scheduledAt}
+                  onChange={(e) => setScheduledAt(e.target.value)}
+                />
                 <FieldErrors messages={fieldErrors(error, "scheduledAt")} />
               </div>
             )}
@@ -150,19 +248,42 @@ export function CampaignComposer() {
             </div>
           </Card>
           <Card title="Tags">
-            <label htmlFor="campaign-tags" className="text-sm font-medium">Tags (comma separated)</label>
+            <label htmlFor="campaign-tags" className="text-sm font-medium">
+              Tags (comma separated)
+            </label>
             <div className="flex gap-2">
-              <input id="campaign-tags" className={inputClass} value={tags} onChange={(e) => setTags(e.target.value)} />
-              <Button variant="secondary" onClick={() => void suggestTags()} disabled={!message.trim()} aria-label="Suggest tags">
+              <input
+                id="campaign-tags"
+                className={inputClass}
+                value={tags}
+                onChange={(e) => setTags(e.target.value)}
+              />
+              <Button
+                variant="secondary"
+                onClick={() => void suggestTags()}
+                disabled={!message.trim()}
+                aria-label="Suggest tags"
+              >
                 <Tags className="h-4 w-4" aria-hidden />
               </Button>
             </div>
             <FieldErrors messages={fieldErrors(error, "tags")} />
           </Card>
-          <Button className="w-full py-3" disabled={!canReview} onClick={() => { setError(undefined); setConfirming(true); }}>
+          <Button
+            className="w-full py-3"
+            disabled={!canReview}
+            onClick={() => {
+              setError(undefined);
+              setConfirming(true);
+            }}
+          >
             <Rocket className="h-4 w-4" aria-hidden /> Review and launch
           </Button>
-          {!canReview && <p className="text-xs text-slate-500">Needs a name, a valid audience and a valid message{when === "later" ? " and a send time" : ""}.</p>}
+          {!canReview && (
+            <p className="text-xs text-slate-500">
+              Needs a name, a valid audience and a valid message{when === "later" ? " and a send time" : ""}.
+            </p>
+          )}
         </div>
       </div>
       {confirming && rules && (
@@ -172,7 +293,10 @@ export function CampaignComposer() {
           rules={rules}
           segmentId={mode === "segment" ? segmentId : undefined}
           scheduledAt={when === "later" && scheduledAt ? new Date(scheduledAt).toISOString() : undefined}
-          tags={tags.split(",").map((t) => t.trim()).filter(Boolean)}
+          tags={tags
+            .split(",")
+            .map((t) => t.trim())
+            .filter(Boolean)}
           onCancel={() => setConfirming(false)}
           onError={(err) => {
             setConfirming(false);
@@ -237,7 +361,9 @@ function ConfirmLaunch(props: {
         <p className="text-xs text-slate-500">{describeRules(rules)}</p>
         <p className="whitespace-pre-wrap rounded bg-slate-50 p-2">{props.message}</p>
         <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onCancel}>Back</Button>
+          <Button variant="secondary" onClick={onCancel}>
+            Back
+          </Button>
           <Button busy={busy} disabled={count.loading || Boolean(count.error)} onClick={() => void launch()}>
             <Rocket className="h-4 w-4" aria-hidden /> Launch to {formatNumber(count.data?.count)} customers
           </Button>

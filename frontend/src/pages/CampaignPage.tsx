@@ -5,7 +5,20 @@ import { campaignAction, getCampaign, listCommunications, performanceSummary } f
 import type { PerformanceSummary } from "../api/types";
 import { DeliveryBars } from "../components/Charts";
 import { Pager } from "../components/Pager";
-import { Button, Card, EmptyState, ErrorState, ListState, Loading, PageHeader, ProgressBar, SourceTag, Stat, StatusBadge, fieldBase } from "../components/ui";
+import {
+  Button,
+  Card,
+  EmptyState,
+  ErrorState,
+  ListState,
+  Loading,
+  PageHeader,
+  ProgressBar,
+  SourceTag,
+  Stat,
+  StatusBadge,
+  fieldBase,
+} from "../components/ui";
 import { formatDate, formatNumber, formatPercent, formatTime } from "../format";
 import { useAsync } from "../hooks/useAsync";
 import { FINISHED, useCampaignStats } from "../hooks/useCampaignStats";
@@ -27,7 +40,11 @@ export function CampaignPage() {
   }, [stats?.status, reloadCampaign]);
 
   async function act(action: "pause" | "resume" | "cancel") {
-    if (action === "cancel" && !window.confirm("Cancel this campaign? Messages not yet sent will not be sent.")) return;
+    if (
+      action === "cancel" &&
+      !window.confirm("Cancel this campaign? Messages not yet sent will not be sent.")
+    )
+      return;
     setBusy(action);
     setActionError(undefined);
     try {
@@ -49,7 +66,10 @@ export function CampaignPage() {
 
   return (
     <>
-      <Link to="/campaigns" className="mb-2 inline-flex items-center gap-1 text-sm text-indigo-700 hover:underline">
+      <Link
+        to="/campaigns"
+        className="mb-2 inline-flex items-center gap-1 text-sm text-indigo-700 hover:underline"
+      >
         <ArrowLeft className="h-4 w-4" aria-hidden /> Campaigns
       </Link>
       {campaign.error && !c ? <ErrorState error={campaign.error} onRetry={campaign.reload} /> : null}
@@ -62,28 +82,58 @@ export function CampaignPage() {
             actions={
               <>
                 {["running", "launching", "scheduled"].includes(status) && (
-                  <Button variant="secondary" busy={busy === "pause"} onClick={() => void act("pause")}><Pause className="h-4 w-4" aria-hidden /> Pause</Button>
+                  <Button variant="secondary" busy={busy === "pause"} onClick={() => void act("pause")}>
+                    <Pause className="h-4 w-4" aria-hidden /> Pause
+                  </Button>
                 )}
                 {status === "paused" && (
-                  <Button variant="secondary" busy={busy === "resume"} onClick={() => void act("resume")}><Play className="h-4 w-4" aria-hidden /> Resume</Button>
+                  <Button variant="secondary" busy={busy === "resume"} onClick={() => void act("resume")}>
+                    <Play className="h-4 w-4" aria-hidden /> Resume
+                  </Button>
                 )}
                 {!FINISHED.includes(status) && (
-                  <Button variant="danger" busy={busy === "cancel"} onClick={() => void act("cancel")}><Ban className="h-4 w-4" aria-hidden /> Cancel</Button>
+                  <Button variant="danger" busy={busy === "cancel"} onClick={() => void act("cancel")}>
+                    <Ban className="h-4 w-4" aria-hidden /> Cancel
+                  </Button>
                 )}
               </>
             }
           />
           <div className="mb-3 flex flex-wrap items-center gap-3 text-sm">
-            <span data-testid="campaign-status"><StatusBadge status={status} /></span>
+            <span data-testid="campaign-status">
+              <StatusBadge status={status} />
+            </span>
             {c.statusReason && <span className="text-slate-600">{c.statusReason}</span>}
-            {live && <span className="inline-flex items-center gap-1 text-emerald-700"><Radio className="h-4 w-4" aria-hidden /> live</span>}
-            {stats?.estimatedCompletion && !FINISHED.includes(status) && <span className="text-slate-600">ETA {formatDate(stats.estimatedCompletion)}</span>}
-            {(c.tags ?? []).map((t) => <span key={t} className="rounded-full bg-slate-200 px-2 py-0.5 text-xs">{t}</span>)}
+            {live && (
+              <span className="inline-flex items-center gap-1 text-emerald-700">
+                <Radio className="h-4 w-4" aria-hidden /> live
+              </span>
+            )}
+            {stats?.estimatedCompletion && !FINISHED.includes(status) && (
+              <span className="text-slate-600">ETA {formatDate(stats.estimatedCompletion)}</span>
+            )}
+            {(c.tags ?? []).map((t) => (
+              <span key={t} className="rounded-full bg-slate-200 px-2 py-0.5 text-xs">
+                {t}
+              </span>
+            ))}
           </div>
-          {actionError ? <div className="mb-3"><ErrorState error={actionError} /></div> : null}
-          {statsError && !stats ? <div className="mb-3"><ErrorState error={statsError} /></div> : null}
+          {actionError ? (
+            <div className="mb-3">
+              <ErrorState error={actionError} />
+            </div>
+          ) : null}
+          {statsError && !stats ? (
+            <div className="mb-3">
+              <ErrorState error={statsError} />
+            </div>
+          ) : null}
           <Card className="mb-4">
-            <ProgressBar label="Messages with a final status" value={done} max={audience || Math.max(done, 1)} />
+            <ProgressBar
+              label="Messages with a final status"
+              value={done}
+              max={audience || Math.max(done, 1)}
+            />
             <div className="mt-3 grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
               <Stat label="Audience" value={formatNumber(stats?.audienceSize ?? c.audienceSize)} />
               <Stat label="Sent" value={formatNumber(sent)} />
@@ -111,14 +161,19 @@ export function CampaignPage() {
                 ) : (
                   <ul className="space-y-1 text-sm">
                     {reasons.map(([reason, n]) => (
-                      <li key={reason} className="flex justify-between gap-2"><span>{reason}</span><span className="tabular-nums">{formatNumber(n)}</span></li>
+                      <li key={reason} className="flex justify-between gap-2">
+                        <span>{reason}</span>
+                        <span className="tabular-nums">{formatNumber(n)}</span>
+                      </li>
                     ))}
                   </ul>
                 )}
               </Card>
               <AiSummary id={id} />
               <Card title="Details">
-                <p className="text-xs text-slate-500">Audience: {c.segmentRules ? describeRules(c.segmentRules) : `segment ${c.segmentId}`}</p>
+                <p className="text-xs text-slate-500">
+                  Audience: {c.segmentRules ? describeRules(c.segmentRules) : `segment ${c.segmentId}`}
+                </p>
                 <p className="mt-2 whitespace-pre-wrap rounded bg-slate-50 p-2 text-sm">{c.message}</p>
               </Card>
             </div>
@@ -146,17 +201,32 @@ function AiSummary({ id }: { id: string }) {
     }
   }
   return (
-    <Card title="AI performance summary" actions={<Button variant="secondary" busy={busy} onClick={() => void run()}><Sparkles className="h-4 w-4" aria-hidden /> Summarise</Button>}>
+    <Card
+      title="AI performance summary"
+      actions={
+        <Button variant="secondary" busy={busy} onClick={() => void run()}>
+          <Sparkles className="h-4 w-4" aria-hidden /> Summarise
+        </Button>
+      }
+    >
       {error ? <ErrorState error={error} /> : null}
       {result ? (
         <div className="space-y-2 text-sm" data-testid="ai-summary">
-          <p><SourceTag source={result.source} /> {result.summary}</p>
+          <p>
+            <SourceTag source={result.source} /> {result.summary}
+          </p>
           {result.highlights && result.highlights.length > 0 && (
-            <ul className="list-inside list-disc text-slate-700">{result.highlights.map((h, i) => <li key={i}>{h}</li>)}</ul>
+            <ul className="list-inside list-disc text-slate-700">
+              {result.highlights.map((h, i) => (
+                <li key={i}>{h}</li>
+              ))}
+            </ul>
           )}
         </div>
       ) : (
-        !error && <p className="text-sm text-slate-500">Ask for a plain-English summary of how this campaign did.</p>
+        !error && (
+          <p className="text-sm text-slate-500">Ask for a plain-English summary of how this campaign did.</p>
+        )
       )}
     </Card>
   );
@@ -170,37 +240,83 @@ function Communications({ id, refreshKey }: { id: string; refreshKey: number }) 
   const [status, setStatus] = useState("");
   // refresh as receipts arrive, at most once per 10 messages
   const bucket = Math.floor(refreshKey / 10);
-  const comms = useAsync(() => listCommunications(id, { page, pageSize: COMM_PAGE, status: status || undefined }), [id, page, status, bucket]);
+  const comms = useAsync(
+    () => listCommunications(id, { page, pageSize: COMM_PAGE, status: status || undefined }),
+    [id, page, status, bucket],
+  );
   return (
     <Card title="Communications" className="mt-4">
       <div className="mb-3">
-        <label htmlFor="comm-status" className="mr-2 text-sm font-medium">Status</label>
-        <select id="comm-status" className={`${fieldBase} w-auto`} value={status} onChange={(e) => { setStatus(e.target.value); setPage(1); }}>
-          {COMM_STATUSES.map((s) => <option key={s} value={s}>{s || "all"}</option>)}
+        <label htmlFor="comm-status" className="mr-2 text-sm font-medium">
+          Status
+        </label>
+        <select
+          id="comm-status"
+          className={`${fieldBase} w-auto`}
+          value={status}
+          onChange={(e) => {
+            setStatus(e.target.value);
+            setPage(1);
+          }}
+        >
+          {COMM_STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s || "all"}
+            </option>
+          ))}
         </select>
       </div>
-      <ListState loading={comms.loading} error={comms.error} items={comms.data?.items} onRetry={comms.reload} empty={<EmptyState title="No messages yet" />}>
+      <ListState
+        loading={comms.loading}
+        error={comms.error}
+        items={comms.data?.items}
+        onRetry={comms.reload}
+        empty={<EmptyState title="No messages yet" />}
+      >
         {(items) => (
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm">
               <caption className="sr-only">Messages of this campaign</caption>
               <thead className="border-b border-slate-200 text-xs uppercase text-slate-500">
                 <tr>
-                  <th scope="col" className="py-2 pr-3">Customer</th>
-                  <th scope="col" className="py-2 pr-3">Status</th>
-                  <th scope="col" className="hidden py-2 pr-3 md:table-cell">Message</th>
-                  <th scope="col" className="hidden py-2 pr-3 sm:table-cell">Reason</th>
-                  <th scope="col" className="hidden py-2 pr-3 md:table-cell">Updated</th>
+                  <th scope="col" className="py-2 pr-3">
+                    Customer
+                  </th>
+                  <th scope="col" className="py-2 pr-3">
+                    Status
+                  </th>
+                  <th scope="col" className="hidden py-2 pr-3 md:table-cell">
+                    Message
+                  </th>
+                  <th scope="col" className="hidden py-2 pr-3 sm:table-cell">
+                    Reason
+                  </th>
+                  <th scope="col" className="hidden py-2 pr-3 md:table-cell">
+                    Updated
+                  </th>
                 </tr>
               </thead>
               <tbody className="divide-y divide-slate-100">
                 {items.map((m) => (
                   <tr key={m.id}>
-                    <td className="py-2 pr-3"><Link className="text-indigo-700 hover:underline" to={`/customers/${encodeURIComponent(m.customerId)}`}>{m.to || m.customerId}</Link></td>
-                    <td className="py-2 pr-3"><StatusBadge status={m.status} /></td>
-                    <td className="hidden max-w-md truncate py-2 pr-3 md:table-cell" title={m.body}>{m.body}</td>
+                    <td className="py-2 pr-3">
+                      <Link
+                        className="text-indigo-700 hover:underline"
+                        to={`/customers/${encodeURIComponent(m.customerId)}`}
+                      >
+                        {m.to || m.customerId}
+                      </Link>
+                    </td>
+                    <td className="py-2 pr-3">
+                      <StatusBadge status={m.status} />
+                    </td>
+                    <td className="hidden max-w-md truncate py-2 pr-3 md:table-cell" title={m.body}>
+                      {m.body}
+                    </td>
                     <td className="hidden py-2 pr-3 text-rose-700 sm:table-cell">{m.reason ?? ""}</td>
-                    <td className="hidden whitespace-nowrap py-2 pr-3 md:table-cell">{formatDate(m.updatedAt)}</td>
+                    <td className="hidden whitespace-nowrap py-2 pr-3 md:table-cell">
+                      {formatDate(m.updatedAt)}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -208,7 +324,9 @@ function Communications({ id, refreshKey }: { id: string; refreshKey: number }) 
           </div>
         )}
       </ListState>
-      {comms.data && comms.data.total > 0 && <Pager page={page} pageSize={COMM_PAGE} total={comms.data.total} onPage={setPage} />}
+      {comms.data && comms.data.total > 0 && (
+        <Pager page={page} pageSize={COMM_PAGE} total={comms.data.total} onPage={setPage} />
+      )}
     </Card>
   );
 }

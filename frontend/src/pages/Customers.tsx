@@ -31,8 +31,13 @@ export function Customers() {
         <Card>
           <div className="mb-3 flex flex-wrap gap-3">
             <div className="relative min-w-[14rem] flex-1">
-              <label htmlFor="customer-search" className="sr-only">Search customers</label>
-              <Search className="pointer-events-none absolute left-2 top-2 h-4 w-4 text-slate-400" aria-hidden />
+              <label htmlFor="customer-search" className="sr-only">
+                Search customers
+              </label>
+              <Search
+                className="pointer-events-none absolute left-2 top-2 h-4 w-4 text-slate-400"
+                aria-hidden
+              />
               <input
                 id="customer-search"
                 type="search"
@@ -46,10 +51,22 @@ export function Customers() {
               />
             </div>
             <div>
-              <label htmlFor="customer-sort" className="sr-only">Sort</label>
-              <select id="customer-sort" className={inputClass} value={sort} onChange={(e) => { setSort(e.target.value); setPage(1); }}>
+              <label htmlFor="customer-sort" className="sr-only">
+                Sort
+              </label>
+              <select
+                id="customer-sort"
+                className={inputClass}
+                value={sort}
+                onChange={(e) => {
+                  setSort(e.target.value);
+                  setPage(1);
+                }}
+              >
                 {SORTS.map((s) => (
-                  <option key={s.value} value={s.value}>{s.label}</option>
+                  <option key={s.value} value={s.value}>
+                    {s.label}
+                  </option>
                 ))}
               </select>
             </div>
@@ -59,7 +76,11 @@ export function Customers() {
             error={customers.error}
             items={customers.data?.items}
             onRetry={customers.reload}
-            empty={<EmptyState title={q ? "No customers match your search" : "No customers yet"}>{!q && "Import a CSV above to get started."}</EmptyState>}
+            empty={
+              <EmptyState title={q ? "No customers match your search" : "No customers yet"}>
+                {!q && "Import a CSV above to get started."}
+              </EmptyState>
+            }
           >
             {(items) => (
               <div className="overflow-x-auto">
@@ -67,22 +88,43 @@ export function Customers() {
                   <caption className="sr-only">Customers</caption>
                   <thead className="border-b border-slate-200 text-xs uppercase text-slate-500">
                     <tr>
-                      <th scope="col" className="py-2 pr-3">Name</th>
-                      <th scope="col" className="py-2 pr-3">Email</th>
-                      <th scope="col" className="hidden py-2 pr-3 md:table-cell">City</th>
-                      <th scope="col" className="py-2 pr-3 text-right">Spend</th>
-                      <th scope="col" className="hidden py-2 pr-3 text-right sm:table-cell">Visits</th>
-                      <th scope="col" className="hidden py-2 pr-3 md:table-cell">Last visit</th>
+                      <th scope="col" className="py-2 pr-3">
+                        Name
+                      </th>
+                      <th scope="col" className="py-2 pr-3">
+                        Email
+                      </th>
+                      <th scope="col" className="hidden py-2 pr-3 md:table-cell">
+                        City
+                      </th>
+                      <th scope="col" className="py-2 pr-3 text-right">
+                        Spend
+                      </th>
+                      <th scope="col" className="hidden py-2 pr-3 text-right sm:table-cell">
+                        Visits
+                      </th>
+                      <th scope="col" className="hidden py-2 pr-3 md:table-cell">
+                        Last visit
+                      </th>
                     </tr>
                   </thead>
                   <tbody className="divide-y divide-slate-100">
                     {items.map((c) => (
                       <tr key={c.id}>
-                        <td className="py-2 pr-3"><Link className="font-medium text-indigo-700 hover:underline" to={`/customers/${encodeURIComponent(c.id)}`}>{c.name || c.id}</Link></td>
+                        <td className="py-2 pr-3">
+                          <Link
+                            className="font-medium text-indigo-700 hover:underline"
+                            to={`/customers/${encodeURIComponent(c.id)}`}
+                          >
+                            {c.name || c.id}
+                          </Link>
+                        </td>
                         <td className="max-w-[12rem] truncate py-2 pr-3">{c.email}</td>
                         <td className="hidden py-2 pr-3 md:table-cell">{c.city ?? "—"}</td>
                         <td className="py-2 pr-3 text-right tabular-nums">{formatMoney(c.totalSpends)}</td>
-                        <td className="hidden py-2 pr-3 text-right tabular-nums sm:table-cell">{formatNumber(c.visits)}</td>
+                        <td className="hidden py-2 pr-3 text-right tabular-nums sm:table-cell">
+                          {formatNumber(c.visits)}
+                        </td>
                         <td className="hidden py-2 pr-3 md:table-cell">{formatDay(c.lastVisit)}</td>
                       </tr>
                     ))}

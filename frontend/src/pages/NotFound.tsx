@@ -4,7 +4,9 @@ import { EmptyState } from "../components/ui";
 export function NotFound() {
   return (
     <EmptyState title="Page not found">
-      <Link className="text-indigo-700 underline" to="/">Back to the dashboard</Link>
+      <Link className="text-indigo-700 underline" to="/">
+        Back to the dashboard
+      </Link>
     </EmptyState>
   );
 }

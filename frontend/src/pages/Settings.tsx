@@ -2,7 +2,17 @@ import { Copy, KeyRound, Trash2 } from "lucide-react";
 import { useState, type FormEvent } from "react";
 import { createApiKey, listApiKeys, revokeApiKey } from "../api/endpoints";
 import type { NewApiKey } from "../api/types";
-import { Button, Card, EmptyState, ErrorState, FieldErrors, ListState, PageHeader, fieldErrors, inputClass } from "../components/ui";
+import {
+  Button,
+  Card,
+  EmptyState,
+  ErrorState,
+  FieldErrors,
+  ListState,
+  PageHeader,
+  fieldErrors,
+  inputClass,
+} from "../components/ui";
 import { formatDate } from "../format";
 import { useAsync } from "../hooks/useAsync";
 
@@ -50,7 +60,8 @@ export function Settings() {
     }
   }
 
-  const toggle = (scope: string) => setScopes((s) => (s.includes(scope) ? s.filter((x) => x !== scope) : [...s, scope]));
+  const toggle = (scope: string) =>
+    setScopes((s) => (s.includes(scope) ? s.filter((x) => x !== scope) : [...s, scope]));
 
   return (
     <>
@@ -59,20 +70,36 @@ export function Settings() {
         <Card title="Create an API key">
           <form onSubmit={onCreate} className="space-y-3">
             <div>
-              <label htmlFor="key-name" className="text-sm font-medium">Name</label>
-              <input id="key-name" className={inputClass} value={name} placeholder="Shop sync" aria-invalid={fieldErrors(error, "name").length > 0} onChange={(e) => setName(e.target.value)} />
+              <label htmlFor="key-name" className="text-sm font-medium">
+                Name
+              </label>
+              <input
+                id="key-name"
+                className={inputClass}
+                value={name}
+                placeholder="Shop sync"
+                aria-invalid={fieldErrors(error, "name").length > 0}
+                onChange={(e) => setName(e.target.value)}
+              />
               <FieldErrors messages={fieldErrors(error, "name")} />
             </div>
             <fieldset>
               <legend className="text-sm font-medium">Scopes</legend>
               {SCOPES.map((s) => (
                 <label key={s.value} className="mt-1 flex items-center gap-2 text-sm">
-                  <input type="checkbox" checked={scopes.includes(s.value)} onChange={() => toggle(s.value)} /> {s.label} <code className="text-xs text-slate-500">{s.value}</code>
+                  <input
+                    type="checkbox"
+                    checked={scopes.includes(s.value)}
+                    onChange={() => toggle(s.value)}
+                  />{" "}
+                  {s.label} <code className="text-xs text-slate-500">{s.value}</code>
                 </label>
               ))}
               <FieldErrors messages={fieldErrors(error, "scopes")} />
             </fieldset>
-            {error && fieldErrors(error, "name").length + fieldErrors(error, "scopes").length === 0 ? <ErrorState error={error} /> : null}
+            {error && fieldErrors(error, "name").length + fieldErrors(error, "scopes").length === 0 ? (
+              <ErrorState error={error} />
+            ) : null}
             <Button type="submit" busy={busy} disabled={!name.trim() || scopes.length === 0}>
               <KeyRound className="h-4 w-4" aria-hidden /> Create key
             </Button>
@@ -81,7 +108,9 @@ export function Settings() {
             <div role="status" className="mt-4 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm">
               <p className="font-semibold">Copy this key now: it will not be shown again.</p>
               <div className="mt-2 flex items-center gap-2">
-                <code className="flex-1 break-all rounded bg-white p-2 text-xs" data-testid="new-api-key">{created.key}</code>
+                <code className="flex-1 break-all rounded bg-white p-2 text-xs" data-testid="new-api-key">
+                  {created.key}
+                </code>
                 <Button
                   variant="secondary"
                   aria-label="Copy key"
@@ -95,18 +124,30 @@ export function Settings() {
         </Card>
         <Card title="Your API keys">
           {revokeError ? <ErrorState error={revokeError} /> : null}
-          <ListState loading={keys.loading} error={keys.error} items={keys.data?.items} onRetry={keys.reload} empty={<EmptyState title="No API keys yet" />}>
+          <ListState
+            loading={keys.loading}
+            error={keys.error}
+            items={keys.data?.items}
+            onRetry={keys.reload}
+            empty={<EmptyState title="No API keys yet" />}
+          >
             {(items) => (
               <ul className="divide-y divide-slate-100 text-sm">
                 {items.map((k) => (
                   <li key={k.id} className="flex items-center justify-between gap-2 py-2">
                     <span className="min-w-0">
-                      <span className="font-medium">{k.name}</span> {k.prefix && <code className="text-xs text-slate-500">{k.prefix}…</code>}
+                      <span className="font-medium">{k.name}</span>{" "}
+                      {k.prefix && <code className="text-xs text-slate-500">{k.prefix}…</code>}
                       <span className="block text-xs text-slate-500">
-                        {k.scopes.join(", ")} · created {formatDate(k.createdAt)} · last used {k.lastUsedAt ? formatDate(k.lastUsedAt) : "never"}
+                        {k.scopes.join(", ")} · created {formatDate(k.createdAt)} · last used{" "}
+                        {k.lastUsedAt ? formatDate(k.lastUsedAt) : "never"}
                       </span>
                     </span>
-                    <Button variant="ghost" aria-label={`Revoke key ${k.name}`} onClick={() => void revoke(k.id, k.name)}>
+                    <Button
+                      variant="ghost"
+                      aria-label={`Revoke key ${k.name}`}
+                      onClick={() => void revoke(k.id, k.name)}
+                    >
                       <Trash2 className="h-4 w-4" aria-hidden /> Revoke
                     </Button>
                   </li>

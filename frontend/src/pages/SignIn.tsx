@@ -43,20 +43,40 @@ export function SignIn() {
             </a>
           ) : (
             <p className="mt-3 rounded-md bg-slate-100 p-2 text-sm text-slate-600">
-              Google sign-in is not configured on this server (set GATEWAY_OIDC_CLIENT_ID and GATEWAY_OIDC_CLIENT_SECRET).
+              Google sign-in is not configured on this server (set GATEWAY_OIDC_CLIENT_ID and
+              GATEWAY_OIDC_CLIENT_SECRET).
             </p>
           )}
           {config?.devLogin && (
-            <form onSubmit={onDevLogin} className="mt-6 space-y-3 border-t border-dashed border-amber-400 pt-4" aria-label="Development sign-in">
+            <form
+              onSubmit={onDevLogin}
+              className="mt-6 space-y-3 border-t border-dashed border-amber-400 pt-4"
+              aria-label="Development sign-in"
+            >
               <p className="text-xs font-semibold uppercase text-amber-700">Development sign-in</p>
               <div>
-                <label htmlFor="dev-email" className="text-sm font-medium">Email</label>
-                <input id="dev-email" type="email" className={inputClass} value={email} onChange={(e) => setEmail(e.target.value)} />
+                <label htmlFor="dev-email" className="text-sm font-medium">
+                  Email
+                </label>
+                <input
+                  id="dev-email"
+                  type="email"
+                  className={inputClass}
+                  value={email}
+                  onChange={(e) => setEmail(e.target.value)}
+                />
                 <FieldErrors messages={fieldErrors(error, "email")} />
               </div>
               <div>
-                <label htmlFor="dev-name" className="text-sm font-medium">Name</label>
-                <input id="dev-name" className={inputClass} value={name} onChange={(e) => setName(e.target.value)} />
+                <label htmlFor="dev-name" className="text-sm font-medium">
+                  Name
+                </label>
+                <input
+                  id="dev-name"
+                  className={inputClass}
+                  value={name}
+                  onChange={(e) => setName(e.target.value)}
+                />
               </div>
               {error && fieldErrors(error, "email").length === 0 ? <ErrorState error={error} /> : null}
               <Button type="submit" variant="secondary" busy={busy} className="w-full">

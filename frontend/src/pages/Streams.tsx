@@ -34,13 +34,23 @@ export function Streams() {
       <PageHeader
         title="Streams"
         subtitle={`Every Redis stream and consumer group, refreshed every ${REFRESH_MS / 1000} s.${updatedAt ? ` Last update ${updatedAt.toLocaleTimeString()}.` : ""}`}
-        actions={<Button variant="secondary" aria-pressed={paused} onClick={() => setPaused((p) => !p)}>{paused ? "Resume updates" : "Pause updates"}</Button>}
+        actions={
+          <Button variant="secondary" aria-pressed={paused} onClick={() => setPaused((p) => !p)}>
+            {paused ? "Resume updates" : "Pause updates"}
+          </Button>
+        }
       />
-      {error ? <div className="mb-3"><ErrorState error={error} onRetry={() => void load()} /></div> : null}
+      {error ? (
+        <div className="mb-3">
+          <ErrorState error={error} onRetry={() => void load()} />
+        </div>
+      ) : null}
       {!streams && !error && <Loading />}
       {streams && streams.length === 0 && <EmptyState title="No streams yet" />}
       <div className="grid gap-4 xl:grid-cols-2">
-        {streams?.map((s) => <StreamCard key={s.stream} stream={s} onReplayed={() => void load()} />)}
+        {streams?.map((s) => (
+          <StreamCard key={s.stream} stream={s} onReplayed={() => void load()} />
+        ))}
       </div>
     </>
   );
@@ -52,7 +62,8 @@ function StreamCard({ stream, onReplayed }: { stream: StreamInfo; onReplayed: ()
   const [error, setError] = useState<unknown>();
 
   async function replay() {
-    if (!window.confirm(`Replay ${stream.dlq.length} dead-lettered entries back onto ${stream.stream}?`)) return;
+    if (!window.confirm(`Replay ${stream.dlq.length} dead-lettered entries back onto ${stream.stream}?`))
+      return;
     setBusy(true);
     setError(undefined);
     try {
@@ -71,15 +82,27 @@ function StreamCard({ stream, onReplayed }: { stream: StreamInfo; onReplayed: ()
       title={<span data-testid="stream-name">{stream.stream}</span>}
       actions={
         <span className="flex items-center gap-2 text-sm">
-          <span className={stream.dlq.length > 0 ? "font-semibold text-rose-700" : "text-slate-600"}>DLQ {formatNumber(stream.dlq.length)}</span>
-          <Button variant="secondary" busy={busy} disabled={stream.dlq.length === 0} onClick={() => void replay()} aria-label={`Replay dead letters of ${stream.stream}`}>
+          <span className={stream.dlq.length > 0 ? "font-semibold text-rose-700" : "text-slate-600"}>
+            DLQ {formatNumber(stream.dlq.length)}
+          </span>
+          <Button
+            variant="secondary"
+            busy={busy}
+            disabled={stream.dlq.length === 0}
+            onClick={() => void replay()}
+            aria-label={`Replay dead letters of ${stream.stream}`}
+          >
             <RotateCcw className="h-4 w-4" aria-hidden /> Replay DLQ
           </Button>
         </span>
       }
     >
       <p className="text-sm text-slate-600">Length {formatNumber(stream.length)}</p>
-      {note && <p role="status" className="text-sm text-emerald-700">{note}</p>}
+      {note && (
+        <p role="status" className="text-sm text-emerald-700">
+          {note}
+        </p>
+      )}
       {error ? <ErrorState error={error} /> : null}
       {stream.groups.length === 0 ? (
         <EmptyState title="No consumer groups" />
@@ -89,18 +112,32 @@ function StreamCard({ stream, onReplayed }: { stream: StreamInfo; onReplayed: ()
             <caption className="sr-only">Consumer groups of {stream.stream}</caption>
             <thead className="text-xs uppercase text-slate-500">
               <tr>
-                <th scope="col" className="py-1 pr-2">Group</th>
-                <th scope="col" className="py-1 pr-2 text-right">Lag</th>
-                <th scope="col" className="py-1 pr-2 text-right">Pending</th>
-                <th scope="col" className="py-1 pr-2 text-right">Oldest pending</th>
-                <th scope="col" className="py-1 pr-2">Consumers</th>
+                <th scope="col" className="py-1 pr-2">
+                  Group
+                </th>
+                <th scope="col" className="py-1 pr-2 text-right">
+                  Lag
+                </th>
+                <th scope="col" className="py-1 pr-2 text-right">
+                  Pending
+                </th>
+                <th scope="col" className="py-1 pr-2 text-right">
+                  Oldest pending
+                </th>
+                <th scope="col" className="py-1 pr-2">
+                  Consumers
+                </th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100">
               {stream.groups.map((g) => (
                 <tr key={g.name}>
                   <td className="py-1.5 pr-2 font-medium">{g.name}</td>
-                  <td className={`py-1.5 pr-2 text-right tabular-nums ${(g.lag ?? 0) > 1000 ? "text-amber-700" : ""}`}>{formatNumber(g.lag)}</td>
+                  <td
+                    className={`py-1.5 pr-2 text-right tabular-nums ${(g.lag ?? 0) > 1000 ? "text-amber-700" : ""}`}
+                  >
+                    {formatNumber(g.lag)}
+                  </td>
                   <td className="py-1.5 pr-2 text-right tabular-nums">{formatNumber(g.pending)}</td>
                   <td className="py-1.5 pr-2 text-right tabular-nums">{formatAge(g.oldestPendingAgeMs)}</td>
                   <td className="py-1.5 pr-2 text-xs text-slate-600">

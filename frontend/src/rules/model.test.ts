@@ -99,7 +99,11 @@ describe("rule builder model", () => {
     let root = newGroup("AND", [newCondition("lastVisit")]);
     const id = root.conditions[0].id;
     root = updateCondition(root, id, { operator: "active_within_days" });
-    expect(toRulesJson(root).conditions[0]).toEqual({ field: "lastVisit", operator: "active_within_days", value: 30 });
+    expect(toRulesJson(root).conditions[0]).toEqual({
+      field: "lastVisit",
+      operator: "active_within_days",
+      value: 30,
+    });
     root = updateCondition(root, id, { operator: "exists" });
     root = updateCondition(root, id, { value: "false" });
     expect(toRulesJson(root).conditions[0]).toEqual({ field: "lastVisit", operator: "exists", value: false });

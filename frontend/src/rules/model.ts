@@ -75,9 +75,7 @@ export function removeNode(root: GroupNode, id: string): GroupNode {
   if (root.id === id) return { ...root, conditions: [] };
   const prune = (g: GroupNode): GroupNode => ({
     ...g,
-    conditions: g.conditions
-      .filter((c) => c.id !== id)
-      .map((c) => (c.kind === "group" ? prune(c) : c)),
+    conditions: g.conditions.filter((c) => c.id !== id).map((c) => (c.kind === "group" ? prune(c) : c)),
   });
   return prune(root);
 }
@@ -115,7 +113,10 @@ export function conditionValue(c: ConditionNode): unknown {
   if (c.operator === "exists") return c.value !== "false";
   if (DAY_OPERATORS.includes(c.operator)) return numberOrText(c.value);
   if (c.operator === "in") {
-    const items = c.value.split(",").map((v) => v.trim()).filter((v) => v !== "");
+    const items = c.value
+      .split(",")
+      .map((v) => v.trim())
+      .filter((v) => v !== "");
     return kind === "number" ? items.map(numberOrText) : items;
   }
   if (kind === "number") return numberOrText(c.value);

@@ -15,7 +15,9 @@ describe("nextOccurrence", () => {
 
   it("honours half-hour zones such as Asia/Kolkata", () => {
     // Thursday 10:00 in Kolkata (+05:30) is Thursday 04:30 UTC
-    expect(nextOccurrence("Thursday", 10, "Asia/Kolkata", NOW)?.toISOString()).toBe("2026-11-26T04:30:00.000Z");
+    expect(nextOccurrence("Thursday", 10, "Asia/Kolkata", NOW)?.toISOString()).toBe(
+      "2026-11-26T04:30:00.000Z",
+    );
   });
 
   it("counts numeric days from Monday = 0", () => {

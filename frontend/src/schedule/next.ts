@@ -17,11 +17,20 @@ function partsIn(timeZone: string, at: Date): { day: number; hour: number; minut
     hourCycle: "h23",
   }).formatToParts(at);
   const value = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return { day: DAYS.indexOf(value("weekday").toLowerCase()), hour: Number(value("hour")), minute: Number(value("minute")) };
+  return {
+    day: DAYS.indexOf(value("weekday").toLowerCase()),
+    hour: Number(value("hour")),
+    minute: Number(value("minute")),
+  };
 }
 
 /** The first time after `now` that is that weekday at hour:00 in that time zone. */
-export function nextOccurrence(day: string | number, hour: number, timeZone = "UTC", now = new Date()): Date | null {
+export function nextOccurrence(
+  day: string | number,
+  hour: number,
+  timeZone = "UTC",
+  now = new Date(),
+): Date | null {
   const target = dayIndex(day);
   if (target < 0 || !Number.isInteger(hour) || hour < 0 || hour > 23) return null;
   try {

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { parseTemplate, placeholderValues, render, renderSegments } from "./render";
 
-const customer = { name: "Asha Rao", email: "asha@example.com", totalSpends: 12500.5, visits: 1200, city: "Pune" };
+const customer = {
+  name: "Asha Rao",
+  email: "asha@example.com",
+  totalSpends: 12500.5,
+  visits: 1200,
+  city: "Pune",
+};
 
 describe("template preview", () => {
   it("substitutes placeholders for a sample customer", () => {
@@ -28,7 +34,10 @@ describe("template preview", () => {
     const parsed = parseTemplate("Hi {nmae} and {name.__class__}");
     expect(parsed.unknown).toEqual(["nmae", "name.__class__"]);
     const segments = renderSegments(parsed, { name: "Bo" });
-    expect(segments.filter((s) => s.kind === "unknown").map((s) => s.text)).toEqual(["{nmae}", "{name.__class__}"]);
+    expect(segments.filter((s) => s.kind === "unknown").map((s) => s.text)).toEqual([
+      "{nmae}",
+      "{name.__class__}",
+    ]);
   });
 
   it("reports an unbalanced brace and an empty message", () => {

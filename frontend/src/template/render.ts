@@ -22,8 +22,7 @@ const FLOAT_FIELDS = new Set(["totalSpends"]);
 const TOKEN = /\{\{|\}\}|\{([^{}]*)\}|[{}]/g;
 
 export type Part =
-  | { kind: "text"; text: string }
-  | { kind: "placeholder"; name: string; known: boolean; raw: string };
+  { kind: "text"; text: string } | { kind: "placeholder"; name: string; known: boolean; raw: string };
 
 export interface ParsedTemplate {
   parts: Part[];
@@ -67,7 +66,8 @@ export function parseTemplate(text: string): ParsedTemplate {
   literal += text.slice(position);
   flush();
   if (!text.trim()) errors.push("message must be non-empty text");
-  if (text.length > MAX_TEMPLATE_LENGTH) errors.push(`message is longer than ${MAX_TEMPLATE_LENGTH} characters`);
+  if (text.length > MAX_TEMPLATE_LENGTH)
+    errors.push(`message is longer than ${MAX_TEMPLATE_LENGTH} characters`);
   return { parts, unknown, errors };
 }
 
@@ -76,7 +76,10 @@ export function formatValue(name: string, value: unknown): string {
   if (typeof value === "number") {
     if (!FLOAT_FIELDS.has(name)) return String(value);
     const decimals = Number.isInteger(value) ? 0 : 2;
-    return value.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    return value.toLocaleString("en-US", {
+      minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals,
+    });
   }
   return String(value);
 }
