@@ -1,13 +1,15 @@
 """Browser fixtures: Debian's chromium driven by the Python playwright package.
 
 The stack under test is whatever answers at CRM_UI_URL (the gateway serving the built
-UI); these tests never start services themselves. Screenshots go to
-test-artifacts/screenshots/.
+UI). With CRM_UI_START_STACK=1 instead, the tests start the whole stack themselves on the
+session's Redis and database (tests/support/stack.py). Without either they skip.
+Screenshots go to test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,12 +29,34 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
+DIST_INDEX = Path(__file__).resolve().parents[2] / "frontend" / "dist" / "index.html"
+
+
 @pytest.fixture(scope="session")
-def ui_url() -> str:
+def ui_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     url = os.environ.get("CRM_UI_URL", "").rstrip("/")
-    if not url:
-        pytest.skip("CRM_UI_URL is not set: start the stack and point CRM_UI_URL at the gateway")
-    return url
+    if url:
+        yield url
+        return
+    if os.environ.get("CRM_UI_START_STACK", "") != "1":
+        pytest.skip("set CRM_UI_URL to a running gateway, or CRM_UI_START_STACK=1 to start one")
+    if not DIST_INDEX.is_file():
+        pytest.skip("frontend/dist is not built (make frontend)")
+    from tests.support.stack import running_stack
+
+    redis_url: str = request.getfixturevalue("redis_url")
+    mongo_uri: str = request.getfixturevalue("mongo_uri")
+    # Redis database 2: apart from tests that flush database 0 and the e2e stack's 1.
+    stack_redis = redis_url.rsplit("/", 1)[0] + "/2"
+    with running_stack(
+        redis_url=stack_redis,
+        mongo_uri=mongo_uri,
+        db_prefix=f"ui{secrets.token_hex(3)}_",
+        logdir=tmp_path_factory.mktemp("ui-stack-logs"),
+    ) as stack:
+        yield stack.url
 
 
 @pytest.fixture(scope="session")
