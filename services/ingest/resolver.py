@@ -10,23 +10,42 @@ published twice (delivery dedupes per campaign and customer).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
+
+import redis
 
 from libs.common.errors import PermanentError
 from libs.common.events import AudienceResolved, CampaignLaunched, Recipient, SendRequested
 from libs.common.logging import get_logger
 from libs.common.rules import RuleError, compile_rules, now_utc, parse_rules
+from libs.common.streams import SEGMENT, default_consumer_name
 from libs.common.templates import placeholder_values
 from services.ingest.handlers import Deps
 from services.ingest.store import audience_filter
 
 log = get_logger(__name__)
 
+SEGMENT_GROUP = "segment"
+
 
 def resolve_audiences(events: list[CampaignLaunched], deps: Deps) -> None:
     for event in events:
         resolve_audience(event, deps)
+
+
+def keep_claimed(deps: Deps, event: CampaignLaunched) -> None:
+    """Reset the launch entry's idle time while a long audience walk is under way, so no
+    other resolver claims it after the visibility timeout and walks it a second time.
+    (XCLAIM ... JUSTID does not count as a delivery.)"""
+    if event.entry_id is None:
+        return
+    # ResponseError: not read through the group (a direct call in tests)
+    with contextlib.suppress(redis.ResponseError):
+        deps.redis.xclaim(
+            SEGMENT, SEGMENT_GROUP, default_consumer_name(), 0, [event.entry_id], justid=True
+        )
 
 
 def recipient(doc: dict[str, Any], fields: list[str]) -> Recipient:
@@ -65,6 +84,7 @@ def resolve_audience(event: CampaignLaunched, deps: Deps) -> None:
         store.save_resolution(
             event.campaign_id, chunks=chunk, total=total, last_id=last_id, done=done
         )
+        keep_claimed(deps, event)
 
     def close_chunk() -> None:
         nonlocal batch, chunk, total

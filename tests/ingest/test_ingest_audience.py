@@ -3,6 +3,7 @@ a launched campaign once, resuming an interrupted one."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from libs.common.testing.pytest_plugin import CleanEnv
 from services.ingest.changes import CHANGES_STREAM
 from services.ingest.handlers import Deps
 from services.ingest.resolver import resolve_audience
+from services.ingest.worker import build_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -228,3 +230,27 @@ def test_read_model_notices_change_notices_trimmed_before_it_read_them(
     assert not api.portal.call(model._missed_entries)  # type: ignore[union-attr]
     model.consumed = 3  # as if this process had read only the first three
     assert api.portal.call(model._missed_entries)  # type: ignore[union-attr]
+
+
+def test_a_long_resolution_keeps_its_launch_entry_from_being_claimed(
+    api: TestClient, drain: Callable[[str], int], deps: Deps, clean_env: CleanEnv
+) -> None:
+    seed(api, drain, n=30)
+    deps.settings.send_chunk_size = 5
+    deps.settings.send_chunks_per_flush = 1
+    launch(clean_env, "camp-long", {"operator": "AND", "conditions": []})
+    consumer = build_consumer("segment", deps)
+    real_publish = deps.producer.publish
+    idle_seen: list[int] = []
+
+    def slow_publish(events: Any, **kw: Any) -> list[str]:
+        time.sleep(0.05)
+        [row] = clean_env.redis.xpending_range("segment", "segment", "-", "+", 1)
+        idle_seen.append(int(row["time_since_delivered"]))
+        return real_publish(events, **kw)
+
+    deps.producer.publish = slow_publish  # type: ignore[method-assign]
+    consumer.run(burst=True)
+    # without the touch the idle time would keep growing with every flush
+    assert len(idle_seen) >= 6 and max(idle_seen) < 250
+    assert clean_env.redis.xpending("segment", "segment")["pending"] == 0
