@@ -69,10 +69,24 @@ RULES = {
 }
 
 
-def _csv() -> str:
-    header = list(CUSTOMERS[0])
+# Orders only for customers outside CITY: their aggregates then cannot change the audience.
+ORDERS = [
+    {
+        "id": f"ui-{RUN}-o{i:03d}",
+        "customerId": c["id"],
+        "amount": 1000 + i,
+        "items": "Tea;Notebook",
+        "date": "2026-10-01T10:00:00Z",
+    }
+    for i, c in enumerate(CUSTOMERS)
+    if c["city"] != CITY
+]
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    header = list(rows[0])
     lines = [",".join(header)]
-    lines += [",".join(str(c[h]) for h in header) for c in CUSTOMERS]
+    lines += [",".join(str(c[h]) for h in header) for c in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -134,7 +148,7 @@ def test_csv_import_shows_progress_until_completed(
     page: Any, screenshot_dir: Path, tmp_path: Path
 ) -> None:
     csv_file = tmp_path / "customers.csv"
-    csv_file.write_text(_csv())
+    csv_file.write_text(_csv(CUSTOMERS))
     page.get_by_role("link", name="Customers").first.click()
     page.get_by_role("heading", name="Customers").wait_for()
     page.get_by_label("CSV file").set_input_files(str(csv_file))
@@ -159,6 +173,33 @@ def test_csv_import_shows_progress_until_completed(
     page.get_by_label("Search customers").fill(f"Tester1 {RUN}")
     page.get_by_role("link", name=f"Ui Tester1 {RUN}").wait_for()
     shot(page, screenshot_dir, "03-customers")
+
+
+def test_orders_csv_import_shows_on_the_customer(
+    page: Any, screenshot_dir: Path, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "orders.csv"
+    csv_file.write_text(_csv(ORDERS))
+    page.get_by_label("CSV file").set_input_files(str(csv_file))
+    page.get_by_label("Contains").select_option("orders")
+    page.get_by_role("button", name="Import").click()
+    status = page.get_by_test_id("import-status")
+    status.get_by_text(f"{len(ORDERS)} of {len(ORDERS)} rows").wait_for(timeout=60_000)
+    status.get_by_text("completed").wait_for(timeout=60_000)
+    first = ORDERS[0]
+    page.wait_for_function(
+        """async ([customer, order]) => {
+            const r = await fetch(`/api/customers/${customer}`, {credentials: "include"});
+            return r.ok && ((await r.json()).orders ?? []).some((o) => o.id === order);
+        }""",
+        arg=[first["customerId"], first["id"]],
+        polling=500,
+        timeout=60_000,
+    )
+    page.goto(f"/customers/{first['customerId']}")
+    page.get_by_role("cell", name=first["id"]).wait_for()
+    page.get_by_role("heading", name="Orders").wait_for()
+    shot(page, screenshot_dir, "03b-customer-with-orders")
 
 
 def test_nested_audience_count_matches_the_api(page: Any, screenshot_dir: Path) -> None:
