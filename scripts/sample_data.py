@@ -78,7 +78,7 @@ DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "example.com", "rediffmail.c
 
 
 def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    return value.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _email_local(name: str) -> str:
