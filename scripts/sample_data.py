@@ -64,7 +64,8 @@ WORLD_LAST = [
     "Tanaka", "Wang", "Li", "Kim", "Nguyen", "Okafor", "Mensah", "Hansen", "Larsen",
     "O'Brien", "Silva", "Santos", "Dubois", "Novak", "Cohen", "Haddad", "Ivanova",
 ]  # fmt: skip
-TAGS = ["vip", "new", "loyal", "churn-risk", "newsletter", "app-user", "wholesale", "student"]
+# "vip" and "churn-risk" are derived from spend and last visit, the rest drawn at random
+TAGS = ["new", "loyal", "newsletter", "app-user", "wholesale", "student"]
 PRODUCTS = [
     ("Masala Chai 250g", 349), ("Filter Coffee 500g", 520), ("Basmati Rice 5kg", 899),
     ("Cold-pressed Oil 1L", 410), ("Cotton Kurta", 1299), ("Silk Saree", 8499),

@@ -81,7 +81,8 @@ def sample_docs(n: int, now: datetime) -> list[dict[str, Any]]:
     ms = int(now.timestamp() * 1000)
     last_visit = ms - (rng.exponential(120, n).clip(0, 730) * 86_400_000).astype(np.int64)
     created = last_visit - (rng.uniform(0, 900, n) * 86_400_000).astype(np.int64)
-    tag_sets = [sd.TAGS[i : i + k] for i in range(len(sd.TAGS)) for k in (1, 2)]
+    tags_pool = ["vip", "churn-risk", *sd.TAGS]
+    tag_sets = [tags_pool[i : i + k] for i in range(len(tags_pool)) for k in (1, 2)]
     tags = rng.integers(-len(tag_sets), len(tag_sets), n)
     docs = []
     for i in range(n):
