@@ -279,13 +279,18 @@ async def preview_post(request: Request, body: PreviewIn) -> Response:
     return _json(await _preview(request, body.rules, body.sample_size))
 
 
+PREVIEW_CATCH_UP_S = 1.5
+
+
 async def _preview(request: Request, raw: Any, sample_size: int) -> dict[str, Any]:
     group = parse_rules(raw)
     fields = [f for f in used_fields(group) if f not in ("name", "email")]
     now = now_utc()
     started = time.perf_counter()
     model = request.app.state.preview
-    if model is not None and model.ready:
+    # The columns answer only once they hold every write the database holds; a model
+    # still behind after a moment gives way to the (exact, slower) database count.
+    if model is not None and model.ready and await model.wait_caught_up(PREVIEW_CATCH_UP_S):
         columns = model.columns
         mask = columns.audience(group, now)
         count = int(np.count_nonzero(mask))

@@ -151,6 +151,15 @@ class PreviewModel:
         trimmed = int(info["entries-added"]) - int(info["length"])
         return trimmed > self.consumed
 
+    async def wait_caught_up(self, timeout: float) -> bool:
+        """Wait until every change notice written so far is applied (read-your-writes)."""
+        deadline = time.monotonic() + timeout
+        while not await self.caught_up():
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     async def caught_up(self) -> bool:
         """True when every change notice written so far has been applied."""
         last = await self.redis.xrevrange(CHANGES_STREAM, count=1)
