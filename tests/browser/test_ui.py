@@ -370,6 +370,51 @@ def test_dashboard_counts_the_finished_campaign(page: Any, screenshot_dir: Path)
     shot(page, screenshot_dir, "12-dashboard-with-campaign")
 
 
+AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_pages_have_no_serious_accessibility_violations(browser: Any, ui_url: str) -> None:
+    if not AXE.is_file():
+        pytest.skip("axe-core is not installed (cd frontend && npm ci)")
+    # axe is injected as a script, which the gateway's CSP rightly forbids; a separate
+    # context that bypasses CSP keeps the main tests under the real policy.
+    context = browser.new_context(viewport=DESKTOP, base_url=ui_url, bypass_csp=True)
+    page = context.new_page()
+    found: dict[str, list[Any]] = {}
+    try:
+        page.goto("/")
+        page.get_by_role("button", name="Development sign-in").wait_for()
+        found["/sign-in"] = _axe(page)
+        page.get_by_role("button", name="Development sign-in").click()
+        page.get_by_role("heading", name="Dashboard").wait_for()
+        campaigns = api(page, "GET", "/api/campaigns")["body"]["items"]
+        paths = ["/", "/customers", "/audience", "/campaigns/new", "/campaigns", "/streams"]
+        paths += ["/settings", f"/customers/ui-{RUN}-000"]
+        paths += [f"/campaigns/{campaigns[0]['id']}"] if campaigns else []
+        for path in paths:
+            page.goto(path)
+            page.locator("main h1").first.wait_for()
+            page.wait_for_function(
+                "() => ![...document.querySelectorAll('[role=status]')]"
+                ".some((e) => e.textContent.includes('Loading'))"
+            )
+            found[path] = _axe(page)
+    finally:
+        context.close()
+    serious = {path: v for path, v in found.items() if v}
+    assert not serious, json.dumps(serious, indent=1)[:3000]
+
+
+def _axe(page: Any) -> list[Any]:
+    page.add_script_tag(content=AXE.read_text())
+    return page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => ({id: v.id, help: v.help,
+                          targets: v.nodes.map((n) => n.target.join(" "))}))"""
+    )
+
+
 def test_phone_width_uses_a_menu(page: Any, screenshot_dir: Path) -> None:
     page.set_viewport_size(PHONE)
     try:

@@ -68,7 +68,7 @@ export function MessageEditor({
           Preview {sample ? `for ${sample.name || sample.id}` : "(no sample customer yet)"}
         </p>
         <p className="whitespace-pre-wrap text-sm" data-testid="message-preview">
-          {segments.length === 0 && <span className="italic text-slate-400">Your message appears here.</span>}
+          {segments.length === 0 && <span className="italic text-slate-500">Your message appears here.</span>}
           {segments.map((s, i) =>
             s.kind === "text" ? (
               <span key={i}>{s.text}</span>

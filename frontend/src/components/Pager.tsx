@@ -22,20 +22,10 @@ export function Pager({
         Page {page} of {pages} · {total.toLocaleString("en-US")} total
       </span>
       <span className="flex gap-2">
-        <Button
-          variant="secondary"
-          aria-label="Previous page"
-          disabled={page <= 1}
-          onClick={() => onPage(page - 1)}
-        >
-          <ChevronLeft className="h-4 w-4" aria-hidden /> Prev
+        <Button variant="secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+          <ChevronLeft className="h-4 w-4" aria-hidden /> Previous
         </Button>
-        <Button
-          variant="secondary"
-          aria-label="Next page"
-          disabled={page >= pages}
-          onClick={() => onPage(page + 1)}
-        >
+        <Button variant="secondary" disabled={page >= pages} onClick={() => onPage(page + 1)}>
           Next <ChevronRight className="h-4 w-4" aria-hidden />
         </Button>
       </span>

@@ -138,11 +138,13 @@ export function ListState<T>({
 export function FieldErrors({ id, messages }: { id?: string; messages: string[] | undefined }) {
   if (!messages || messages.length === 0) return null;
   return (
-    <ul id={id} className="mt-1 space-y-0.5 text-xs text-rose-700" role="alert">
-      {messages.map((m, i) => (
-        <li key={i}>{m}</li>
-      ))}
-    </ul>
+    <div id={id} role="alert" className="mt-1 text-xs text-rose-700">
+      <ul className="space-y-0.5">
+        {messages.map((m, i) => (
+          <li key={i}>{m}</li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

@@ -90,7 +90,7 @@ function StreamCard({ stream, onReplayed }: { stream: StreamInfo; onReplayed: ()
             busy={busy}
             disabled={stream.dlq.length === 0}
             onClick={() => void replay()}
-            aria-label={`Replay dead letters of ${stream.stream}`}
+            aria-label={`Replay DLQ of ${stream.stream}`}
           >
             <RotateCcw className="h-4 w-4" aria-hidden /> Replay DLQ
           </Button>
