@@ -440,3 +440,39 @@ def test_phone_width_uses_a_menu(page: Any, screenshot_dir: Path) -> None:
         shot(page, screenshot_dir, "13-settings-phone")
     finally:
         page.set_viewport_size(DESKTOP)
+
+
+def test_keyboard_alone_signs_in_and_navigates(browser: Any, ui_url: str) -> None:
+    context = browser.new_context(viewport=DESKTOP, base_url=ui_url)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        page.get_by_role("button", name="Development sign-in").wait_for()
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent.trim()") == "Development sign-in":
+                break
+        else:
+            pytest.fail("Tab never reached the development sign-in button")
+        page.keyboard.press("Enter")
+        page.get_by_role("heading", name="Dashboard").wait_for()
+        for _ in range(20):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent.trim()") == "Streams":
+                break
+        else:
+            pytest.fail("Tab never reached the Streams link")
+        outline = page.evaluate("getComputedStyle(document.activeElement).boxShadow")
+        assert outline != "none", "the focused link shows no focus ring"
+        page.keyboard.press("Enter")
+        page.get_by_role("heading", name="Streams").wait_for()
+    finally:
+        context.close()
+
+
+def test_an_ended_session_returns_to_the_sign_in_page(page: Any) -> None:
+    page.goto("/campaigns")
+    page.get_by_role("heading", name="Campaigns").wait_for()
+    assert api(page, "POST", "/auth/logout")["status"] == 204
+    page.get_by_role("link", name="Streams").first.click()  # no reload: the next call gets 401
+    page.get_by_role("button", name="Development sign-in").wait_for()
