@@ -332,6 +332,15 @@ def test_describe_in_words_loads_rules_into_the_builder(page: Any) -> None:
     assert field.input_value() in {"totalSpends", "lastVisit"}
 
 
+def test_lookalike_audience_can_be_loaded_into_the_builder(page: Any) -> None:
+    page.get_by_role("button", name="Find lookalikes").click()
+    result = page.get_by_test_id("lookalike-result")
+    result.wait_for(timeout=30_000)
+    result.get_by_role("button", name="Load these rules").click()
+    loaded = page.get_by_test_id("rules-description").inner_text()
+    assert loaded == result.get_by_test_id("lookalike-rules").inner_text()
+
+
 def test_streams_page_lists_every_stream(page: Any, screenshot_dir: Path) -> None:
     page.get_by_role("link", name="Streams").first.click()
     page.get_by_role("heading", name="Streams").wait_for()

@@ -246,7 +246,9 @@ function LookalikePanel({ root, onLoad }: { root: GroupNode; onLoad: (rules: unk
             <SourceTag source={result.source} /> <strong>{formatNumber(result.size)}</strong> lookalike
             customers. {result.explanation}
           </p>
-          <p className="text-xs text-slate-500">{describeRules(result.rules)}</p>
+          <p className="text-xs text-slate-500" data-testid="lookalike-rules">
+            {describeRules(result.rules)}
+          </p>
           {result.sample.length > 0 && (
             <ul className="text-xs text-slate-600">
               {result.sample.slice(0, 5).map((c) => (
