@@ -79,7 +79,7 @@ class RunningStack:
     def client(self) -> httpx.Client:
         """A client signed in through the development login."""
         client = httpx.Client(base_url=self.url, timeout=60, headers={"Origin": self.url})
-        response = client.post("/auth/dev-login", json={"email": "e2e@minicrm.local"})
+        response = client.post("/auth/dev-login", json={"email": "e2e@example.com"})
         response.raise_for_status()
         return client
 
