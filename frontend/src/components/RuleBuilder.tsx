@@ -126,7 +126,7 @@ function ConditionRow({
   const update = (patch: Partial<ConditionNode>) => onChange(updateCondition(root, id, patch));
   return (
     <div data-testid="rule-condition" className="rounded-md border border-slate-200 bg-white p-2">
-      <div className="grid grid-cols-1 items-center gap-2 sm:grid-cols-[minmax(0,1fr)_minmax(0,1fr)_minmax(0,1.4fr)_auto]">
+      <div className="grid grid-cols-1 items-center gap-2 sm:grid-cols-[minmax(0,1fr)_minmax(0,1.25fr)_minmax(0,1.2fr)_auto]">
         <label htmlFor={`${id}-field`} className="sr-only">
           Field
         </label>

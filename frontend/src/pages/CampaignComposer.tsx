@@ -32,7 +32,7 @@ import {
 } from "../rules/model";
 import { describeRules } from "../rules/describe";
 import { toLocalInput } from "../schedule/next";
-import { parseTemplate } from "../template/render";
+import { parseTemplate, placeholderValues, render } from "../template/render";
 
 type AudienceMode = "builder" | "segment";
 
@@ -297,6 +297,8 @@ export function CampaignComposer() {
             .split(",")
             .map((t) => t.trim())
             .filter(Boolean)}
+          sampleName={sample?.name || sample?.id}
+          sampleText={sample ? render(message, placeholderValues(sample)) : undefined}
           onCancel={() => setConfirming(false)}
           onError={(err) => {
             setConfirming(false);
@@ -316,6 +318,8 @@ function ConfirmLaunch(props: {
   segmentId?: string;
   scheduledAt?: string;
   tags: string[];
+  sampleName?: string;
+  sampleText?: string;
   onCancel: () => void;
   onError: (err: unknown) => void;
   onLaunched: (id: string) => void;
@@ -360,6 +364,12 @@ function ConfirmLaunch(props: {
         )}
         <p className="text-xs text-slate-500">{describeRules(rules)}</p>
         <p className="whitespace-pre-wrap rounded bg-slate-50 p-2">{props.message}</p>
+        {props.sampleText && (
+          <p className="text-xs text-slate-600">
+            {props.sampleName} will read:{" "}
+            <span className="whitespace-pre-wrap text-slate-800">{props.sampleText}</span>
+          </p>
+        )}
         <div className="flex justify-end gap-2">
           <Button variant="secondary" onClick={onCancel}>
             Back
