@@ -140,6 +140,36 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=500)
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The one error shape: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorDetail
+
+
+ERROR_STATUSES = {
+    400: "Malformed request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Request too large",
+    422: "Invalid input, with the reasons",
+    429: "Too many requests (Retry-After says when to retry)",
+    502: "A service behind the gateway is unavailable",
+    503: "A dependency is unavailable",
+    504: "A service behind the gateway timed out",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in ERROR_STATUSES.items()
+}
+
+
 class HealthStatus(BaseModel):
     status: str
     checks: dict[str, bool] = {}
@@ -224,7 +254,7 @@ def create_service_app(
     app.include_router(health_router(readiness))
     deps = [Depends(internal_token_dependency(internal_token))] if internal_token else []
     for router in routers:
-        app.include_router(router, dependencies=deps)
+        app.include_router(router, dependencies=deps, responses=ERROR_RESPONSES)
     app.add_middleware(RequestContextMiddleware, service=service)
     return app
 

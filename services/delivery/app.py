@@ -13,7 +13,7 @@ from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis
 from libs.common.streams import AsyncStreamProducer
-from libs.common.web import create_service_app, mongo_check, redis_check
+from libs.common.web import ERROR_RESPONSES, create_service_app, mongo_check, redis_check
 from services.delivery.api import router, webhook_router
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import DeliveryStore
@@ -51,5 +51,5 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     # The vendor is an outside party: its webhook is guarded by the HMAC, not the token.
-    app.include_router(webhook_router)
+    app.include_router(webhook_router, responses=ERROR_RESPONSES)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -169,7 +170,9 @@ def _key_item(doc: dict[str, Any]) -> KeyItem:
         scopes=doc["scopes"],
         prefix=doc["prefix"],
         created_at=doc["createdAt"],
-        last_used_at=doc.get("lastUsedAt"),
+        last_used_at=(
+            datetime.fromtimestamp(doc["lastUsedMs"] / 1000, UTC) if "lastUsedMs" in doc else None
+        ),
     )
 
 

@@ -105,4 +105,7 @@ class GatewayStore:
 
     def touch_keys(self, key_ids: list[str], when: datetime) -> None:
         if key_ids:
-            self.keys.update_many({"_id": {"$in": key_ids}}, {"$set": {"lastUsedAt": when}})
+            # Epoch milliseconds: the embedded DB stores a datetime $set on an existing
+            # document as naive text.
+            used_ms = int(when.timestamp() * 1000)
+            self.keys.update_many({"_id": {"$in": key_ids}}, {"$set": {"lastUsedMs": used_ms}})
