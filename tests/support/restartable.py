@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from libs.common.testing.servers import free_port, wait_for_port
+from libs.common.testing.servers import free_port, mongo_argv, redis_argv, wait_for_port
 
 
 @dataclass
@@ -30,40 +28,10 @@ class RestartableServer:
 
 
 def redis_with_aof(workdir: Path) -> RestartableServer:
-    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    binary = shutil.which("redis-server") or "redis-server"
-    argv = [
-        binary,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "everysec",
-        "--dir",
-        str(workdir),
-    ]
-    return RestartableServer(argv, port)
+    return RestartableServer(redis_argv(port, workdir, aof=True), port)
 
 
 def embedded_mongo(workdir: Path) -> RestartableServer:
-    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    binary = str(Path(sys.executable).parent / "nx-27017")
-    argv = [
-        binary,
-        "--data-dir",
-        str(workdir / "data"),
-        "-p",
-        str(port),
-        "--log-file",
-        str(workdir / "nx.log"),
-        "--pid-file",
-        str(workdir / "nx.pid"),
-    ]
-    return RestartableServer(argv, port)
+    return RestartableServer(mongo_argv(port, workdir), port)

@@ -24,15 +24,8 @@ class StreamProducer:
     ) -> list[str]:
         if not events:
             return []
-        trace = trace_id or current_trace_id()
         pipe = self._client.pipeline(transaction=False)
-        for event in events:
-            pipe.xadd(
-                stream or event.STREAM,
-                encode(event, trace),  # type: ignore[arg-type]
-                maxlen=self._maxlen,
-                approximate=True,
-            )
+        _queue_xadds(pipe, events, stream, trace_id or current_trace_id(), self._maxlen)
         return [_text(entry_id) for entry_id in pipe.execute()]
 
 
@@ -48,16 +41,16 @@ class AsyncStreamProducer:
     ) -> list[str]:
         if not events:
             return []
-        trace = trace_id or current_trace_id()
         pipe = self._client.pipeline(transaction=False)
-        for event in events:
-            pipe.xadd(
-                stream or event.STREAM,
-                encode(event, trace),  # type: ignore[arg-type]
-                maxlen=self._maxlen,
-                approximate=True,
-            )
+        _queue_xadds(pipe, events, stream, trace_id or current_trace_id(), self._maxlen)
         return [_text(entry_id) for entry_id in await pipe.execute()]
+
+
+def _queue_xadds(
+    pipe: Any, events: Sequence[Event], stream: str | None, trace: str | None, maxlen: int
+) -> None:
+    for event in events:
+        pipe.xadd(stream or event.STREAM, encode(event, trace), maxlen=maxlen, approximate=True)
 
 
 def _text(value: Any) -> str:

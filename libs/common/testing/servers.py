@@ -54,62 +54,66 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-@contextmanager
-def local_redis(workdir: Path, port: int | None = None, *, aof: bool = False) -> Iterator[str]:
+def redis_argv(port: int, workdir: Path, *, aof: bool = False) -> list[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
-    port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if aof else "no",
+        "--appendfsync",
+        "everysec",
+        "--dir",
+        str(workdir),
+    ]
+
+
+def mongo_argv(port: int, workdir: Path) -> list[str]:
+    binary = shutil.which("nx-27017") or str(Path(sys.executable).parent / "nx-27017")
+    workdir.mkdir(parents=True, exist_ok=True)
+    return [
+        binary,
+        "--data-dir",
+        str(workdir / "data"),
+        "-p",
+        str(port),
+        "--log-file",
+        str(workdir / "nx.log"),
+        "--pid-file",
+        str(workdir / "nx.pid"),
+    ]
+
+
+@contextmanager
+def _serving(argv: list[str], port: int, url: str) -> Iterator[str]:
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield url
     finally:
         _terminate(proc)
+
+
+@contextmanager
+def local_redis(workdir: Path, port: int | None = None, *, aof: bool = False) -> Iterator[str]:
+    port = port or free_port()
+    with _serving(redis_argv(port, workdir, aof=aof), port, f"redis://127.0.0.1:{port}/0") as url:
+        yield url
 
 
 @contextmanager
 def local_mongo(workdir: Path, port: int | None = None) -> Iterator[str]:
-    binary = shutil.which("nx-27017") or str(Path(sys.executable).parent / "nx-27017")
     port = port or free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--data-dir",
-            str(workdir / "data"),
-            "-p",
-            str(port),
-            "--log-file",
-            str(workdir / "nx.log"),
-            "--pid-file",
-            str(workdir / "nx.pid"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-        yield f"mongodb://127.0.0.1:{port}"
-    finally:
-        _terminate(proc)
+    with _serving(mongo_argv(port, workdir), port, f"mongodb://127.0.0.1:{port}") as url:
+        yield url
 
 
 @contextmanager
