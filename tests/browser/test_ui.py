@@ -333,9 +333,13 @@ def test_describe_in_words_loads_rules_into_the_builder(page: Any) -> None:
 
 
 def test_lookalike_audience_can_be_loaded_into_the_builder(page: Any) -> None:
+    page.get_by_role("button", name=f"Load segment UI segment {RUN}").click()
+    wait_for_text(page.get_by_test_id("audience-count"), f"{EXPECTED:,}")
     page.get_by_role("button", name="Find lookalikes").click()
     result = page.get_by_test_id("lookalike-result")
-    result.wait_for(timeout=30_000)
+    card = page.get_by_test_id("lookalike-card")
+    result.or_(card.get_by_role("alert")).wait_for(timeout=30_000)
+    assert result.is_visible(), card.inner_text()
     result.get_by_role("button", name="Load these rules").click()
     loaded = page.get_by_test_id("rules-description").inner_text()
     assert loaded == result.get_by_test_id("lookalike-rules").inner_text()

@@ -35,14 +35,19 @@ export function Card({
   actions,
   children,
   className = "",
+  "data-testid": testId,
 }: {
   title?: ReactNode;
   actions?: ReactNode;
   children: ReactNode;
   className?: string;
+  "data-testid"?: string;
 }) {
   return (
-    <section className={`min-w-0 rounded-lg border border-slate-200 bg-white p-4 shadow-sm ${className}`}>
+    <section
+      data-testid={testId}
+      className={`min-w-0 rounded-lg border border-slate-200 bg-white p-4 shadow-sm ${className}`}
+    >
       {(title || actions) && (
         <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
           {title && <h2 className="text-base font-semibold text-slate-800">{title}</h2>}

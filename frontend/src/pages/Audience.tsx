@@ -227,6 +227,8 @@ function LookalikePanel({ root, onLoad }: { root: GroupNode; onLoad: (rules: unk
 
   return (
     <Card
+      data-testid="lookalike-card"
+
       title="Lookalike audience"
       actions={
         <Button variant="secondary" busy={busy} onClick={() => void run()}>
