@@ -65,9 +65,16 @@ def _restart_ingest_api(stack: RunningStack, timeout_s: float) -> float:
     raise TimeoutError(f"ingest-api not ready after {timeout_s:.0f} s")
 
 
-def _model_rows(client: httpx.Client) -> int:
-    """Rows of the ingest API's read model, from its /metrics (no database work)."""
-    for line in client.get("/metrics").text.splitlines():
+def _model_rows(url: str) -> int:
+    """Rows of the ingest API's read model, from its /metrics (no database work).
+
+    A fresh connection each time: after a 500 the server may drop a kept-alive one.
+    """
+    try:
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return -1
+    for line in text.splitlines():
         if line.startswith("crm_ingest_read_model_rows "):
             return int(float(line.split()[1]))
     return -1
@@ -80,12 +87,13 @@ def measure(
     ready_s = _restart_ingest_api(stack, timeout_s=300)
     started = time.perf_counter() - ready_s
     headers = internal_headers(stack)
+    url = stack.layout.url("ingest")
     with httpx.Client(base_url=stack.layout.url("ingest"), headers=headers, timeout=120) as client:
         # Cold: the first query right after /readyz, whatever the service does meanwhile.
         t = time.perf_counter()
         cold: float | None
         try:
-            first = client.post(PREVIEW_PATH, json=_body(0))
+            first = httpx.post(url + PREVIEW_PATH, json=_body(0), headers=headers, timeout=120)
             cold = (time.perf_counter() - t) * 1000
             cold_note = f"answered {first.status_code}"
             if first.status_code == 200:
@@ -96,10 +104,10 @@ def measure(
         except httpx.HTTPError as exc:
             cold, cold_note = None, f"no answer after {time.perf_counter() - t:.0f} s: {exc!r}"
         # Then wait for the read model (watched on /metrics, which costs the DB nothing).
-        rows = _model_rows(client)
+        rows = _model_rows(url)
         while rows < customers and time.perf_counter() - started < warm_timeout_s:
             time.sleep(1)
-            rows = _model_rows(client)
+            rows = _model_rows(url)
         model_ready_s = time.perf_counter() - started
         latencies: list[float] = []
         sources: dict[str, int] = {}
