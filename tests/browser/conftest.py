@@ -1,8 +1,8 @@
 """Browser fixtures: Debian's chromium driven by the Python playwright package.
 
 The stack under test is whatever answers at CRM_UI_URL (the gateway serving the built
-UI). With CRM_UI_START_STACK=1 instead, the tests start the whole stack themselves on the
-session's Redis and database (tests/support/stack.py). Without either they skip.
+UI). Otherwise the tests start the whole stack themselves on the session's Redis and
+database (tests/support/stack.py); CRM_UI_START_STACK=0 skips them instead.
 Screenshots go to test-artifacts/screenshots/.
 """
 
@@ -40,9 +40,11 @@ def ui_url(
     if url:
         yield url
         return
-    if os.environ.get("CRM_UI_START_STACK", "") != "1":
-        pytest.skip("set CRM_UI_URL to a running gateway, or CRM_UI_START_STACK=1 to start one")
+    if os.environ.get("CRM_UI_START_STACK", "1") == "0":
+        pytest.skip("CRM_UI_START_STACK=0: set CRM_UI_URL to a running gateway to run these")
     if not DIST_INDEX.is_file():
+        if os.environ.get("CI"):
+            pytest.fail("frontend/dist is not built: `make test` builds it first")
         pytest.skip("frontend/dist is not built (make frontend)")
     from tests.support.stack import running_stack
 
