@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 import traceback
@@ -215,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="results file")
     args = parser.parse_args(argv)
     configure_logging("bench", "INFO")
+    # Stop cleanly (servers and stack torn down) on SIGTERM, and on SIGINT even when
+    # started in the background, where a shell ignores SIGINT.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     sizes = FULL if args.full else SMOKE
     overrides = {
