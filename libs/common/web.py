@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from pymongo import errors as pymongo_errors
+from redis import exceptions as redis_exceptions
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -79,6 +81,17 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+# Connection-level failures of Redis and MongoDB: the request may succeed once they
+# return, so they answer 503 with Retry-After rather than a bare 500.
+_UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis_exceptions.ConnectionError,
+    redis_exceptions.TimeoutError,
+    pymongo_errors.AutoReconnect,
+    pymongo_errors.ServerSelectionTimeoutError,
+    pymongo_errors.NetworkTimeout,
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -121,6 +134,20 @@ def install_error_handlers(app: FastAPI) -> None:
             }
         }
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    async def _dependency_down(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("http.dependency_unavailable", error=str(exc)[:200])
+        body = {
+            "error": {
+                "code": "dependency_unavailable",
+                "message": "a backing store is unavailable; retry shortly",
+                "details": {"error": type(exc).__name__},
+            }
+        }
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "2"})
+
+    for unavailable in _UNAVAILABLE:
+        app.add_exception_handler(unavailable, _dependency_down)
 
     @app.exception_handler(RecursionError)
     async def _too_deep(_request: Request, _exc: RecursionError) -> JSONResponse:

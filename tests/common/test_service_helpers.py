@@ -55,3 +55,23 @@ def test_routes_require_the_internal_token_and_errors_have_one_shape(clean_env, 
     assert missing.status_code == 404
     metrics = httpx.get(f"{app.url}/metrics").text
     assert "crm_http_requests_total" in metrics
+
+
+def test_a_store_outage_answers_503_with_retry_after_not_500():
+    from fastapi import APIRouter
+    from fastapi.testclient import TestClient
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from libs.common.web import create_service_app
+
+    router = APIRouter()
+
+    @router.get("/api/flaky")
+    async def flaky() -> None:
+        raise RedisConnectionError("Connection refused")
+
+    app = create_service_app(service="t", internal_token=None, routers=[router], readiness={})
+    response = TestClient(app).get("/api/flaky")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    assert response.json()["error"]["code"] == "dependency_unavailable"

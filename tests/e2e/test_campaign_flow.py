@@ -60,7 +60,10 @@ def launch(client: httpx.Client, name: str, rules: dict) -> dict:
 
 def wait_completed(client: httpx.Client, campaign_id: str, timeout: float = 300) -> dict:
     def done() -> dict | None:
-        body = client.get(f"/api/campaigns/{campaign_id}").json()
+        response = client.get(f"/api/campaigns/{campaign_id}")
+        if response.status_code == 503:  # a store restarting (fault tests): ask again
+            return None
+        body = response.json()
         return body if body["status"] == "completed" else None
 
     return wait_until(done, timeout=timeout, interval=1)
