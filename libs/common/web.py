@@ -228,10 +228,12 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
-def internal_token_dependency(expected: str) -> Callable[..., None]:
-    """Services accept requests only from the gateway, which adds this header."""
+def internal_token_dependency(expected: str) -> Callable[..., Awaitable[None]]:
+    """Services accept requests only from the gateway, which adds this header.
 
-    def require_internal_token(
+    Async on purpose: a sync dependency costs every request a threadpool hand-off."""
+
+    async def require_internal_token(
         x_internal_token: Annotated[str | None, Header()] = None,
     ) -> None:
         if not x_internal_token or not secrets.compare_digest(x_internal_token, expected):
@@ -248,7 +250,7 @@ class Caller(BaseModel):
     scopes: list[str] = []
 
 
-def get_caller(
+async def get_caller(
     x_user_id: Annotated[str | None, Header()] = None,
     x_user_email: Annotated[str | None, Header()] = None,
     x_auth_scopes: Annotated[str | None, Header()] = None,
