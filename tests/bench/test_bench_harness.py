@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -67,7 +68,9 @@ def test_open_loop_sends_every_scheduled_request_and_bills_server_delay() -> Non
             )
         return result.completed, result.latencies_ms, len(seen)
 
-    completed, latencies, seen = asyncio.run(scenario())
+    # Its own thread and loop: a session fixture (playwright) may hold this thread's loop.
+    with ThreadPoolExecutor(1) as pool:
+        completed, latencies, seen = pool.submit(asyncio.run, scenario()).result()
     assert completed == seen == 200
     assert min(latencies) >= 20  # the server's delay is in every latency
     assert percentile(latencies, 50) < 500

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -35,7 +36,10 @@ def test_sync_and_async_clients_reconnect_after_a_redis_restart(tmp_path):
             await client.aclose()
             return [first, piped[0]]
 
-        assert asyncio.run(roundtrip_across_restart()) == [b"1", b"1"], "AOF kept the data"
+        # Its own thread and loop: another fixture may hold this thread's loop running.
+        with ThreadPoolExecutor(1) as pool:
+            result = pool.submit(asyncio.run, roundtrip_across_restart()).result()
+        assert result == [b"1", b"1"], "AOF kept the data"
         assert sync_client.get("kept") == b"1"
     finally:
         server.stop()
