@@ -46,6 +46,7 @@ def _mongo_answers(uri: str) -> bool:
 
 def main() -> None:
     os.chdir(ROOT)
+    DATA.mkdir(exist_ok=True)
     settings = CommonSettings()
     layout = StackLayout()
     env = {
