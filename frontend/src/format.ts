@@ -8,6 +8,13 @@ export function formatMoney(value: number | null | undefined): string {
   return value.toLocaleString("en-US", { maximumFractionDigits: 0 });
 }
 
+/** Large sums for narrow cards: 36,913,841 → "36.9M"; exact below a million. */
+export function formatCompactMoney(value: number | null | undefined): string {
+  if (value === null || value === undefined) return "—";
+  if (Math.abs(value) < 1_000_000) return formatMoney(value);
+  return value.toLocaleString("en-US", { notation: "compact", maximumFractionDigits: 1 });
+}
+
 /** A percentage already in 0..100 (the API's deliveryRate is one). */
 export function formatPercent(value: number | null | undefined): string {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";

@@ -11,7 +11,7 @@ import {
   Stat,
   StatusBadge,
 } from "../components/ui";
-import { formatDay, formatMoney, formatNumber, formatPercent } from "../format";
+import { formatCompactMoney, formatDay, formatNumber, formatPercent } from "../format";
 import { useAsync } from "../hooks/useAsync";
 
 export function Dashboard() {
@@ -33,7 +33,7 @@ export function Dashboard() {
       <div className="mt-3 grid grid-cols-2 gap-3 md:grid-cols-4 xl:grid-cols-7">
         <Stat label="Customers" value={customers.loading && !c ? "…" : formatNumber(c?.customers)} />
         <Stat label="Orders" value={customers.loading && !c ? "…" : formatNumber(c?.orders)} />
-        <Stat label="Revenue" value={customers.loading && !c ? "…" : formatMoney(c?.revenue)} />
+        <Stat label="Revenue" value={customers.loading && !c ? "…" : formatCompactMoney(c?.revenue)} />
         <Stat label="Campaigns" value={overview.loading && !o ? "…" : formatNumber(o?.campaigns)} />
         <Stat label="Sent" value={formatNumber(o?.sent)} />
         <Stat
