@@ -17,12 +17,12 @@ import {
   SourceTag,
   Stat,
   StatusBadge,
-  fieldBase,
 } from "../components/ui";
 import { formatDate, formatNumber, formatPercent, formatTime } from "../format";
 import { useAsync } from "../hooks/useAsync";
 import { FINISHED, useCampaignStats } from "../hooks/useCampaignStats";
 import { describeRules } from "../rules/describe";
+import { StatusFilter } from "../components/StatusFilter";
 
 export function CampaignPage() {
   const { id = "" } = useParams();
@@ -246,26 +246,15 @@ function Communications({ id, refreshKey }: { id: string; refreshKey: number }) 
   );
   return (
     <Card title="Communications" className="mt-4">
-      <div className="mb-3">
-        <label htmlFor="comm-status" className="mr-2 text-sm font-medium">
-          Status
-        </label>
-        <select
-          id="comm-status"
-          className={`${fieldBase} w-auto`}
-          value={status}
-          onChange={(e) => {
-            setStatus(e.target.value);
-            setPage(1);
-          }}
-        >
-          {COMM_STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s || "all"}
-            </option>
-          ))}
-        </select>
-      </div>
+      <StatusFilter
+        id="comm-status"
+        value={status}
+        options={COMM_STATUSES}
+        onChange={(next) => {
+          setStatus(next);
+          setPage(1);
+        }}
+      />
       <ListState
         loading={comms.loading}
         error={comms.error}

@@ -3,9 +3,10 @@ import { useState } from "react";
 import { Link } from "react-router-dom";
 import { listCampaigns } from "../api/endpoints";
 import { Pager } from "../components/Pager";
-import { Card, EmptyState, ListState, PageHeader, StatusBadge, fieldBase } from "../components/ui";
+import { Card, EmptyState, ListState, PageHeader, StatusBadge } from "../components/ui";
 import { formatDate, formatNumber, formatPercent } from "../format";
 import { useAsync, useInterval } from "../hooks/useAsync";
+import { StatusFilter } from "../components/StatusFilter";
 
 const PAGE_SIZE = 20;
 const STATUSES = ["", "scheduled", "launching", "running", "paused", "completed", "cancelled"];
@@ -35,26 +36,15 @@ export function Campaigns() {
         }
       />
       <Card>
-        <div className="mb-3">
-          <label htmlFor="campaign-status" className="mr-2 text-sm font-medium">
-            Status
-          </label>
-          <select
-            id="campaign-status"
-            className={`${fieldBase} w-auto`}
-            value={status}
-            onChange={(e) => {
-              setStatus(e.target.value);
-              setPage(1);
-            }}
-          >
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s || "all"}
-              </option>
-            ))}
-          </select>
-        </div>
+        <StatusFilter
+          id="campaign-status"
+          value={status}
+          options={STATUSES}
+          onChange={(next) => {
+            setStatus(next);
+            setPage(1);
+          }}
+        />
         <ListState
           loading={campaigns.loading}
           error={campaigns.error}
