@@ -20,7 +20,7 @@ from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
 from libs.common.streams import INGEST
 from services.ingest import metrics
 from services.ingest.imports import parse_csv
-from services.ingest.intake import encode_chunks, queue_entries, validate_batch
+from services.ingest.intake import KINDS, encode_chunks, queue_entries, validate_body
 from services.ingest.models import CustomerIn, IngestAnswer, OrderIn, PreviewIn, openapi_body
 from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
@@ -82,29 +82,15 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
-    try:
-        payload = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ValidationFailed(f"the body is not valid JSON: {exc}") from None
-    if batch:
-        if not isinstance(payload, dict) or set(payload) != {kind}:
-            raise ValidationFailed(f'the body must be {{"{kind}": [...]}}')
-        items = payload[kind]
-        if not isinstance(items, list) or not items:
-            raise ValidationFailed(f"{kind} must be a non-empty list")
-        if len(items) > settings.max_batch:
-            raise ValidationFailed(f"at most {settings.max_batch} {kind} per request")
-    else:
-        items = [payload]
-    model = CustomerIn if kind == "customers" else OrderIn
-    valid, rejected = validate_batch(model, items)  # type: ignore[type-var]
+    record_kind = KINDS[kind]
+    valid, rejected = validate_body(record_kind, raw, batch=batch, max_batch=settings.max_batch)
     rejected_json = [r.model_dump(exclude_none=True) for r in rejected]
     metrics.RECORDS.labels(kind, "accepted").inc(len(valid))
     metrics.RECORDS.labels(kind, "rejected").inc(len(rejected))
     if not valid:
         details = rejected_json if batch else rejected_json[0]["errors"]
         raise ValidationFailed(f"no valid {kind} in the request", details)
-    entries = encode_chunks(kind, valid, settings.chunk_size)
+    entries = encode_chunks(record_kind, valid, settings.chunk_size)
     redis = request.app.state.redis
     entry_ids = await queue_entries(redis, INGEST, entries, settings.stream_maxlen)
     body: dict[str, Any] = {"accepted": len(valid), "entryIds": entry_ids}
@@ -178,7 +164,7 @@ async def _import(request: Request, file: UploadFile, kind: str) -> tuple[int, A
         raise PayloadTooLarge(f"the file is over {settings.import_max_bytes} bytes")
     parsed = await asyncio.to_thread(parse_csv, content, kind, settings.import_max_errors)
     import_id = uuid.uuid4().hex
-    entries = encode_chunks(kind, parsed.valid, settings.chunk_size, import_id)
+    entries = encode_chunks(KINDS[kind], parsed.valid, settings.chunk_size, import_id)
     job = {
         "_id": import_id,
         "kind": kind,

@@ -13,28 +13,23 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-
 from libs.common.errors import ValidationFailed
-from services.ingest.intake import validate_batch
-from services.ingest.models import CustomerIn, OrderIn
+from services.ingest.intake import KINDS, Record, validate_items
 from services.ingest.views import csv_item
-
-KINDS = ("customers", "orders")
 
 
 @dataclass
 class ParsedImport:
     kind: str
     total_rows: int
-    valid: list[BaseModel]
+    valid: list[Record]
     rejected: int
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
 def parse_csv(content: bytes, kind: str, max_errors: int) -> ParsedImport:
     if kind not in KINDS:
-        raise ValidationFailed(f"kind must be one of {list(KINDS)}")
+        raise ValidationFailed(f"kind must be one of {sorted(KINDS)}")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -46,8 +41,7 @@ def parse_csv(content: bytes, kind: str, max_errors: int) -> ParsedImport:
         items = [csv_item(row) for row in reader]
     except csv.Error as exc:
         raise ValidationFailed(f"unreadable CSV: {exc}") from None
-    model = CustomerIn if kind == "customers" else OrderIn
-    valid, rejected = validate_batch(model, items)  # type: ignore[type-var]
+    valid, rejected = validate_items(KINDS[kind], items)
     errors = [
         {
             # header is line 1, so item i is on line i + 2
@@ -56,4 +50,4 @@ def parse_csv(content: bytes, kind: str, max_errors: int) -> ParsedImport:
         }
         for r in rejected[:max_errors]
     ]
-    return ParsedImport(kind, len(items), list(valid), len(rejected), errors)
+    return ParsedImport(kind, len(items), valid, len(rejected), errors)

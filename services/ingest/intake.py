@@ -1,81 +1,157 @@
-"""The ingestion hot path: validate a batch, chunk it into stream entries, queue them.
+"""The ingestion hot path: validate a body, chunk its records into stream entries, queue them.
 
-A batch is validated in one pass over the whole list (pydantic-core, fast); only when
-that fails is it validated item by item, so invalid records can be reported by index
-while the valid ones are still queued.
+A request body is validated in one pydantic-core pass straight from its bytes into
+plain dicts (services.ingest.models); only when that fails is it parsed and validated
+item by item, so invalid records can be reported by index while the valid ones are
+still queued.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from libs.common.errors import ValidationFailed
 from libs.common.events import CustomersUpserted, OrdersRecorded
 from libs.common.logging import current_trace_id
-from services.ingest.models import RejectedItem, error_list
+from services.ingest.models import (
+    CustomerIn,
+    CustomersBatch,
+    OrderIn,
+    OrdersBatch,
+    Problems,
+    RejectedItem,
+    error_list,
+    finish_customer,
+    finish_order,
+    latest_allowed,
+)
 
-M = TypeVar("M", bound=BaseModel)
-
-_ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
+Record = dict[str, Any]
 
 
-def _adapter(model: type[M]) -> TypeAdapter[list[M]]:
-    if model not in _ADAPTERS:
-        _ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
-    return _ADAPTERS[model]
+@dataclass
+class RecordKind:
+    """What the API accepts under one batch key: ``customers`` or ``orders``."""
+
+    name: str
+    event_type: str
+    record: type
+    batch: type
+    finish: Callable[[Any, datetime], Problems]
+    one: TypeAdapter[Any] = field(init=False)
+    many: TypeAdapter[Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.one = TypeAdapter(self.record)
+        self.many = TypeAdapter(self.batch)
 
 
-def validate_batch(model: type[M], items: Sequence[Any]) -> tuple[list[M], list[RejectedItem]]:
-    """Valid models in order, and the rejected items with their index and reasons."""
+KINDS = {
+    "customers": RecordKind(
+        "customers", CustomersUpserted.TYPE, CustomerIn, CustomersBatch, finish_customer
+    ),
+    "orders": RecordKind("orders", OrdersRecorded.TYPE, OrderIn, OrdersBatch, finish_order),
+}
+
+
+def validate_body(
+    kind: RecordKind, raw: bytes, *, batch: bool, max_batch: int
+) -> tuple[list[Record], list[RejectedItem]]:
+    """Valid records of a request body in order, and the rejected ones by index."""
     try:
-        return _adapter(model).validate_python(items), []
+        parsed = (kind.many if batch else kind.one).validate_json(raw)
     except ValidationError:
-        pass
-    valid: list[M] = []
+        return validate_items(kind, _items(kind, raw, batch, max_batch))
+    records: list[Record] = parsed[kind.name] if batch else [parsed]
+    if len(records) > max_batch:
+        raise ValidationFailed(f"at most {max_batch} {kind.name} per request")
+    return _finish(kind, records, list(range(len(records))), [])
+
+
+def validate_items(
+    kind: RecordKind, items: Sequence[Any]
+) -> tuple[list[Record], list[RejectedItem]]:
+    """Item by item (CSV rows, or a body that failed as a whole)."""
+    records: list[Record] = []
+    indexes: list[int] = []
     rejected: list[RejectedItem] = []
     for index, item in enumerate(items):
         try:
-            valid.append(model.model_validate(item))
+            records.append(kind.one.validate_python(item))
+            indexes.append(index)
         except ValidationError as exc:
-            item_id = item.get("id") if isinstance(item, dict) else None
-            rejected.append(
-                RejectedItem(
-                    index=index,
-                    id=str(item_id)[:128] if item_id is not None else None,
-                    errors=error_list(exc),
-                )
-            )
+            rejected.append(_rejected(index, item, error_list(exc)))
+    return _finish(kind, records, indexes, rejected)
+
+
+def _items(kind: RecordKind, raw: bytes, batch: bool, max_batch: int) -> list[Any]:
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationFailed(f"the body is not valid JSON: {exc}") from None
+    if not batch:
+        return [payload]
+    if not isinstance(payload, dict) or set(payload) != {kind.name}:
+        raise ValidationFailed(f'the body must be {{"{kind.name}": [...]}}')
+    items = payload[kind.name]
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed(f"{kind.name} must be a non-empty list")
+    if len(items) > max_batch:
+        raise ValidationFailed(f"at most {max_batch} {kind.name} per request")
+    return items
+
+
+def _finish(
+    kind: RecordKind, records: list[Record], indexes: list[int], rejected: list[RejectedItem]
+) -> tuple[list[Record], list[RejectedItem]]:
+    latest = latest_allowed()
+    valid: list[Record] = []
+    late: list[RejectedItem] = []
+    for index, record in zip(indexes, records, strict=True):
+        problems = kind.finish(record, latest)
+        if problems:
+            late.append(_rejected(index, record, problems))
+        else:
+            valid.append(record)
+    if late:
+        rejected = sorted(rejected + late, key=lambda r: r.index)
     return valid, rejected
 
 
+def _rejected(index: int, item: Any, problems: Problems) -> RejectedItem:
+    item_id = item.get("id") if isinstance(item, dict) else None
+    return RejectedItem(
+        index=index, id=str(item_id)[:128] if item_id is not None else None, errors=problems
+    )
+
+
 def encode_chunks(
-    kind: str,
-    valid: Sequence[BaseModel],
+    kind: RecordKind,
+    valid: Sequence[Record],
     size: int,
     import_id: str | None = None,
 ) -> list[dict[str, bytes]]:
     """Stream entries of up to ``size`` records, in the libs.common.events envelope
     (type + data + trace) of CustomersUpserted / OrdersRecorded.
 
-    Each chunk is serialised in one pydantic-core call straight to JSON; building the
-    event models would validate thousands of already valid records a second time.
-    A unit test checks that libs.common.events.decode parses what this produces.
+    Each chunk is serialised by orjson in one call; building the event models would
+    validate thousands of already valid records a second time. A unit test checks that
+    libs.common.events.decode parses what this produces.
     """
-    if not valid:
-        return []
-    event = CustomersUpserted if kind == "customers" else OrdersRecorded
-    adapter = _adapter(type(valid[0]))
     tail = b"}" if not import_id else b',"import_id":' + orjson.dumps(import_id) + b"}"
-    head = b'{"' + kind.encode() + b'":'
+    head = b'{"' + kind.name.encode() + b'":'
     trace = current_trace_id()
     entries = []
     for start in range(0, len(valid), size):
-        records = adapter.dump_json(list(valid[start : start + size]), exclude_none=True)
-        fields = {"type": event.TYPE.encode(), "data": head + records + tail}
+        records = orjson.dumps(valid[start : start + size])
+        fields = {"type": kind.event_type.encode(), "data": head + records + tail}
         if trace:
             fields["trace"] = trace.encode()
         entries.append(fields)

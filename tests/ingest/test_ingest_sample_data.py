@@ -9,8 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from services.ingest.intake import validate_batch
-from services.ingest.models import CustomerIn, OrderIn
+from services.ingest.intake import KINDS, validate_items
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -33,9 +32,9 @@ def test_same_seed_same_data_and_different_seed_different_data() -> None:
 
 def test_every_generated_record_passes_api_validation() -> None:
     customers, orders = _module().generate(500, 3, NOW)
-    valid_customers, rejected = validate_batch(CustomerIn, customers)
+    valid_customers, rejected = validate_items(KINDS["customers"], customers)
     assert not rejected and len(valid_customers) == 500
-    valid_orders, rejected_orders = validate_batch(OrderIn, orders)
+    valid_orders, rejected_orders = validate_items(KINDS["orders"], orders)
     assert not rejected_orders and len(valid_orders) == len(orders) > 500
     known = {c["id"] for c in customers}
     assert all(o["customerId"] in known for o in orders)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from ingest_helpers import customer, order
 
+from libs.common.errors import ValidationFailed
 from libs.common.events import CustomerRecord, CustomersUpserted, OrdersRecorded, decode
 from libs.common.rules import parse_rules
 from services.ingest.aggregates import build_customer, same_content
 from services.ingest.columns import Columns
-from services.ingest.intake import encode_chunks, validate_batch
-from services.ingest.models import CustomerIn, OrderIn
+from services.ingest.intake import KINDS, encode_chunks, validate_body, validate_items
 from services.ingest.store import portable
 from services.ingest.views import csv_item
 
@@ -21,30 +22,72 @@ pytestmark = pytest.mark.unit
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
 
+CUSTOMERS, ORDERS = KINDS["customers"], KINDS["orders"]
+
+
+def _body(kind: str, items: list[object]) -> bytes:
+    return orjson.dumps({kind: items})
+
+
 def test_hot_path_entries_decode_as_the_shared_event_models() -> None:
-    valid, _ = validate_batch(CustomerIn, [customer(f"c{i}", city="Pune") for i in range(5)])
-    entries = encode_chunks("customers", valid, 2, import_id="imp1")
+    body = _body("customers", [customer(f"c{i}", city="Pune") for i in range(5)])
+    valid, _ = validate_body(CUSTOMERS, body, batch=True, max_batch=10)
+    entries = encode_chunks(CUSTOMERS, valid, 2, import_id="imp1")
     events = [decode(f"1-{i}", dict(e.items())) for i, e in enumerate(entries)]
     assert [len(e.customers) for e in events] == [2, 2, 1]  # type: ignore[attr-defined]
     assert all(isinstance(e, CustomersUpserted) and e.import_id == "imp1" for e in events)
-    orders, _ = validate_batch(OrderIn, [order("o1", "c1", 10.005)])
-    [entry] = encode_chunks("orders", orders, 500)
+    assert events[0].customers[0].city == "Pune"  # type: ignore[attr-defined]
+    orders, _ = validate_body(
+        ORDERS, _body("orders", [order("o1", "c1", 10.006)]), batch=True, max_batch=10
+    )
+    [entry] = encode_chunks(ORDERS, orders, 500)
     event = decode("1-0", dict(entry.items()))
     assert isinstance(event, OrdersRecorded) and event.orders[0].amount == 10.01
 
 
-def test_batch_validation_keeps_order_and_reports_every_bad_item() -> None:
-    items = [customer("a"), "not an object", customer("b", email="x@y"), customer("c")]
-    valid, rejected = validate_batch(CustomerIn, items)
-    assert [c.id for c in valid] == ["a", "c"]
-    assert [(r.index, r.id) for r in rejected] == [(1, None), (2, "b")]
+@pytest.mark.parametrize("whole_body", [True, False])
+def test_batch_validation_keeps_order_and_reports_every_bad_item(whole_body: bool) -> None:
+    items: list[object] = [
+        customer("a"),
+        "not an object",
+        customer("b", email="x@y"),
+        customer("late", lastVisit="2999-01-01T00:00:00Z"),
+        customer("c"),
+    ]
+    if whole_body:
+        valid, rejected = validate_body(
+            CUSTOMERS, _body("customers", items), batch=True, max_batch=10
+        )
+    else:
+        valid, rejected = validate_items(CUSTOMERS, items)
+    assert [c["id"] for c in valid] == ["a", "c"]
+    assert [(r.index, r.id) for r in rejected] == [(1, None), (2, "b"), (3, "late")]
+    assert rejected[2].errors == [
+        {"field": "lastVisit", "message": "Value error, date must not be in the future"}
+    ]
 
 
-def test_emails_are_stored_lowercase_and_naive_dates_as_utc() -> None:
-    [c] = validate_batch(CustomerIn, [customer("a", email="Asha@Example.COM")])[0]
-    assert c.email == "asha@example.com"
-    [n] = validate_batch(CustomerIn, [customer("n", lastVisit="2024-01-01T10:00:00")])[0]
-    assert n.last_visit == datetime(2024, 1, 1, 10, tzinfo=UTC)
+def test_a_valid_body_over_the_batch_limit_is_refused() -> None:
+    body = _body("customers", [customer(f"c{i}") for i in range(3)])
+    with pytest.raises(ValidationFailed, match="at most 2"):
+        validate_body(CUSTOMERS, body, batch=True, max_batch=2)
+
+
+def test_emails_are_stored_lowercase_dates_in_utc_tags_once_and_money_in_cents() -> None:
+    items = [
+        customer("a", email="Asha@Example.COM", tags=["vip", "new", "vip"], totalSpends=10.126),
+        customer("n", lastVisit="2024-01-01T10:00:00"),
+        customer("z", lastVisit="2024-01-01T10:00:00+05:30"),
+    ]
+    [a, n, z], rejected = validate_body(
+        CUSTOMERS, _body("customers", items), batch=True, max_batch=10
+    )
+    assert not rejected
+    assert a["email"] == "asha@example.com" and a["tags"] == ["vip", "new"]
+    assert a["total_spends"] == 10.13
+    assert n["last_visit"] == datetime(2024, 1, 1, 10, tzinfo=UTC)
+    assert z["last_visit"] == datetime(2024, 1, 1, 4, 30, tzinfo=UTC)
+    assert z["last_visit"].tzinfo is UTC
 
 
 def _record(**kw: object) -> CustomerRecord:
