@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1000)
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args(argv)
-    spy = shutil.which("py-spy")
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy is None:
         sys.stderr.write("py-spy is not installed: pip install py-spy\n")
         return 2
