@@ -1,9 +1,11 @@
 """Counters, completion and the scheduler of the campaign worker.
 
-Counters are recomputed from ``campaign_messages`` (never incremented), at most once per
-campaign per ``recompute_interval_s`` from receipts, and at least every
-``refresh_interval_s`` for every active campaign by the scheduler: whatever the worker
-wrote before a crash, the next recompute makes the figures exact again.
+Counters are read from the Redis tally (``tally``: per-message states and their counts,
+moved together atomically) and stored on the campaign, at most once per campaign per
+``recompute_interval_s`` from receipts (at once when the tally says every message of the
+audience is final), and at least every ``refresh_interval_s`` for every active campaign
+by the scheduler: whatever the worker stored before a crash, the next recompute makes
+the stored figures equal to the tally again.
 
 Announcements (launch, completion) are written as a state change first and confirmed
 with a flag after the entry is published; the scheduler publishes again what stayed
@@ -22,8 +24,10 @@ from libs.common.logging import get_logger
 from libs.common.streams import StreamProducer
 from services.campaign import announce, stats
 from services.campaign.clock import maybe_from_ms, to_ms, utc_now
+from services.campaign.lifecycle import ACTIVE
 from services.campaign.settings import CampaignSettings
 from services.campaign.store import CampaignStore
+from services.campaign.tally import Tally
 
 log = get_logger(__name__)
 
@@ -37,22 +41,29 @@ class Progress:
     def __init__(
         self,
         store: CampaignStore,
+        tally: Tally,
         producer: StreamProducer,
         settings: CampaignSettings,
         clock: Clock = utc_now,
     ) -> None:
         self.store = store
+        self.tally = tally
         self.producer = producer
         self.settings = settings
         self.clock = clock
         self._lock = threading.Lock()
         self._last: dict[str, float] = {}
         self._dirty: set[str] = set()
+        # Audience sizes of the active campaigns this worker recomputed (from the stored
+        # campaign), so a receipt batch can tell when it finished one.
+        self._audience: dict[str, int] = {}
 
     # -- counters ------------------------------------------------------------------
     def touched(self, campaign_ids: Iterable[str]) -> None:
-        """Receipts changed these campaigns: recompute now unless done very recently."""
+        """Receipts changed these campaigns: recompute now unless done very recently, or
+        when every message of the audience is final (no wait for the last figures)."""
         due: list[str] = []
+        throttled: list[str] = []
         now = time.monotonic()
         with self._lock:
             for cid in set(campaign_ids):
@@ -62,16 +73,31 @@ class Progress:
                     due.append(cid)
                 else:
                     self._dirty.add(cid)
+                    if cid in self._audience:
+                        throttled.append(cid)
+        for cid in throttled:
+            if self._all_final(cid):
+                due.append(cid)
         for cid in due:
             self.recompute(cid)
+
+    def _all_final(self, campaign_id: str) -> bool:
+        audience = self._audience.get(campaign_id)
+        if audience is None:
+            return False
+        return stats.figures_from_groups(self.tally.groups(campaign_id)).finals >= audience
 
     def recompute(self, campaign_id: str) -> dict[str, Any] | None:
         """Count the campaign's messages per state, store it, complete when all are final."""
         counted_at = self.clock()
-        figures = stats.figures_from_groups(self.store.message_groups(campaign_id))
+        figures = stats.figures_from_groups(self.tally.groups(campaign_id))
         doc = self.store.save_figures(campaign_id, figures, counted_at)
         with self._lock:
             self._last[campaign_id] = time.monotonic()
+            if doc is not None and doc.get("audience_size") is not None and doc["status"] in ACTIVE:
+                self._audience[campaign_id] = int(doc["audience_size"])
+            else:
+                self._audience.pop(campaign_id, None)
         if doc is not None:
             self.complete_if_finished(doc)
         return doc
@@ -85,7 +111,7 @@ class Progress:
     def expire(self, doc: dict[str, Any]) -> bool:
         """Past the completion timeout: what is still pending becomes ``unknown``."""
         now = self.clock()
-        self.store.mark_unknown(doc["_id"], now)
+        self.tally.mark_unknown(doc["_id"], now)
         fresh = self.recompute(doc["_id"])
         if fresh is None or fresh.get("status") not in ("running", "paused"):
             return False
@@ -101,10 +127,13 @@ class Progress:
             {"status": "completed", "completed_ms": to_ms(self.clock()), **extra},
             unset=("status_reason",),
         )
+        with self._lock:
+            self._audience.pop(campaign_id, None)
         if done is None:
             return False
         self.producer.publish([announce.completed(done)])
         self.store.mark(campaign_id, "completion_published")
+        self.tally.forget(campaign_id)
         log.info("campaign.completed", campaign_id=campaign_id, **stats.summary(done))
         return True
 

@@ -1,21 +1,19 @@
 """The only module that touches MongoDB: database ``<prefix>campaign``.
 
-Collections: ``campaigns``, ``segments``, ``campaign_messages`` (one state document per
-message, ``_id`` = message id, status only moves forward), ``campaign_stats`` (timeline
-and failure reasons per campaign). Documents never hold null or empty lists.
+Collections: ``campaigns`` (with the counters), ``segments``, ``campaign_stats``
+(timeline and failure reasons per campaign). Nothing here is written per message: the
+per-message states live in Redis (``tally``). Documents never hold null or empty lists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pymongo import DESCENDING, MongoClient, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
 
 from libs.common.mongo import IndexSpec, ensure_indexes
 from services.campaign import stats
@@ -27,53 +25,8 @@ Doc = dict[str, Any]
 INDEXES = (
     IndexSpec("campaigns", [("created_ms", DESCENDING)], name="created_desc"),
     IndexSpec("campaigns", [("status", 1), ("scheduled_ms", 1)], name="status_scheduled"),
-    IndexSpec("campaign_messages", [("campaign_id", 1), ("status", 1)], name="campaign_status"),
     IndexSpec("segments", [("created_at", DESCENDING)], name="created_desc"),
 )
-
-DUPLICATE_KEY = 11000
-
-
-@dataclass(frozen=True)
-class MessageState:
-    """One message reaching a status (from a stream entry)."""
-
-    message_id: str
-    campaign_id: str
-    customer_id: str
-    status: str
-    at: datetime
-    reason: str | None = None
-    vendor_message_id: str | None = None
-
-    @property
-    def rank(self) -> int:
-        return stats.RANKS[self.status]
-
-    def document(self) -> Doc:
-        doc: Doc = {
-            "campaign_id": self.campaign_id,
-            "customer_id": self.customer_id,
-            "status": self.status,
-            "rank": self.rank,
-            "k": stats.message_key(self.status, self.at, self.reason),
-            "at_ms": to_ms(self.at),
-        }
-        if self.reason and self.status in ("failed", "rejected"):
-            doc["reason"] = stats.clean_reason(self.reason)
-        if self.vendor_message_id:
-            doc["vendor_message_id"] = self.vendor_message_id
-        return doc
-
-
-def strongest(states: Iterable[MessageState]) -> list[MessageState]:
-    """One state per message: the highest rank; among equals, the first seen wins."""
-    best: dict[str, MessageState] = {}
-    for state in states:
-        current = best.get(state.message_id)
-        if current is None or state.rank > current.rank:
-            best[state.message_id] = state
-    return list(best.values())
 
 
 class CampaignStore:
@@ -81,7 +34,6 @@ class CampaignStore:
         self.db: Database[Doc] = client[database]
         self.campaigns: Collection[Doc] = self.db["campaigns"]
         self.segments: Collection[Doc] = self.db["segments"]
-        self.messages: Collection[Doc] = self.db["campaign_messages"]
         self.stats: Collection[Doc] = self.db["campaign_stats"]
 
     def ensure_indexes(self) -> None:
@@ -229,65 +181,6 @@ class CampaignStore:
 
     def get_stats(self, campaign_id: str) -> Doc | None:
         return self.stats.find_one({"_id": campaign_id})
-
-    # -- per-message states --------------------------------------------------------
-    def apply_states(self, states: Iterable[MessageState]) -> None:
-        """Bulk conditional upserts: a status only ever moves to a higher rank, so a
-        duplicate or late entry is a no-op. A duplicate-key error means the document
-        already holds an equal or higher rank, or a concurrent insert won the race: the
-        latter is retried against the document that now exists."""
-        pending = strongest(states)
-        for _attempt in range(3):
-            if not pending:
-                return
-            ops = [
-                UpdateOne(
-                    {"_id": s.message_id, "rank": {"$lt": s.rank}},
-                    {"$set": s.document()},
-                    upsert=True,
-                )
-                for s in pending
-            ]
-            try:
-                self.messages.bulk_write(ops, ordered=False)
-                return
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors", [])
-                if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                    raise
-                conflicted = [pending[e["index"]] for e in errors]
-            ranks = {
-                d["_id"]: d.get("rank", 0)
-                for d in self.messages.find(
-                    {"_id": {"$in": [s.message_id for s in conflicted]}}, {"rank": 1}
-                )
-            }
-            pending = [s for s in conflicted if ranks.get(s.message_id, 0) < s.rank]
-        if pending:
-            raise RuntimeError(f"{len(pending)} message states kept conflicting")
-
-    def message_groups(self, campaign_id: str) -> list[Doc]:
-        return list(
-            self.messages.aggregate(
-                [
-                    {"$match": {"campaign_id": campaign_id}},
-                    {"$group": {"_id": "$k", "n": {"$sum": 1}}},
-                ]
-            )
-        )
-
-    def mark_unknown(self, campaign_id: str, at: datetime) -> None:
-        self.messages.update_many(
-            {"campaign_id": campaign_id, "status": "sent"},
-            {
-                "$set": {
-                    "status": "unknown",
-                    "rank": stats.FINAL_RANK,
-                    "k": "unknown",
-                    "at_ms": to_ms(at),
-                }
-            },
-        )
 
     # -- segments ------------------------------------------------------------------
     def insert_segment(self, doc: Doc) -> None:

@@ -1,6 +1,7 @@
 """Campaign worker: ``python -m services.campaign.worker``.
 
-Group ``campaign`` on ``receipt`` keeps one state per message and recomputes counters;
+Group ``campaign`` on ``receipt`` keeps one state per message in the Redis tally (no
+database write per message) and stores the counters it adds up to;
 group ``campaign`` on ``campaign_events`` follows the campaign's life (audience resolved,
 auto-paused, tagged); a scheduler thread launches scheduled campaigns and completes
 finished or expired ones.
@@ -42,7 +43,8 @@ from libs.common.worker import make_consumer, run_consumers
 from services.campaign.models import normalise_tags
 from services.campaign.progress import Progress
 from services.campaign.settings import CampaignSettings
-from services.campaign.store import CampaignStore, MessageState
+from services.campaign.store import CampaignStore
+from services.campaign.tally import MessageState, Tally
 
 log = get_logger(__name__)
 
@@ -52,6 +54,7 @@ GROUP = "campaign"
 @dataclass
 class Deps:
     store: CampaignStore
+    tally: Tally
     progress: Progress
 
 
@@ -109,7 +112,7 @@ def record_receipts(events: list[ReceiptsReceived], deps: Deps) -> None:
 
 
 def _apply(states: list[MessageState], deps: Deps) -> None:
-    deps.store.apply_states(states)
+    deps.tally.apply(states)
     deps.progress.touched(s.campaign_id for s in states)
 
 
@@ -167,6 +170,7 @@ class Worker:
     consumers: list[StreamConsumer]
     progress: Progress
     store: CampaignStore
+    tally: Tally
 
 
 def build_worker(settings: CampaignSettings, client: redis.Redis, mongo: Any) -> Worker:
@@ -174,15 +178,16 @@ def build_worker(settings: CampaignSettings, client: redis.Redis, mongo: Any) ->
     store = CampaignStore(mongo, settings.database_name("campaign"))
     store.ensure_indexes()
     producer = StreamProducer(client, settings.stream_maxlen)
-    progress = Progress(store, producer, settings)
-    deps = Deps(store, progress)
+    tally = Tally(client)
+    progress = Progress(store, tally, producer, settings)
+    deps = Deps(store, tally, progress)
     consumers = [
         make_consumer(client, settings, RECEIPT, GROUP, bind(RECEIPT_HANDLERS, deps)),
         make_consumer(
             client, settings, CAMPAIGN_EVENTS, GROUP, bind(CAMPAIGN_EVENT_HANDLERS, deps)
         ),
     ]
-    return Worker(consumers, progress, store)
+    return Worker(consumers, progress, store, tally)
 
 
 def main() -> None:

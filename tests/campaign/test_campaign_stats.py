@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.campaign import lifecycle, stats
-from services.campaign.store import MessageState, strongest
+from services.campaign.tally import MessageState, strongest
 
 pytestmark = pytest.mark.unit
 

@@ -275,9 +275,9 @@ def test_counters_are_repaired_after_a_crash_between_writes(
     publish(resolved(cid, 2))
     drain(worker)
     # The message states were written, then the worker died before recomputing.
-    from services.campaign.store import MessageState
+    from services.campaign.tally import MessageState
 
-    worker.store.apply_states(
+    worker.tally.apply(
         [MessageState(message_id(cid, c), cid, c, "delivered", NOW) for c in ("a", "b")]
     )
     assert campaign(api, cid)["delivered"] == 0
@@ -378,14 +378,31 @@ def test_throttled_recompute_is_caught_up_by_the_scheduler(
     slow = settings.model_copy(update={"recompute_interval_s": 60, "refresh_interval_s": 60})
     worker = build_worker(slow, clean_env.redis, clean_env.mongo)
     cid = launch(api)
-    publish(resolved(cid, 2), sent(cid, "a", "b"))
+    publish(resolved(cid, 3), sent(cid, "a", "b", "c"))
     drain(worker)
     publish(receipts(cid, ("a", "DELIVERED"), ("b", "DELIVERED")))
     drain(worker)
     assert campaign(api, cid)["delivered"] == 0  # throttled: at most one per interval
     worker.progress.tick()
     doc = campaign(api, cid)
-    assert (doc["delivered"], doc["status"]) == (2, "completed")
+    assert (doc["delivered"], doc["status"]) == (2, "running")
+
+
+def test_the_receipt_that_finishes_a_campaign_completes_it_despite_the_throttle(
+    api: TestClient, clean_env: CleanEnv, publish: Publish, settings: CampaignSettings
+) -> None:
+    slow = settings.model_copy(update={"recompute_interval_s": 60, "refresh_interval_s": 60})
+    worker = build_worker(slow, clean_env.redis, clean_env.mongo)
+    cid = launch(api)
+    publish(resolved(cid, 3), sent(cid, "a", "b", "c"))
+    drain(worker)
+    publish(receipts(cid, ("a", "DELIVERED")))
+    drain(worker)
+    assert campaign(api, cid)["delivered"] == 0  # throttled
+    publish(receipts(cid, ("b", "DELIVERED"), ("c", "FAILED")))
+    drain(worker)
+    doc = campaign(api, cid)
+    assert (doc["delivered"], doc["failed"], doc["status"]) == (2, 1, "completed")
 
 
 def test_receipt_entry_redelivered_after_a_crash_before_its_ack_counts_once(
