@@ -31,6 +31,10 @@ class CommonSettings(BaseSettings):
     stream_visibility_timeout_ms: int = Field(30_000, alias="STREAM_VISIBILITY_TIMEOUT_MS")
     stream_max_deliveries: int = Field(5, alias="STREAM_MAX_DELIVERIES")
     stream_claim_interval_s: float = Field(5.0, alias="STREAM_CLAIM_INTERVAL_S")
+    # Stream workers are batch work; APIs answer people. When a node's CPUs are
+    # saturated the kernel then favours the APIs (request latency) over the workers,
+    # whose throughput only suffers while something interactive needs the CPU.
+    worker_nice: int = Field(5, ge=0, le=19, alias="WORKER_NICE")
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> CommonSettings:

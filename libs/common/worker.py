@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping, Sequence
 
@@ -38,10 +39,25 @@ def make_consumer(
     return StreamConsumer(client, consumer_config(settings, stream, group), handlers)
 
 
+def lower_priority(nice: int) -> None:
+    """Yield the CPU to the APIs on a saturated node (WORKER_NICE, see CommonSettings)."""
+    if nice > 0 and hasattr(os, "nice"):
+        os.nice(nice)
+        log.info("worker.priority_lowered", nice=nice)
+
+
 def run_consumers(
-    consumers: Sequence[StreamConsumer], *, metrics_port: int = 0, burst: bool = False
+    consumers: Sequence[StreamConsumer],
+    *,
+    metrics_port: int = 0,
+    burst: bool = False,
+    nice: int | None = None,
 ) -> None:
-    """Run consumers (one thread each); SIGTERM stops all after their batch in hand."""
+    """Run consumers (one thread each); SIGTERM stops all after their batch in hand.
+
+    ``nice`` defaults to the WORKER_NICE setting."""
+    settings = CommonSettings()  # type: ignore[call-arg]  # read from the environment
+    lower_priority(settings.worker_nice if nice is None else nice)
     if metrics_port:
         start_http_server(metrics_port)
     if len(consumers) == 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 
@@ -205,3 +206,20 @@ def test_worker_survives_time_without_entries(redis_client):
     started = time.monotonic()
     assert c.run(burst=True) == 0
     assert time.monotonic() - started < 5
+
+
+def _nice_of(pid: int) -> int:
+    # /proc/<pid>/stat: field 19 is the nice value; the name in () may hold spaces
+    return int(open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()[16])
+
+
+@pytest.mark.parametrize("setting, expected", [(None, 5), ("0", 0), ("11", 11)])
+def test_workers_yield_the_cpu_to_apis_by_worker_nice(clean_env, spawn, setting, expected):
+    client = clean_env.redis
+    publish(client, 1)
+    # "" counts as unset (env_ignore_empty), so the default applies whatever the shell has
+    env = clean_env.env(WORKER_NICE=setting if setting is not None else "")
+    worker = spawn("w", env=env, module="tests.support.demo_worker", args=["demo", "g", "record"])
+    wait_until(lambda: client.llen("demo:handled") == 1, timeout=20)
+    assert _nice_of(worker.proc.pid) - _nice_of(os.getpid()) == expected
+    assert worker.stop() == 0
