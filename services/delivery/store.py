@@ -100,21 +100,21 @@ class DeliveryStore:
         return result.modified_count
 
     # -- communications: receipts --------------------------------------------------
-    def statuses(self, ids: Sequence[str]) -> dict[str, str]:
+    def receipt_marks(self, ids: Sequence[str]) -> dict[str, str]:
+        """``receipt_batch`` of each existing row among ``ids`` ("" when it has none)."""
         found: dict[str, str] = {}
         for part in _chunks(list(ids), ID_QUERY_CHUNK):
-            for doc in self.comms.find({"_id": {"$in": list(part)}}, {"status": True}):
-                found[doc["_id"]] = doc["status"]
+            for doc in self.comms.find({"_id": {"$in": list(part)}}, {"receipt_batch": True}):
+                found[doc["_id"]] = str(doc.get("receipt_batch", ""))
         return found
 
     def apply_final(self, changes: Sequence[tuple[str, Doc]]) -> int:
-        """Set a final status on rows that are still ``sent``: never backwards."""
+        """Set a final status on rows that are still ``sent`` (never backwards); returns
+        how many rows matched."""
         if not changes:
             return 0
         ops = [UpdateOne({"_id": _id, "status": SENT}, {"$set": fields}) for _id, fields in changes]
-        for _id, fields in changes:
-            MESSAGES.labels(fields["status"]).inc()
-        return self.comms.bulk_write(ops, ordered=False).modified_count
+        return self.comms.bulk_write(ops, ordered=False).matched_count
 
     # -- communications: reads for the API -----------------------------------------
     def page(

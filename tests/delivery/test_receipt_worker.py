@@ -89,3 +89,27 @@ def test_failure_rate_over_the_window_auto_pauses_and_holds_the_rest(deps, vendo
     stored = rows(deps, "r3")
     later = [stored[f"r3:cu{i}"] for i in range(500, 505)]
     assert {r["status"] for r in later} == {"held"}
+
+
+def test_only_receipts_this_call_applied_feed_the_auto_pause_window(deps) -> None:
+    publish(deps, [chunk("r4", recipients(6))])
+    run(deps, "send")
+    first = [receipt("r4", f"cu{i}", "DELIVERED") for i in range(3)]
+    publish(deps, [ReceiptsReceived(receipts=first)])
+    run(deps, "receipt")
+    # The same receipts again, two new ones and one for a row not written yet, in one entry.
+    later = [receipt("r4", f"cu{i}", "FAILED", "late") for i in range(3)]
+    later += [receipt("r4", "cu3", "FAILED", "bounced"), receipt("r4", "cu4", "DELIVERED")]
+    later += [receipt("r4", "cu99", "DELIVERED")]
+    publish(deps, [ReceiptsReceived(receipts=later)])
+    run(deps, "receipt")
+    run(deps, "receipt")  # redelivered: cu99 is still unknown, cu3 and cu4 are final already
+    window = deps.redis.lrange("delivery:outcomes:r4", 0, -1)
+    assert sorted(window) == [b"0", b"0", b"0", b"0", b"1"]  # cu0-2, cu3 (failed), cu4
+    stored = rows(deps, "r4")
+    assert [stored[f"r4:cu{i}"]["status"] for i in range(6)] == ["delivered"] * 3 + [
+        "failed",
+        "delivered",
+        "sent",
+    ]
+    assert pending(deps, RECEIPT, "receipt") == 1  # cu99's entry waits for its row
