@@ -1,12 +1,15 @@
-"""A customer document from its latest record and all its orders (pure).
+"""A customer document from its latest record and its orders (pure).
 
 The record's own spend and last visit are kept as ``base_spends`` /
 ``base_last_visit``; ``total_spends``, ``order_count``, ``order_spends``,
-``last_order_at`` and ``last_visit`` are recounted from them and the full list of the
-customer's orders on every write, so an order counts exactly once however often its
-entry is delivered and whichever arrives first, order or customer. A customer known only
-from orders is a ``placeholder`` holding just the aggregates. ``contactable`` marks real
-customers with an email or a phone: the audience. None and [] are never stored.
+``last_order_at`` and ``last_visit`` are derived from them and the order aggregates.
+The order aggregates are recounted from the full list of the customer's orders whenever
+orders are recorded, so an order counts exactly once however often its entry is
+delivered and whichever arrives first, order or customer; a customer record alone
+carries the stored document's order aggregates forward (``orders=None``), which the
+store's version-guarded writes keep exact (see services.ingest.store). A customer known
+only from orders is a ``placeholder`` holding just the aggregates. ``contactable`` marks
+real customers with an email or a phone: the audience. None and [] are never stored.
 """
 
 from __future__ import annotations
@@ -55,13 +58,30 @@ def record_fields(record: CustomerRecord) -> Doc:
 
 
 def derive(base: Doc, orders: Sequence[Doc]) -> Doc:
+    """Aggregates recounted from every order of the customer."""
     order_spends = round(sum(float(o["amount"]) for o in orders), 2)
+    last_order = max((d for d in (utc(o.get("date")) for o in orders) if d), default=None)
+    return _with_orders(base, len(orders), order_spends, last_order)
+
+
+def carry(base: Doc, old: Doc | None) -> Doc:
+    """Aggregates carried from the stored document (none stored: no orders yet)."""
+    if old is None:
+        return _with_orders(base, 0, 0.0, None)
+    return _with_orders(
+        base,
+        int(old.get("order_count", 0)),
+        round(float(old.get("order_spends", 0)), 2),
+        utc(old.get("last_order_at")),
+    )
+
+
+def _with_orders(base: Doc, count: int, order_spends: float, last_order: datetime | None) -> Doc:
     out: Doc = {
-        "order_count": len(orders),
+        "order_count": count,
         "order_spends": order_spends,
         "total_spends": round(float(base.get("base_spends", 0)) + order_spends, 2),
     }
-    last_order = max((d for d in (utc(o.get("date")) for o in orders) if d), default=None)
     if last_order is not None:
         out["last_order_at"] = last_order
     visits = [d for d in (utc(base.get("base_last_visit")), last_order) if d is not None]
@@ -71,9 +91,13 @@ def derive(base: Doc, orders: Sequence[Doc]) -> Doc:
 
 
 def build_customer(
-    old: Doc | None, record: CustomerRecord | None, orders: Sequence[Doc], now: datetime
+    old: Doc | None, record: CustomerRecord | None, orders: Sequence[Doc] | None, now: datetime
 ) -> Doc | None:
-    """The customer's document after this write (None: nothing to store)."""
+    """The customer's document after this write (None: nothing to store).
+
+    ``orders``: every order of the customer (a recount), or None to carry the order
+    aggregates of ``old`` forward (only with a record).
+    """
     if record is not None:
         base = record_fields(record)
         if "created_at" not in base:
@@ -84,6 +108,8 @@ def build_customer(
         base = {"placeholder": True}
     else:
         return None
+    if orders is None:
+        return {**base, **carry(base, old)}
     return {**base, **derive(base, orders)}
 
 

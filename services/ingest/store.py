@@ -7,11 +7,20 @@ Collections:
 - ``imports`` / ``import_progress``: CSV jobs; progress is one row per processed entry.
 - ``resolutions``: audience resolution progress per campaign (resume, never twice).
 
-Customer writes are optimistic: read the document (its random ``version``), then the
-customer's orders, then replace the document only if ``version`` is unchanged, and
-retry those that lost a race. Whole-document replacement (or ``$setOnInsert`` on
-insert) is also what keeps dates as dates on the embedded server, whose ``$set`` of a
-datetime on an existing document stores a string.
+Customer writes are optimistic: read the documents (each has a random ``version``),
+build the new ones, then insert those that did not exist (a duplicate key means another
+writer created it first) and replace the others only if ``version`` is unchanged; the
+writes that lost a race are redone on the newer document. Whole-document insert or
+replacement is also what keeps dates as dates on the embedded server, whose ``$set`` of
+a datetime on an existing document stores a string.
+
+Order aggregates stay exact because every order insert is followed by a recount of its
+customers that reads the document, then the orders (so it sees every order inserted
+before it), and writes only over the version it read. A customer record alone does not
+read the orders: it carries the aggregates of the document it read (a new customer has
+none), and its write lands only if that document is still current, so it can never
+replace a recount's result with older aggregates, and a recount that loses the race to
+it is redone on top of it.
 """
 
 from __future__ import annotations
@@ -21,8 +30,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from libs.common.errors import TransientError
 from libs.common.events import CustomerRecord, OrderRecord
@@ -45,6 +55,7 @@ AUDIENCE: Doc = {"contactable": True}
 LISTED: Doc = {"placeholder": {"$exists": False}}
 MAX_ATTEMPTS = 8
 WRITE_SLICE = 2000
+DUPLICATE_KEY = 11000
 
 
 def audience_filter(rules_filter: Doc) -> Doc:
@@ -120,62 +131,82 @@ class CustomerStore:
     def write_customers(
         self, ids: Sequence[str], records: Mapping[str, CustomerRecord]
     ) -> list[str]:
-        """Rebuild these customers from their record (if given) and orders; returns the
-        ids whose documents changed."""
+        """Rebuild these customers from their record (if given; else recount their
+        orders); returns the ids whose documents changed."""
         if len(ids) > WRITE_SLICE:  # keeps each $in query and bulk write moderate
             return [
                 cid
                 for start in range(0, len(ids), WRITE_SLICE)
                 for cid in self.write_customers(ids[start : start + WRITE_SLICE], records)
             ]
-        pending, changed = list(ids), []
+        pending, changed = list(ids), list[str]()
         for _ in range(MAX_ATTEMPTS):
             if not pending:
                 return changed
-            written, all_won = self._write_once(pending, records)
-            if all_won:
-                return changed + list(written)
-            versions = {
-                d["_id"]: d.get("version")
-                for d in self.customers.find({"_id": {"$in": list(written)}}, {"version": 1})
-            }
-            won = [cid for cid, version in written.items() if versions.get(cid) == version]
-            changed.extend(won)
-            pending = [cid for cid in written if cid not in set(won)]
+            written, lost = self._write_once(pending, records)
+            changed.extend(cid for cid in written if cid not in lost)
+            pending = [cid for cid in written if cid in lost]
         raise TransientError(f"customers kept changing under this write: {pending[:5]}")
 
     def _write_once(
         self, ids: Sequence[str], records: Mapping[str, CustomerRecord]
-    ) -> tuple[dict[str, str], bool]:
-        """Write once; returns {id: version written} and whether every write landed."""
+    ) -> tuple[list[str], set[str]]:
+        """Write once; returns the ids written and those whose write lost a race."""
         # The document is read before the orders: see the module docstring.
         olds = {d["_id"]: d for d in self.customers.find({"_id": {"$in": list(ids)}})}
-        orders: dict[str, list[Doc]] = {}
-        for found in self.orders.find(
-            {"customer_id": {"$in": list(ids)}}, {"customer_id": 1, "amount": 1, "date": 1}
-        ):
-            orders.setdefault(found["customer_id"], []).append(found)
+        orders = self._orders_of([cid for cid in ids if cid not in records])
         now = datetime.now(UTC)
-        ops: list[Any] = []
-        written: dict[str, str] = {}
+        inserts: dict[str, Doc] = {}  # id -> new document, for ids without one
+        replaces: dict[str, tuple[Any, Doc]] = {}  # id -> (version read, new document)
         for cid in ids:
             old = olds.get(cid)
-            new = build_customer(old, records.get(cid), orders.get(cid, []), now)
+            recount = None if cid in records else orders.get(cid, [])
+            new = build_customer(old, records.get(cid), recount, now)
             if new is None or same_content(old, new):
                 continue
-            new["version"] = written[cid] = uuid.uuid4().hex
+            new["version"] = uuid.uuid4().hex
             new["updated_at"] = now
             if old is None:
-                ops.append(UpdateOne({"_id": cid}, {"$setOnInsert": new}, upsert=True))
+                inserts[cid] = {"_id": cid, **new}
             else:
-                ops.append(ReplaceOne({"_id": cid, "version": old.get("version")}, new))
+                replaces[cid] = (old.get("version"), new)
+        lost = self._bulk_write(list(inserts.values()), replaces)
+        return [*inserts, *replaces], lost
+
+    def _bulk_write(self, inserts: list[Doc], replaces: Mapping[str, tuple[Any, Doc]]) -> set[str]:
+        """One unordered bulk of inserts and version-guarded replaces; returns the ids
+        whose write lost a race (inserted first by another, or replaced meanwhile)."""
+        ops: list[Any] = [InsertOne(doc) for doc in inserts]
+        ops += [ReplaceOne({"_id": cid, "version": v}, doc) for cid, (v, doc) in replaces.items()]
         if not ops:
-            return written, True
-        result = self.customers.bulk_write(ops, ordered=False)
-        inserts = sum(1 for op in ops if isinstance(op, UpdateOne))
-        # a lost insert race shows as a match; a lost replace as a missing match
-        landed = result.upserted_count == inserts and result.matched_count == len(ops) - inserts
-        return written, landed
+            return set()
+        lost: set[str] = set()
+        try:
+            matched = self.customers.bulk_write(ops, ordered=False).matched_count
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY or e["index"] >= len(inserts) for e in errors):
+                raise
+            lost = {inserts[e["index"]]["_id"] for e in errors}
+            matched = int(exc.details.get("nMatched", 0))
+        if matched < len(replaces):  # a lost replace shows as a missing match
+            stored = {
+                d["_id"]: d.get("version")
+                for d in self.customers.find({"_id": {"$in": list(replaces)}}, {"version": 1})
+            }
+            lost.update(
+                cid for cid, (_, doc) in replaces.items() if stored.get(cid) != doc["version"]
+            )
+        return lost
+
+    def _orders_of(self, ids: Sequence[str]) -> dict[str, list[Doc]]:
+        orders: dict[str, list[Doc]] = {}
+        if ids:
+            for found in self.orders.find(
+                {"customer_id": {"$in": list(ids)}}, {"customer_id": 1, "amount": 1, "date": 1}
+            ):
+                orders.setdefault(found["customer_id"], []).append(found)
+        return orders
 
     def record_import_progress(self, rows: Iterable[tuple[str, str, int]]) -> None:
         """(import id, entry id, records) per processed entry; idempotent per entry."""

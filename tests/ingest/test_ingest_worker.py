@@ -13,6 +13,7 @@ from libs.common.events import CustomersUpserted, OrdersRecorded, decode
 from libs.common.testing.pytest_plugin import CleanEnv
 from services.ingest.changes import CHANGES_STREAM
 from services.ingest.handlers import Deps, record_orders, upsert_customers
+from services.ingest.store import CustomerStore
 
 pytestmark = pytest.mark.integration
 
@@ -169,3 +170,58 @@ def test_a_write_that_loses_a_race_is_redone_on_the_newer_document(
     assert doc["version"] != "theirs"  # redone after losing, not overwritten blindly
     assert doc["visits"] == 99  # the competing write's content was kept
     assert (doc["total_spends"], doc["order_count"]) == (15, 1)
+
+
+class RacingCustomers:
+    """The customers collection, with a competing write run right after this worker's
+    first read of the documents (once), before its own write."""
+
+    def __init__(self, deps: Deps, race: Callable[[], object]) -> None:
+        self.real, self.race, self.raced = deps.store.customers, race, False
+
+    def find(self, *args: object, **kwargs: object) -> object:
+        found = list(self.real.find(*args, **kwargs))
+        if not self.raced:
+            self.raced = True
+            self.race()
+        return found
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def test_a_customer_update_racing_an_order_keeps_the_order_counted(
+    api: TestClient, deps: Deps, drain: Callable[[str], int], clean_env: CleanEnv
+) -> None:
+    api.post("/api/customers", json=customer("c1", totalSpends=10))
+    drain("ingest")
+    api.post("/api/customers", json=customer("c1", totalSpends=10, name="Asha Rao"))
+    api.post("/api/orders", json=order("o1", "c1", 5, "2024-06-01T00:00:00Z"))
+    [_, customers_entry, orders_entry] = entries(clean_env)
+    other = CustomerStore(deps.store.db)  # a second worker, recounting c1 meanwhile
+    deps.store.customers = RacingCustomers(  # type: ignore[assignment]
+        deps, lambda: other.insert_orders(orders_entry.orders)
+    )
+    upsert_customers([customers_entry], deps)
+    doc = stored(clean_env, "c1")
+    assert doc["name"] == "Asha Rao"  # the record was written ...
+    assert (doc["total_spends"], doc["order_count"]) == (15, 1)  # ... over the recount
+    assert doc["last_visit"] == datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def test_a_new_customer_racing_its_first_order_merges_with_the_placeholder(
+    api: TestClient, deps: Deps, clean_env: CleanEnv
+) -> None:
+    api.post("/api/orders", json=order("o1", "new", 40))
+    api.post("/api/customers", json=customer("new", totalSpends=60))
+    orders_entry, customers_entry = entries(clean_env)
+    other = CustomerStore(deps.store.db)  # creates the placeholder after our read
+    deps.store.customers = RacingCustomers(  # type: ignore[assignment]
+        deps, lambda: other.insert_orders(orders_entry.orders)
+    )
+    upsert_customers([customers_entry], deps)
+    doc = stored(clean_env, "new")
+    assert "placeholder" not in doc and doc["contactable"] is True
+    assert (doc["total_spends"], doc["order_count"]) == (100, 1)
+    announced = [f[b"ids"] for _, f in clean_env.redis.xrange(CHANGES_STREAM)]
+    assert announced == [b'["new"]']  # the insert that lost is not announced twice
