@@ -14,6 +14,7 @@ import redis
 
 from bench import data
 from bench.load import open_loop, post_batches
+from bench.memory import cpu_seconds
 from bench.report import Figure, percentile
 from libs.common.settings import DEV_INTERNAL_TOKEN
 from tests.support.stack import RunningStack
@@ -91,7 +92,7 @@ def _records_in_stream(redis_url: str, entry_ids: list[str]) -> int:
 
 def accept(
     stack: RunningStack, redis_url: str, records: int, *, via_gateway: bool, concurrency: int = 8
-) -> Figure:
+) -> list[Figure]:
     """POST 1,000-record batches until ``records`` are accepted; verify them in the stream.
 
     Run with the ``ingest`` stream's consumers stopped, so the figure is the API's own
@@ -107,9 +108,12 @@ def accept(
         )
     else:
         base, headers, key = stack.layout.url("ingest"), internal_headers(stack), ""
+    api_pid = stack.procs["ingest-api"].pid
+    cpu_before = cpu_seconds(api_pid)
     result = asyncio.run(
         post_batches(base, "/api/customers/batch", bodies, headers=headers, concurrency=concurrency)
     )
+    api_cpu = cpu_seconds(api_pid) - cpu_before
     in_stream = _records_in_stream(redis_url, result.entry_ids)
     note = (
         ""
@@ -120,15 +124,26 @@ def accept(
         )
     )
     where = "gateway (API key)" if via_gateway else "ingest API direct (X-Internal-Token)"
-    return Figure(
-        f"ingest_accept{key}_records_per_s",
-        result.accepted / result.seconds if result.accepted else None,
-        "records/s",
-        f"POST /api/customers/batch 1,000/request via {where}, {concurrency} httpx async "
-        f"connections, {records:,} records in {result.seconds:.2f} s, "
-        f"{in_stream:,} verified in the stream (chunk sizes summed){note}",
-        ">= 100,000" if not via_gateway else "",
-    )
+    per_cpu_s = result.accepted / api_cpu if api_cpu else None
+    return [
+        Figure(
+            f"ingest_accept{key}_records_per_s",
+            result.accepted / result.seconds if result.accepted else None,
+            "records/s",
+            f"POST /api/customers/batch 1,000/request via {where}, {concurrency} httpx async "
+            f"connections, {records:,} records in {result.seconds:.2f} s, "
+            f"{in_stream:,} verified in the stream (chunk sizes summed){note}",
+            ">= 100,000" if not via_gateway else "",
+        ),
+        Figure(
+            f"ingest_accept{key}_records_per_api_cpu_s",
+            per_cpu_s,
+            "records/CPU-s",
+            f"the same run: records accepted per CPU-second used by the ingest API process "
+            f"(user+system from /proc, {api_cpu:.2f} s): the API's own cost, whatever else "
+            f"the machine was doing",
+        ),
+    ]
 
 
 def end_to_end(stack: RunningStack, mongo_uri: str, records: int, deadline_s: float) -> Figure:
@@ -177,6 +192,8 @@ def single_post_latency(stack: RunningStack, rate: float, duration_s: float) -> 
     def body(k: int) -> bytes:
         return orjson.dumps(data.api_customer(k, "s"))
 
+    api_pid = stack.procs["ingest-api"].pid
+    cpu_before = cpu_seconds(api_pid)
     result = asyncio.run(
         open_loop(
             stack.layout.url("ingest"),
@@ -187,13 +204,15 @@ def single_post_latency(stack: RunningStack, rate: float, duration_s: float) -> 
             duration_s=duration_s,
         )
     )
+    api_cpu_us = (cpu_seconds(api_pid) - cpu_before) / max(result.offered, 1) * 1e6
     lat = result.latencies_ms
     method = (
         f"open loop: {result.offered:,} single-record POST /api/customers scheduled at "
         f"{rate:,.0f}/s for {duration_s:.0f} s (asyncio, keep-alive pool of 64 connections, "
         f"latency from the scheduled send time), {result.completed:,} answered 202, "
         f"{result.errors} errors, "
-        f"generator max lag {result.max_lag_ms:.1f} ms"
+        f"generator max lag {result.max_lag_ms:.1f} ms, ingest API CPU {api_cpu_us:.0f} us per "
+        f"request (the stream workers drain the same records meanwhile)"
         + (f"; first error: {result.first_error}" if result.first_error else "")
     )
     p50 = percentile(lat, 50) if lat else None

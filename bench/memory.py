@@ -22,6 +22,14 @@ def _status_kb(pid: int, key: str) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat)."""
+    import os
+
+    fields = (PROC / str(pid) / "stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float | None:
     kb = _status_kb(pid, "VmHWM")
     return None if kb is None else kb / 1024

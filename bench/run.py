@@ -137,13 +137,13 @@ def ingest_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
         run.phase(
             "ingest_accept",
             lambda: run.add(
-                ingestion.accept(running, infra.redis_url, sizes.accept_records, via_gateway=False)
+                *ingestion.accept(running, infra.redis_url, sizes.accept_records, via_gateway=False)
             ),
         )
         run.phase(
             "ingest_accept_gateway",
             lambda: run.add(
-                ingestion.accept(
+                *ingestion.accept(
                     running, infra.redis_url, sizes.accept_gateway_records, via_gateway=True
                 )
             ),
