@@ -22,6 +22,7 @@ from services.ingest import metrics
 from services.ingest.imports import parse_csv
 from services.ingest.intake import KINDS, encode_chunks, queue_entries, validate_body
 from services.ingest.models import CustomerIn, IngestAnswer, OrderIn, PreviewIn, openapi_body
+from services.ingest.readmodel import PreviewNotReady
 from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
 
@@ -257,25 +258,34 @@ async def preview_get(
         raw = orjson.loads(rules)
     except orjson.JSONDecodeError:
         raise ValidationFailed("rules must be JSON", code="invalid_rules") from None
-    return _json(await _preview(request, raw, sample_size))
+    return await _preview(request, raw, sample_size)
 
 
 @router.post("/customers/preview")
 async def preview_post(request: Request, body: PreviewIn) -> Response:
-    return _json(await _preview(request, body.rules, body.sample_size))
+    return await _preview(request, body.rules, body.sample_size)
 
 
 PREVIEW_CATCH_UP_S = 1.5
 
 
-async def _preview(request: Request, raw: Any, sample_size: int) -> dict[str, Any]:
+async def _preview(request: Request, raw: Any, sample_size: int) -> Response:
+    try:
+        return _json(await _preview_body(request, raw, sample_size))
+    except PreviewNotReady as exc:
+        headers = {"Retry-After": str(exc.retry_after)}
+        return Response(orjson.dumps(exc.to_body()), 503, headers, "application/json")
+
+
+async def _preview_body(request: Request, raw: Any, sample_size: int) -> dict[str, Any]:
     group = parse_rules(raw)
     fields = [f for f in used_fields(group) if f not in ("name", "email")]
     now = now_utc()
     started = time.perf_counter()
     model = request.app.state.preview
     # The columns answer only once they hold every write the database holds; a model
-    # still behind after a moment gives way to the (exact, slower) database count.
+    # still behind after a moment gives way to the (exact, slower) database count, or,
+    # over a database too large to scan, to a 503 saying how far the model has got.
     if model is not None and model.ready and await model.wait_caught_up(PREVIEW_CATCH_UP_S):
         columns = model.columns
         mask = columns.audience(group, now)
@@ -283,6 +293,8 @@ async def _preview(request: Request, raw: Any, sample_size: int) -> dict[str, An
         sample = columns.sample(mask, sample_size, fields)
         source = "columns"
     else:
+        if model is not None:
+            await model.refuse_scan()
         store = request.app.state.store
         flt = audience_filter(compile_rules(group, now))
         count, docs = await asyncio.gather(

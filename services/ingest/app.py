@@ -24,7 +24,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     configure_logging("ingest", settings.log_level)
     redis = make_async_redis(settings.redis_url)
     mongo = make_client(settings.mongodb_uri)
-    store = CustomerStore(mongo[settings.database_name("ingest")])
+    db_name = settings.database_name("ingest")
+    store = CustomerStore(mongo[db_name])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,11 +37,20 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         app.state.idempotency = IdempotencyStore(redis, settings.idempotency_ttl_s)
         app.state.preview = None
         if settings.columns_enabled:
-            app.state.preview = PreviewModel(store, redis, load_batch=settings.columns_load_batch)
+            # the loader's own client: a failed request never resets its connections
+            loader = CustomerStore(make_client(settings.mongodb_uri, timeout_ms=60_000)[db_name])
+            app.state.preview = PreviewModel(
+                store,
+                redis,
+                load_batch=settings.columns_load_batch,
+                load_store=loader,
+                scan_max_rows=settings.columns_scan_max_rows,
+            )
             app.state.preview.start()
         yield
         if app.state.preview is not None:
             await app.state.preview.stop()
+            app.state.preview.store.customers.database.client.close()
         await redis.aclose()
         mongo.close()
 

@@ -1,10 +1,16 @@
 """Keeps the API process's columnar read model loaded and current.
 
 At start: note the last id of ``ingest.changes``, load every customer from the database
-in a thread (the API answers previews from the database meanwhile), then tail
-``ingest.changes`` from the noted id, re-reading the changed customers in batches.
-Changes written during the load are therefore replayed, never missed. If entries were
-trimmed before this process read them (it fell too far behind), it reloads.
+in a thread, then tail ``ingest.changes`` from the noted id, re-reading the changed
+customers in batches. Changes written during the load are therefore replayed, never
+missed. If entries were trimmed before this process read them (it fell too far behind),
+it reloads.
+
+Until the model is current, small customer bases are previewed from the database; above
+``scan_max_rows`` a preview is refused (:class:`PreviewNotReady`, 503 + Retry-After with
+the load's progress) instead: on the embedded server a full scan of a million documents
+takes minutes and starves every other client, the loader included. The loader has its
+own database client (``load_store``), so a failing request never resets its connections.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from libs.common.errors import AppError
 from libs.common.logging import get_logger
 from services.ingest import metrics
 from services.ingest.changes import CHANGES_STREAM, parse_ids
@@ -35,14 +42,35 @@ def _id_tuple(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+class PreviewNotReady(AppError):
+    """The read model cannot answer yet and the database is too big to scan instead."""
+
+    status = 503
+    code = "preview_not_ready"
+
+    def __init__(self, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message, details)
+        self.retry_after = int(details["retryAfter"])
+
+
 class PreviewModel:
     def __init__(
-        self, store: CustomerStore, redis: aioredis.Redis, *, load_batch: int = 20_000
+        self,
+        store: CustomerStore,
+        redis: aioredis.Redis,
+        *,
+        load_batch: int = 20_000,
+        load_store: CustomerStore | None = None,
+        scan_max_rows: int = 100_000,
     ) -> None:
-        self.store = store
+        self.store = load_store or store
         self.redis = redis
         self.load_batch = load_batch
+        self.scan_max_rows = scan_max_rows
         self.columns: Columns | None = None
+        self._loading: Columns | None = None
+        self.expected_rows: int | None = None  # documents counted when the load began
+        self.load_started = time.monotonic()
         self.last_id = "0-0"
         # how many notices ever added lie at or before last_id (all read, or before load)
         self.consumed = 0
@@ -63,14 +91,19 @@ class PreviewModel:
                 await self._task
 
     async def _run(self) -> None:
+        failures = 0
         while True:  # (re)load, then tail until notices were lost
             try:
                 await self._load()
+                failures = 0
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("preview_model.load_failed_retrying", error=str(exc))
-                await asyncio.sleep(1)
+                # backed off: each retry is another full read of the collection
+                failures += 1
+                delay = min(30.0, 2.0**failures)
+                log.warning("preview_model.load_failed_retrying", error=str(exc), delay=delay)
+                await asyncio.sleep(delay)
                 continue
             while True:
                 try:
@@ -84,18 +117,24 @@ class PreviewModel:
 
     async def _load(self) -> None:
         started = time.perf_counter()
+        self.load_started = time.monotonic()
         position = await self._stream_info()
         self.last_id = _text(position.get("last-generated-id", b"0-0"))
         self.consumed = int(position.get("entries-added", 0))
         self.columns = None
-        self.columns = await asyncio.to_thread(self._load_all)
+        self.expected_rows = None
+        self.expected_rows = await asyncio.to_thread(self.store.customers.estimated_document_count)
+        try:
+            self.columns = await asyncio.to_thread(self._load_all)
+        finally:
+            self._loading = None
         self.load_seconds = time.perf_counter() - started
         metrics.READ_MODEL_ROWS.set(self.columns.n)
         metrics.READ_MODEL_LOAD_SECONDS.set(self.load_seconds)
         log.info("preview_model.loaded", rows=self.columns.n, seconds=round(self.load_seconds, 2))
 
     def _load_all(self) -> Columns:
-        columns = Columns()
+        columns = self._loading = Columns()
         cursor = self.store.customers.find({}, PROJECTION, batch_size=self.load_batch)
         columns.upsert(cursor)
         columns.prepare()
@@ -150,6 +189,35 @@ class PreviewModel:
             return False
         trimmed = int(info["entries-added"]) - int(info["length"])
         return trimmed > self.consumed
+
+    async def refuse_scan(self) -> None:
+        """Raise PreviewNotReady unless the database is small enough to count instead."""
+        size = self.columns.n if self.columns is not None else self.expected_rows
+        if size is not None and size <= self.scan_max_rows:
+            return
+        if self.columns is not None:
+            added = int((await self._stream_info()).get("entries-added", 0))
+            behind = max(0, added - self.consumed)
+            raise PreviewNotReady(
+                "the preview read model is applying recent changes; retry shortly",
+                {"state": "catching_up", "changesBehind": behind, "retryAfter": 1},
+            )
+        loaded = self._loading.n if self._loading is not None else 0
+        elapsed = time.monotonic() - self.load_started
+        retry = 5
+        if self.expected_rows and loaded:
+            remaining = max(0, self.expected_rows - loaded)
+            retry = round(remaining / (loaded / max(elapsed, 0.001)))
+        raise PreviewNotReady(
+            "the preview read model is loading; the database is too large to scan instead",
+            {
+                "state": "loading",
+                "rowsLoaded": loaded,
+                "rowsTotal": self.expected_rows,
+                "seconds": round(elapsed, 1),
+                "retryAfter": min(60, max(1, retry)),
+            },
+        )
 
     async def wait_caught_up(self, timeout: float) -> bool:
         """Wait until every change notice written so far is applied (read-your-writes)."""

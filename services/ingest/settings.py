@@ -25,5 +25,8 @@ class IngestSettings(CommonSettings):
     # in-memory columnar read model for fast previews
     columns_enabled: bool = True
     columns_load_batch: int = 20_000
+    # until the model is current, previews over more customers than this answer 503
+    # rather than scan the database
+    columns_scan_max_rows: int = 100_000
     changes_maxlen: int = 200_000
     metrics_port: int = 0

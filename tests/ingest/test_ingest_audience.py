@@ -254,3 +254,40 @@ def test_a_long_resolution_keeps_its_launch_entry_from_being_claimed(
     # without the touch the idle time would keep growing with every flush
     assert len(idle_seen) >= 6 and max(idle_seen) < 250
     assert clean_env.redis.xpending("segment", "segment")["pending"] == 0
+
+
+def test_preview_over_a_large_base_answers_503_with_progress_instead_of_scanning(
+    make_api: Callable[..., TestClient], drain: Callable[[str], int], clean_env: CleanEnv
+) -> None:
+    small = make_api(columns_enabled=False)
+    seed(small, drain, n=20)
+    api = make_api(columns_scan_max_rows=10)  # 20 customers count as "too many to scan"
+    wait_columns_current(api)
+    query = {"rules": orjson.dumps(RULES).decode()}
+    assert api.get("/api/customers/preview", params=query).json()["source"] == "columns"
+    model = api.app.state.preview  # type: ignore[attr-defined]
+    api.portal.call(model.stop)  # type: ignore[union-attr]
+
+    # a change the model has not applied: exact answers are impossible, so 503
+    clean_env.redis.xadd(CHANGES_STREAM, {"ids": orjson.dumps(["c001"])})
+    behind = api.get("/api/customers/preview", params=query)
+    assert behind.status_code == 503 and behind.headers["Retry-After"] == "1"
+    error = behind.json()["error"]
+    assert error["code"] == "preview_not_ready"
+    assert error["details"]["state"] == "catching_up"
+    assert error["details"]["changesBehind"] == 1
+
+    # (re)loading: the answer says how far the load has got and when to come back
+    model.columns = None  # type: ignore[union-attr]
+    model.expected_rows = 20  # type: ignore[union-attr]
+    loading = api.get("/api/customers/preview", params=query)
+    assert loading.status_code == 503 and 1 <= int(loading.headers["Retry-After"]) <= 60
+    details = loading.json()["error"]["details"]
+    assert details["state"] == "loading"
+    assert details["rowsLoaded"] == 0 and details["rowsTotal"] == 20
+
+    # a base small enough to scan is still answered, exactly, from the database
+    model.scan_max_rows = 100  # type: ignore[union-attr]
+    answer = api.get("/api/customers/preview", params=query).json()
+    assert answer["source"] == "database"
+    assert answer["count"] == small.get("/api/customers/preview", params=query).json()["count"]
