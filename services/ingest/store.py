@@ -185,7 +185,9 @@ class CustomerStore:
             matched = self.customers.bulk_write(ops, ordered=False).matched_count
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY or e["index"] >= len(inserts) for e in errors):
+            if exc.details.get("writeConcernErrors") or any(
+                e.get("code") != DUPLICATE_KEY or e["index"] >= len(inserts) for e in errors
+            ):
                 raise
             lost = {inserts[e["index"]]["_id"] for e in errors}
             matched = int(exc.details.get("nMatched", 0))
