@@ -1,13 +1,15 @@
 """Group ``receipt``: vendor receipts move ``sent`` rows to ``delivered``/``failed``.
 
-One bulk of conditional updates (filter ``status: sent``) and, usually, nothing else: a
-receipt never moves a status backwards and a duplicate is a no-op. Each update also
-stamps the row with this call's ``receipt_batch`` token. When fewer rows matched than
-receipts were given (duplicates, or a receipt that overtook its own ``sent`` row because
-the vendor answered faster than the send worker wrote), one read of those rows tells
-which ones this call moved (its token), which were final already and which do not exist
-yet; the latter are applied on a later delivery of the entry, which is left pending by
-a TransientError. So a receipt costs one database write, plus a read only in those cases.
+One ``update_many`` per distinct outcome (delivered, or failed with a given reason) over
+the rows still ``sent`` and, usually, nothing else: a receipt never moves a status
+backwards and a duplicate is a no-op. Each update also stamps the rows with this call's
+``receipt_batch`` token. When fewer rows matched than receipts were given (duplicates,
+or a receipt that overtook its own ``sent`` row because the vendor answered faster than
+the send worker wrote), one read of those rows tells which ones this call moved (its
+token), which were final already and which do not exist yet; the latter are applied on
+a later delivery of the entry, which is left pending by a TransientError. So a receipt
+costs one database write (in a statement shared with the batch's other receipts of the
+same outcome), plus a read only in those cases.
 """
 
 from __future__ import annotations
@@ -31,20 +33,22 @@ def handle_receipts(events: list[ReceiptsReceived], deps: Deps) -> None:
     for event in events:
         for receipt in event.receipts:
             receipts.setdefault(receipt.message_id, receipt)
-    changes: list[tuple[str, dict[str, Any]]] = []
+    # Receipts that set the same fields share one update_many: the fields are the status,
+    # the failure reason and this call's time and token (the vendor's own receipt time
+    # travels on in the stream entry, for the campaign timeline and the ai read model).
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for mid, receipt in receipts.items():
-        fields: dict[str, Any] = {
-            "status": FAILED if receipt.status == "FAILED" else DELIVERED,
-            "final_at": receipt.at,
-            "updated_at": now,
-            "receipt_batch": token,
-        }
-        if receipt.reason:
-            fields["reason"] = receipt.reason
-        changes.append((mid, fields))
+        status = FAILED if receipt.status == "FAILED" else DELIVERED
+        groups[(status, receipt.reason or "")].append(mid)
+    changes: list[tuple[list[str], dict[str, Any]]] = []
+    for (status, reason), ids in groups.items():
+        fields: dict[str, Any] = {"status": status, "updated_at": now, "receipt_batch": token}
+        if reason:
+            fields["reason"] = reason
+        changes.append((ids, fields))
     matched = deps.store.apply_final(changes)
     unknown: list[str] = []
-    if matched == len(changes):
+    if matched == len(receipts):
         applied = list(receipts)
     else:
         marks = deps.store.receipt_marks(list(receipts))

@@ -108,13 +108,18 @@ class DeliveryStore:
                 found[doc["_id"]] = str(doc.get("receipt_batch", ""))
         return found
 
-    def apply_final(self, changes: Sequence[tuple[str, Doc]]) -> int:
-        """Set a final status on rows that are still ``sent`` (never backwards); returns
-        how many rows matched."""
-        if not changes:
-            return 0
-        ops = [UpdateOne({"_id": _id, "status": SENT}, {"$set": fields}) for _id, fields in changes]
-        return self.comms.bulk_write(ops, ordered=False).matched_count
+    def apply_final(self, groups: Sequence[tuple[Sequence[str], Doc]]) -> int:
+        """Set a final status on the rows that are still ``sent`` (never backwards), one
+        ``update_many`` per group of rows given the same fields; returns how many rows
+        matched."""
+        matched = 0
+        for ids, fields in groups:
+            for part in _chunks(list(ids), ID_QUERY_CHUNK):
+                result = self.comms.update_many(
+                    {"_id": {"$in": list(part)}, "status": SENT}, {"$set": fields}
+                )
+                matched += result.matched_count
+        return matched
 
     # -- communications: reads for the API -----------------------------------------
     def page(
