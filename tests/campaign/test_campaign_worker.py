@@ -37,6 +37,14 @@ Publish = Callable[..., list[str]]
 NOW = datetime.now(UTC)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_now() -> None:
+    """Entries are stamped with the time the test runs, not the time the module was
+    imported: the live estimate only looks at the last minute of receipts."""
+    global NOW
+    NOW = datetime.now(UTC)
+
+
 def launch(api: TestClient, **overrides: Any) -> str:
     body = {"name": "c", "segmentRules": rules_over(100), "message": "Hi {name}", **overrides}
     response = api.post("/api/campaigns", json=body)
