@@ -132,7 +132,9 @@ class CustomerStore:
         self, ids: Sequence[str], records: Mapping[str, CustomerRecord]
     ) -> list[str]:
         """Rebuild these customers from their record (if given; else recount their
-        orders); returns the ids whose documents changed."""
+        orders); returns the ids to announce: those written, and those found already
+        equal to their rebuild (a redelivery after a crash between the write and its
+        change notice must announce them again)."""
         if len(ids) > WRITE_SLICE:  # keeps each $in query and bulk write moderate
             return [
                 cid
@@ -143,26 +145,31 @@ class CustomerStore:
         for _ in range(MAX_ATTEMPTS):
             if not pending:
                 return changed
-            written, lost = self._write_once(pending, records)
-            changed.extend(cid for cid in written if cid not in lost)
-            pending = [cid for cid in written if cid in lost]
+            done, lost = self._write_once(pending, records)
+            changed.extend(cid for cid in done if cid not in lost)
+            pending = [cid for cid in done if cid in lost]
         raise TransientError(f"customers kept changing under this write: {pending[:5]}")
 
     def _write_once(
         self, ids: Sequence[str], records: Mapping[str, CustomerRecord]
     ) -> tuple[list[str], set[str]]:
-        """Write once; returns the ids written and those whose write lost a race."""
+        """Write once; returns the ids written or already current, and those whose write
+        lost a race."""
         # The document is read before the orders: see the module docstring.
         olds = {d["_id"]: d for d in self.customers.find({"_id": {"$in": list(ids)}})}
         orders = self._orders_of([cid for cid in ids if cid not in records])
         now = datetime.now(UTC)
         inserts: dict[str, Doc] = {}  # id -> new document, for ids without one
         replaces: dict[str, tuple[Any, Doc]] = {}  # id -> (version read, new document)
+        current: list[str] = []  # already stored as rebuilt
         for cid in ids:
             old = olds.get(cid)
             recount = None if cid in records else orders.get(cid, [])
             new = build_customer(old, records.get(cid), recount, now)
-            if new is None or same_content(old, new):
+            if new is None:
+                continue
+            if same_content(old, new):
+                current.append(cid)
                 continue
             new["version"] = uuid.uuid4().hex
             new["updated_at"] = now
@@ -171,7 +178,7 @@ class CustomerStore:
             else:
                 replaces[cid] = (old.get("version"), new)
         lost = self._bulk_write(list(inserts.values()), replaces)
-        return [*inserts, *replaces], lost
+        return [*current, *inserts, *replaces], lost
 
     def _bulk_write(self, inserts: list[Doc], replaces: Mapping[str, tuple[Any, Doc]]) -> set[str]:
         """One unordered bulk of inserts and version-guarded replaces; returns the ids

@@ -117,6 +117,17 @@ def test_every_write_is_announced_on_the_changes_stream(
     assert announced == [b'["a","b"]', b'["z"]']
 
 
+def test_a_redelivery_after_a_crash_before_the_notice_announces_again(
+    api: TestClient, deps: Deps, clean_env: CleanEnv
+) -> None:
+    api.post("/api/customers/batch", json={"customers": [customer("a"), customer("b")]})
+    [entry] = entries(clean_env)
+    deps.store.upsert_customers(entry.customers)  # written, then the worker died
+    upsert_customers([entry], deps)  # the redelivery finds nothing to write
+    announced = [f[b"ids"] for _, f in clean_env.redis.xrange(CHANGES_STREAM)]
+    assert announced == [b'["a","b"]']
+
+
 def test_list_is_paged_sorted_and_searchable(api: TestClient, drain: Callable[[str], int]) -> None:
     people = [
         customer("c1", name="Asha Rao", totalSpends=300),
