@@ -109,23 +109,24 @@ class CustomerStore:
         return self.write_customers(list(latest), latest)
 
     def insert_orders(self, records: Sequence[OrderRecord]) -> list[str]:
-        ops = [
-            UpdateOne(
-                {"_id": r.id},
-                {
-                    "$setOnInsert": {
-                        "customer_id": r.customer_id,
-                        "amount": round(r.amount, 2),
-                        "date": r.date,
-                        **({"items": r.items} if r.items else {}),
-                    }
-                },
-                upsert=True,
-            )
+        docs = [
+            {
+                "_id": r.id,
+                "customer_id": r.customer_id,
+                "amount": round(r.amount, 2),
+                "date": r.date,
+                **({"items": r.items} if r.items else {}),
+            }
             for r in {r.id: r for r in records}.values()
         ]
-        if ops:
-            self.orders.bulk_write(ops, ordered=False)
+        if docs:
+            try:
+                self.orders.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:  # an order is immutable: a re-sent id is ignored
+                if exc.details.get("writeConcernErrors") or any(
+                    e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])
+                ):
+                    raise
         return self.write_customers(list(dict.fromkeys(r.customer_id for r in records)), {})
 
     def write_customers(
