@@ -7,14 +7,17 @@ One row per customer, one numpy column per rule field (libs.common.rules.FIELDS)
 - text (name, email, phone, city, timezone): dictionary-encoded int32 codes (-1 when
   absent) over a vocabulary; ``=``/``in`` become a lookup table gathered by code,
   ``contains`` a search of the lowercased vocabulary joined into one string;
-- tags: the rows of each tag (a set, cached as an index array) and a tag count per row.
+- tags: dictionary-encoded too, one int32 code per row over the distinct tag sets (a
+  base has few), so ``contains``/``in`` are a lookup table over those sets.
 Plus ``contactable`` (the audience exclusion of store.audience_filter).
+
+Row ids and vocabularies are :class:`StringTable`\ s, not Python lists and dicts: at a
+million distinct values those cost ~120 MB each (an object, a list slot and a dict
+entry per string); packed, a string costs its characters plus ~20 bytes.
 
 :func:`evaluate` turns a parsed rules Group into a boolean mask with the same
 semantics as compile_rules + MongoDB and rules.matches (absent fields: ``!=`` and
 ``inactive_days`` match, comparisons do not); a property test checks all three agree.
-Memory at 1M customers is about 40 MB of numeric columns plus the vocabularies
-(the ids and the unique emails/phones dominate: roughly 150 B per distinct string).
 """
 
 from __future__ import annotations
@@ -75,23 +78,145 @@ class _Growable:
             self.data = bigger
 
 
+class StringTable:
+    """Append-only strings numbered 0, 1, ... in order of arrival, compact at scale.
+
+    Older strings are packed: joined by NULs into one ``str`` with their start offsets,
+    found by value through a sorted array of their hashes (``hash`` is stable within a
+    process, and this table never leaves it). Newer ones wait in a plain list and dict
+    until they are a quarter of the packed ones, then join them (amortised O(log n)
+    repacks while the table grows).
+    """
+
+    MIN_PACK = 65_536
+
+    def __init__(self) -> None:
+        self._blob = ""
+        self._starts = np.zeros(1, dtype=np.int64)  # one past the end: len(blob) + 1
+        self._hashes = np.zeros(0, dtype=np.int64)  # sorted
+        self._order = np.zeros(0, dtype=np.int32)  # code of each sorted hash
+        self._packed = 0
+        self._tail: list[str] = []
+        self._tail_index: dict[str, int] = {}
+        self._lower: tuple[str, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return self._packed + len(self._tail)
+
+    def __getitem__(self, code: int) -> str:
+        code = int(code)
+        if code < 0:
+            raise IndexError(code)
+        if code < self._packed:
+            return self._blob[self._starts[code] : self._starts[code + 1] - 1]
+        return self._tail[code - self._packed]
+
+    def find(self, value: str) -> int | None:
+        code = self._tail_index.get(value)
+        if code is None and self._packed:
+            code = self._find_packed(value, hash(value))
+        return code
+
+    def _find_packed(self, value: str, hashed: int) -> int | None:
+        i = int(np.searchsorted(self._hashes, hashed))
+        while i < len(self._hashes) and self._hashes[i] == hashed:
+            if self[int(self._order[i])] == value:
+                return int(self._order[i])
+            i += 1
+        return None
+
+    def codes(self, values: Sequence[str]) -> np.ndarray:
+        """The code of every value, adding the new ones (in order)."""
+        out = np.empty(len(values), dtype=np.int64)
+        if self._packed:
+            hashed = np.fromiter((hash(v) for v in values), np.int64, len(values))
+            at = np.searchsorted(self._hashes, hashed).clip(max=len(self._hashes) - 1)
+            maybe = self._hashes[at] == hashed
+        else:
+            maybe = np.zeros(len(values), dtype=bool)
+        index = self._tail_index
+        for i, value in enumerate(values):
+            code = index.get(value)
+            if code is None and maybe[i]:
+                code = self._find_packed(value, hash(value))
+            if code is None:
+                code = index[value] = len(self)
+                self._tail.append(value)
+            out[i] = code
+        if len(self._tail) >= max(self.MIN_PACK, self._packed // 4):
+            self.pack()
+        return out
+
+    def pack(self) -> None:
+        """Move the waiting strings into the packed part."""
+        if not self._tail:
+            return
+        tail = self._tail
+        if "\x00" in "".join(tail):  # a NUL inside a value would break the layout
+            return
+        lengths = np.fromiter((len(v) + 1 for v in tail), np.int64, len(tail))
+        starts = self._starts[-1] + np.cumsum(lengths)
+        joined = "\x00".join(tail) + "\x00"
+        self._blob = self._blob + joined if self._packed else joined
+        self._starts = np.concatenate([self._starts, starts])
+        hashes = np.concatenate(
+            [self._hashes, np.fromiter((hash(v) for v in tail), np.int64, len(tail))]
+        )
+        codes = np.concatenate(
+            [self._order, np.arange(self._packed, self._packed + len(tail), dtype=np.int32)]
+        )
+        by_hash = np.argsort(hashes, kind="stable")
+        self._hashes, self._order = hashes[by_hash], codes[by_hash]
+        self._packed += len(tail)
+        self._tail, self._tail_index = [], {}
+
+    def contains(self, needle: str) -> np.ndarray:
+        """Which strings contain ``needle`` (already lowercased) once lowercased."""
+        hits = np.zeros(len(self), dtype=bool)
+        if self._packed:
+            if "\x00" in needle:
+                for code in range(self._packed):
+                    hits[code] = needle in self[code].lower()
+            else:
+                blob, starts = self.lowered()
+                found = (m.start() for m in re.finditer(re.escape(needle), blob))
+                positions = np.fromiter(found, np.int64)
+                positions = positions[positions < starts[-1]]  # "" also matches at the end
+                hits[np.searchsorted(starts, positions, side="right") - 1] = True
+        for i, value in enumerate(self._tail):
+            hits[self._packed + i] = needle in value.lower()
+        return hits
+
+    def lowered(self) -> tuple[str, np.ndarray]:
+        """The packed strings lowercased, joined the same way, with their offsets."""
+        if self._lower is None or len(self._lower[1]) != self._packed + 1:
+            lower = self._blob.lower()
+            if len(lower) == len(self._blob):
+                starts = self._starts
+                lower = self._blob if lower == self._blob else lower
+            else:  # some character lowercases to several: offsets differ
+                parts = [self[c].lower() for c in range(self._packed)]
+                lengths = np.fromiter((len(v) + 1 for v in parts), np.int64, len(parts))
+                starts = np.concatenate(([0], np.cumsum(lengths)))
+                lower = "\x00".join(parts) + "\x00"
+            self._lower = (lower, starts)
+        return self._lower
+
+
 class TextColumn(_Growable):
     def __init__(self, capacity: int) -> None:
         super().__init__(np.int32, -1, capacity)
-        self.vocab: list[str] = []
-        self.index: dict[str, int] = {}
-        self._blob: tuple[int, str, np.ndarray] | None = None
+        self.vocab = StringTable()
         self._hits: dict[str, np.ndarray] = {}
 
-    def code(self, value: str) -> int:
-        code = self.index.get(value)
-        if code is None:
-            code = self.index[value] = len(self.vocab)
-            self.vocab.append(value)
-        return code
-
     def set(self, row: int, value: Any) -> None:
-        self.data[row] = self.code(value) if isinstance(value, str) else -1
+        self.data[row] = self.vocab.codes([value])[0] if isinstance(value, str) else -1
+
+    def set_rows(self, rows: np.ndarray, values: Sequence[Any]) -> None:
+        present = [i for i, v in enumerate(values) if isinstance(v, str)]
+        codes = np.full(len(values), -1, dtype=np.int32)
+        codes[present] = self.vocab.codes([values[i] for i in present])
+        self.data[rows] = codes
 
     def value(self, row: int) -> str | None:
         code = int(self.data[row])
@@ -104,7 +229,7 @@ class TextColumn(_Growable):
         return table[self.data[:n]]
 
     def equals_any(self, values: Iterable[str], n: int) -> np.ndarray:
-        codes = [self.index[v] for v in values if v in self.index]
+        codes = [c for v in values if (c := self.vocab.find(v)) is not None]
         table = np.zeros(len(self.vocab), dtype=bool)
         table[codes] = True
         return self.lookup(table, n)
@@ -120,75 +245,66 @@ class TextColumn(_Growable):
         """
         hits = self._hits.pop(needle, None)
         if hits is None:
-            hits = self._search_blob(needle)
-        if len(hits) < len(self.vocab):
-            tail = self.vocab[len(hits) :]
-            more = np.fromiter((needle in v.lower() for v in tail), bool, len(tail))
+            hits = self.vocab.contains(needle)
+        size = len(self.vocab)
+        if len(hits) < size:
+            tail = (self.vocab[c] for c in range(len(hits), size))
+            more = np.fromiter((needle in v.lower() for v in tail), bool, size - len(hits))
             hits = np.concatenate([hits, more])
         self._hits[needle] = hits  # most recently used last
         while len(self._hits) > CONTAINS_CACHE:
             self._hits.pop(next(iter(self._hits)))
         return hits
 
-    def prepare_search(self) -> tuple[int, str, np.ndarray]:
-        """The lowercased vocabulary joined by NULs and each entry's offset; rebuilt
-        when the vocabulary has grown by a tenth (newer entries are searched one by one)."""
-        size = len(self.vocab)
-        if self._blob is None or size > self._blob[0] * 1.1 + 1000:
-            lowered = [v.lower() for v in self.vocab]
-            lengths = np.fromiter((len(v) + 1 for v in lowered), np.int64, size)
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-            self._blob = (size, "\x00".join(lowered), starts)
-        return self._blob
-
-    def _search_blob(self, needle: str) -> np.ndarray:
-        """Search the lowercased vocabulary joined into one string (C speed)."""
-        if "\x00" in needle:
-            return np.fromiter((needle in v.lower() for v in self.vocab), bool, len(self.vocab))
-        covered, blob, starts = self.prepare_search()
-        positions = np.fromiter((m.start() for m in re.finditer(re.escape(needle), blob)), np.int64)
-        hits = np.zeros(covered, dtype=bool)
-        hits[np.searchsorted(starts, positions, side="right") - 1] = True
-        return hits
+    def prepare_search(self) -> None:
+        """Pack the vocabulary and lowercase it now (at load, off the request path)."""
+        self.vocab.pack()
+        self.vocab.lowered()
 
 
-class TagColumn:
+class TagColumn(_Growable):
+    """One int32 code per row over the distinct tag sets (-1: no tags)."""
+
     def __init__(self, capacity: int) -> None:
-        self.rows: dict[str, set[int]] = {}
-        self.by_row: dict[int, tuple[str, ...]] = {}
-        self._cache: dict[str, np.ndarray] = {}
+        super().__init__(np.int32, -1, capacity)
+        self.sets: list[tuple[str, ...]] = []
+        self._index: dict[tuple[str, ...], int] = {}
+        self._with_tag: dict[str, np.ndarray] = {}  # per tag: which sets hold it
+
+    def code(self, tags: Any) -> int:
+        new = tuple(dict.fromkeys(t for t in tags if isinstance(t, str))) if tags else ()
+        if not new:
+            return -1
+        code = self._index.get(new)
+        if code is None:
+            code = self._index[new] = len(self.sets)
+            self.sets.append(new)
+        return code
 
     def set(self, row: int, tags: Any) -> None:
-        new = tuple(dict.fromkeys(t for t in tags if isinstance(t, str))) if tags else ()
-        old = self.by_row.get(row, ())
-        if new == old:
-            return
-        for tag in old:
-            self.rows[tag].discard(row)
-            self._cache.pop(tag, None)
-        for tag in new:
-            self.rows.setdefault(tag, set()).add(row)
-            self._cache.pop(tag, None)
-        if new:
-            self.by_row[row] = new
-        else:
-            self.by_row.pop(row, None)
+        self.data[row] = self.code(tags)
+
+    def of(self, row: int) -> tuple[str, ...]:
+        code = int(self.data[row])
+        return self.sets[code] if code >= 0 else ()
+
+    def _sets_with(self, tag: str) -> np.ndarray:
+        """Which tag sets hold ``tag``; sets only ever get added, so extend the answer."""
+        known = self._with_tag.get(tag, np.zeros(0, dtype=bool))
+        if len(known) < len(self.sets):
+            new = self.sets[len(known) :]
+            known = np.concatenate([known, np.fromiter((tag in s for s in new), bool)])
+            self._with_tag[tag] = known
+        return known
 
     def any_of(self, tags: Iterable[str], n: int) -> np.ndarray:
-        mask = np.zeros(n, dtype=bool)
+        table = np.zeros(len(self.sets) + 1, dtype=bool)  # the extra slot: code -1
         for tag in tags:
-            if tag not in self.rows:
-                continue
-            if tag not in self._cache:
-                self._cache[tag] = np.fromiter(self.rows[tag], np.int64, len(self.rows[tag]))
-            mask[self._cache[tag]] = True
-        return mask
+            table[: len(self.sets)] |= self._sets_with(tag)
+        return table[self.data[:n]]
 
     def exists(self, n: int) -> np.ndarray:
-        mask = np.zeros(n, dtype=bool)
-        if self.by_row:
-            mask[np.fromiter(self.by_row, np.int64, len(self.by_row))] = True
-        return mask
+        return self.data[:n] >= 0
 
 
 class Columns:
@@ -198,27 +314,28 @@ class Columns:
     def __init__(self, capacity: int = 1024) -> None:
         self.n = 0
         self.capacity = capacity
-        self.ids: list[str] = []
-        self.row_of: dict[str, int] = {}
+        self.ids = StringTable()  # a row's code in it is its row number
         self.numbers = {p: _Growable(np.float64, np.nan, capacity) for p in NUMBER_PATHS}
         self.dates = {p: _Growable(np.float64, np.nan, capacity) for p in DATE_PATHS}
         self.texts = {p: TextColumn(capacity) for p in TEXT_PATHS}
         self.tags = TagColumn(capacity)
         self.contactable = _Growable(np.bool_, False, capacity)
 
-    def _row(self, customer_id: str) -> int:
-        row = self.row_of.get(customer_id)
-        if row is not None:
-            return row
-        if self.n == self.capacity:
-            self.capacity *= 2
-            for col in (*self.numbers.values(), *self.dates.values(), *self.texts.values()):
+    def _rows(self, customer_ids: Sequence[str]) -> np.ndarray:
+        rows = self.ids.codes(customer_ids)
+        self.n = len(self.ids)
+        if self.n > self.capacity:
+            while self.capacity < self.n:
+                self.capacity *= 2
+            for col in (
+                *self.numbers.values(),
+                *self.dates.values(),
+                *self.texts.values(),
+                self.tags,
+                self.contactable,
+            ):
                 col.grow(self.capacity)
-            self.contactable.grow(self.capacity)
-        row = self.row_of[customer_id] = self.n
-        self.ids.append(customer_id)
-        self.n += 1
-        return row
+        return rows
 
     def upsert(self, docs: Iterable[dict[str, Any]], batch: int = 10_000) -> int:
         """Insert or replace rows, column by column per batch (loads 1M rows in seconds)."""
@@ -230,23 +347,21 @@ class Columns:
         return count
 
     def _upsert_batch(self, docs: list[dict[str, Any]]) -> None:
-        rows = np.fromiter((self._row(d["_id"]) for d in docs), np.int64, len(docs))
+        rows = self._rows([d["_id"] for d in docs])
         for path, col in self.numbers.items():
             col.data[rows] = np.fromiter((_number(d.get(path)) for d in docs), np.float64)
         for path, col in self.dates.items():
             col.data[rows] = np.fromiter((_date_ms(d.get(path)) for d in docs), np.float64)
         for path, text in self.texts.items():
-            codes = (text.code(v) if isinstance(v := d.get(path), str) else -1 for d in docs)
-            text.data[rows] = np.fromiter(codes, np.int32)
-        tagged = self.tags.by_row
-        for row, doc in zip(rows.tolist(), docs, strict=True):
-            if "tags" in doc or row in tagged:
-                self.tags.set(row, doc.get("tags"))
+            text.set_rows(rows, [d.get(path) for d in docs])
+        self.tags.data[rows] = np.fromiter((self.tags.code(d.get("tags")) for d in docs), np.int32)
         flags = (d.get("contactable") is True for d in docs)
         self.contactable.data[rows] = np.fromiter(flags, np.bool_)
 
     def prepare(self) -> None:
-        """Build the text search structures now (at load, off the request path)."""
+        """Pack the row ids, build the text search structures (at load, off the request
+        path)."""
+        self.ids.pack()
         for text in self.texts.values():
             text.prepare_search()
 
@@ -280,7 +395,7 @@ class Columns:
             elif spec.kind == "text":
                 value = self.texts[spec.path].value(row)
             else:
-                value = list(self.tags.by_row.get(row, ())) or None
+                value = list(self.tags.of(row)) or None
             out[name] = value
         return out
 

@@ -4,7 +4,9 @@ the columnar model's text search, CSV rows."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from ingest_helpers import customer, order
@@ -13,7 +15,7 @@ from libs.common.errors import ValidationFailed
 from libs.common.events import CustomerRecord, CustomersUpserted, OrdersRecorded, decode
 from libs.common.rules import parse_rules
 from services.ingest.aggregates import build_customer, same_content
-from services.ingest.columns import Columns
+from services.ingest.columns import Columns, StringTable, evaluate
 from services.ingest.intake import KINDS, encode_chunks, validate_body, validate_items
 from services.ingest.store import portable
 from services.ingest.views import csv_item
@@ -185,3 +187,37 @@ def test_columns_sample_takes_the_first_matches_across_mask_blocks() -> None:
     sample = cols.sample(mask, 10, ["visits"])
     assert [s["visits"] for s in sample] == list(range(65_530, 65_540))
     assert len(cols.sample(mask, 100_000, [])) == 70_000 - 65_530
+
+
+def test_string_table_keeps_codes_and_finds_values_packed_or_not() -> None:
+    table = StringTable()
+    values = ["b", "A", "İx", "b2", "", "a\x00b"]  # İ lowercases to two characters
+    assert table.codes(values).tolist() == [0, 1, 2, 3, 4, 5]
+    table.pack()  # a NUL in a value: stays unpacked, still right
+    assert [table[c] for c in range(6)] == values
+    table = StringTable()
+    assert table.codes(values[:5]).tolist() == [0, 1, 2, 3, 4]
+    table.pack()
+    assert table.codes(["zz", "b", "A", "zz"]).tolist() == [5, 0, 1, 5]
+    assert [table[c] for c in range(6)] == [*values[:5], "zz"]
+    assert table.find("İx") == 2 and table.find("b2") == 3 and table.find("nope") is None
+    assert table.contains("i̇x").tolist() == [False, False, True, False, False, False]
+    assert table.contains("b").tolist() == [True, False, False, True, False, False]
+    table.pack()
+    assert table.contains("z").tolist() == [False] * 5 + [True]
+    assert table.contains("").all()
+
+
+def test_columns_tag_sets_follow_updates() -> None:
+    cols = Columns(capacity=1)
+    cols.upsert([{"_id": "a", "tags": ["vip"]}, {"_id": "b", "tags": ["new", "vip", "new"]}])
+    cols.upsert([{"_id": "a"}, {"_id": "c", "tags": ["new"]}])  # a lost its tags
+
+    def select(op: str, value: Any) -> list[str]:
+        group = parse_rules({"conditions": [{"field": "tags", "operator": op, "value": value}]})
+        return [cols.ids[i] for i in np.flatnonzero(evaluate(cols, group, NOW))]
+
+    assert select("contains", "vip") == ["b"]
+    assert select("in", ["new", "x"]) == ["b", "c"]
+    assert select("exists", False) == ["a"]
+    assert cols.row_view(1, ["tags"])["tags"] == ["new", "vip"]
