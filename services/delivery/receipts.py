@@ -6,16 +6,18 @@ backwards and a duplicate is a no-op. Each update also stamps the rows with this
 ``receipt_batch`` token. When fewer rows matched than receipts were given (duplicates,
 or a receipt that overtook its own ``sent`` row because the vendor answered faster than
 the send worker wrote), one read of those rows tells which ones this call moved (its
-token), which were final already and which do not exist yet; the latter are applied on
-a later delivery of the entry, which is left pending by a TransientError. So a receipt
-costs one database write (in a statement shared with the batch's other receipts of the
-same outcome), plus a read only in those cases.
+token), which were final already, which were written meanwhile (still ``sent``: updated
+again at once) and which do not exist yet; the latter are applied on a later delivery of
+the entry, which is left pending by a TransientError. So a receipt costs one database
+write (in a statement shared with the batch's other receipts of the same outcome), plus
+a read only in those cases.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from libs.common.errors import TransientError
@@ -23,7 +25,7 @@ from libs.common.events import Event, Receipt, ReceiptsReceived
 from services.delivery.context import Deps, utcnow
 from services.delivery.dispatch import record_finished
 from services.delivery.metrics import MESSAGES
-from services.delivery.models import DELIVERED, FAILED
+from services.delivery.models import DELIVERED, FAILED, SENT
 
 
 def handle_receipts(events: list[ReceiptsReceived], deps: Deps) -> None:
@@ -33,27 +35,19 @@ def handle_receipts(events: list[ReceiptsReceived], deps: Deps) -> None:
     for event in events:
         for receipt in event.receipts:
             receipts.setdefault(receipt.message_id, receipt)
-    # Receipts that set the same fields share one update_many: the fields are the status,
-    # the failure reason and this call's time and token (the vendor's own receipt time
-    # travels on in the stream entry, for the campaign timeline and the ai read model).
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for mid, receipt in receipts.items():
-        status = FAILED if receipt.status == "FAILED" else DELIVERED
-        groups[(status, receipt.reason or "")].append(mid)
-    changes: list[tuple[list[str], dict[str, Any]]] = []
-    for (status, reason), ids in groups.items():
-        fields: dict[str, Any] = {"status": status, "updated_at": now, "receipt_batch": token}
-        if reason:
-            fields["reason"] = reason
-        changes.append((ids, fields))
-    matched = deps.store.apply_final(changes)
     unknown: list[str] = []
-    if matched == len(receipts):
+    if _apply(list(receipts.values()), token, now, deps) == len(receipts):
         applied = list(receipts)
     else:
         marks = deps.store.receipt_marks(list(receipts))
-        applied = [mid for mid in receipts if marks.get(mid) == token]
-        unknown = [mid for mid in receipts if mid not in marks]
+        # A row still ``sent`` was written by the send worker after the update ran: the
+        # receipt has not been applied to it yet, so apply it now.
+        late = [mid for mid, (status, _) in marks.items() if status == SENT]
+        if late:
+            _apply([receipts[mid] for mid in late], token, now, deps)
+            marks.update(deps.store.receipt_marks(late))
+        applied = [mid for mid in receipts if mid in marks and marks[mid][1] == token]
+        unknown = [mid for mid in receipts if mid not in marks or marks[mid][0] == SENT]
     outcomes: dict[str, list[bool]] = defaultdict(list)
     for mid in applied:
         failed = receipts[mid].status == "FAILED"
@@ -65,6 +59,26 @@ def handle_receipts(events: list[ReceiptsReceived], deps: Deps) -> None:
         raise TransientError(
             f"{len(unknown)} receipts for messages not recorded yet: {unknown[:3]}"
         )
+
+
+def _apply(receipts: list[Receipt], token: str, now: datetime, deps: Deps) -> int:
+    """Move the receipts' rows that are still ``sent``; returns how many matched.
+
+    Receipts that set the same fields share one update_many: the fields are the status,
+    the failure reason and this call's time and token (the vendor's own receipt time
+    travels on in the stream entry, for the campaign timeline and the ai read model).
+    """
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for receipt in receipts:
+        status = FAILED if receipt.status == "FAILED" else DELIVERED
+        groups[(status, receipt.reason or "")].append(receipt.message_id)
+    changes: list[tuple[list[str], dict[str, Any]]] = []
+    for (status, reason), ids in groups.items():
+        fields: dict[str, Any] = {"status": status, "updated_at": now, "receipt_batch": token}
+        if reason:
+            fields["reason"] = reason
+        changes.append((ids, fields))
+    return deps.store.apply_final(changes)
 
 
 def ignore(events: list[Event], deps: Deps) -> None:

@@ -100,12 +100,14 @@ class DeliveryStore:
         return result.modified_count
 
     # -- communications: receipts --------------------------------------------------
-    def receipt_marks(self, ids: Sequence[str]) -> dict[str, str]:
-        """``receipt_batch`` of each existing row among ``ids`` ("" when it has none)."""
-        found: dict[str, str] = {}
+    def receipt_marks(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """``(status, receipt_batch)`` of each existing row among ``ids`` (the token is ""
+        when the row has none)."""
+        found: dict[str, tuple[str, str]] = {}
+        fields = {"status": True, "receipt_batch": True}
         for part in _chunks(list(ids), ID_QUERY_CHUNK):
-            for doc in self.comms.find({"_id": {"$in": list(part)}}, {"receipt_batch": True}):
-                found[doc["_id"]] = str(doc.get("receipt_batch", ""))
+            for doc in self.comms.find({"_id": {"$in": list(part)}}, fields):
+                found[doc["_id"]] = (str(doc["status"]), str(doc.get("receipt_batch", "")))
         return found
 
     def apply_final(self, groups: Sequence[tuple[Sequence[str], Doc]]) -> int:

@@ -113,3 +113,38 @@ def test_only_receipts_this_call_applied_feed_the_auto_pause_window(deps) -> Non
         "sent",
     ]
     assert pending(deps, RECEIPT, "receipt") == 1  # cu99's entry waits for its row
+
+
+def test_a_row_written_between_the_update_and_the_read_back_still_gets_its_receipt(
+    deps,
+) -> None:
+    publish(deps, [chunk("r5", recipients(2))])
+    run(deps, "send")
+    sent_rows = rows(deps, "r5")
+    late = sent_rows.pop("r5:cu1")
+    deps.store.comms.delete_one({"_id": "r5:cu1"})  # as if the send worker had not written it
+    real = deps.store.apply_final
+    calls: list[int] = []
+
+    def send_worker_writes_meanwhile(changes):  # type: ignore[no-untyped-def]
+        matched = real(changes)
+        if not calls:
+            deps.store.comms.insert_one(late)  # lands after the update, before the read
+        calls.append(matched)
+        return matched
+
+    deps.store.apply_final = send_worker_writes_meanwhile
+    publish(
+        deps,
+        [
+            ReceiptsReceived(
+                receipts=[receipt("r5", "cu0", "DELIVERED"), receipt("r5", "cu1", "FAILED", "x")]
+            )
+        ],
+    )
+    run(deps, "receipt")
+    stored = rows(deps, "r5")
+    assert (stored["r5:cu0"]["status"], stored["r5:cu1"]["status"]) == ("delivered", "failed")
+    assert pending(deps, RECEIPT, "receipt") == 0
+    window = deps.redis.lrange("delivery:outcomes:r5", 0, -1)
+    assert sorted(window) == [b"0", b"1"]
