@@ -7,14 +7,17 @@ backwards and a duplicate is a no-op. Each update also stamps the rows with this
 or a receipt that overtook its own ``sent`` row because the vendor answered faster than
 the send worker wrote), one read of those rows tells which ones this call moved (its
 token), which were final already, which were written meanwhile (still ``sent``: updated
-again at once) and which do not exist yet; the latter are applied on a later delivery of
-the entry, which is left pending by a TransientError. So a receipt costs one database
-write (in a statement shared with the batch's other receipts of the same outcome), plus
-a read only in those cases.
+again at once) and which do not exist yet; the latter are tried again a few times a
+moment later (``receipt_attempts``, ``receipt_retry_s``: the send worker usually writes
+them within that time) and then left to a later delivery of the entry, which is left
+pending by a TransientError. So a receipt costs one database write (in a statement
+shared with the batch's other receipts of the same outcome), plus a read only in those
+cases.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from datetime import datetime
@@ -35,30 +38,37 @@ def handle_receipts(events: list[ReceiptsReceived], deps: Deps) -> None:
     for event in events:
         for receipt in event.receipts:
             receipts.setdefault(receipt.message_id, receipt)
-    unknown: list[str] = []
-    if _apply(list(receipts.values()), token, now, deps) == len(receipts):
-        applied = list(receipts)
-    else:
-        marks = deps.store.receipt_marks(list(receipts))
+    marks: dict[str, tuple[str, str]] = {}  # message id -> (status, token) after the update
+    todo = list(receipts)
+    for attempt in range(deps.settings.receipt_attempts):
+        if attempt:
+            # Receipts ahead of their rows: the send worker writes them a moment later.
+            time.sleep(deps.settings.receipt_retry_s)
+        if _apply([receipts[mid] for mid in todo], token, now, deps) == len(todo):
+            marks.update({mid: ("", token) for mid in todo})
+            todo = []
+            break
+        marks.update(deps.store.receipt_marks(todo))
         # A row still ``sent`` was written by the send worker after the update ran: the
         # receipt has not been applied to it yet, so apply it now.
-        late = [mid for mid, (status, _) in marks.items() if status == SENT]
+        late = [mid for mid in todo if marks.get(mid, ("", ""))[0] == SENT]
         if late:
             _apply([receipts[mid] for mid in late], token, now, deps)
             marks.update(deps.store.receipt_marks(late))
-        applied = [mid for mid in receipts if mid in marks and marks[mid][1] == token]
-        unknown = [mid for mid in receipts if mid not in marks or marks[mid][0] == SENT]
+        todo = [mid for mid in todo if mid not in marks or marks[mid][0] == SENT]
+        if not todo:
+            break
     outcomes: dict[str, list[bool]] = defaultdict(list)
-    for mid in applied:
-        failed = receipts[mid].status == "FAILED"
+    for mid, receipt in receipts.items():
+        if marks.get(mid, ("", ""))[1] != token:
+            continue  # final already (a duplicate), or not recorded yet
+        failed = receipt.status == "FAILED"
         MESSAGES.labels(FAILED if failed else DELIVERED).inc()
-        outcomes[receipts[mid].campaign_id].append(failed)
+        outcomes[receipt.campaign_id].append(failed)
     for campaign_id, failed_flags in outcomes.items():
         record_finished(deps, campaign_id, failed_flags, now)
-    if unknown:
-        raise TransientError(
-            f"{len(unknown)} receipts for messages not recorded yet: {unknown[:3]}"
-        )
+    if todo:
+        raise TransientError(f"{len(todo)} receipts for messages not recorded yet: {todo[:3]}")
 
 
 def _apply(receipts: list[Receipt], token: str, now: datetime, deps: Deps) -> int:

@@ -36,6 +36,10 @@ class DeliverySettings(CommonSettings):
     autopause_window: int = Field(200, ge=1)
     held_sweep_interval_s: float = Field(15.0, gt=0)
     receipt_chunk: int = Field(500, ge=1)
+    # A receipt ahead of its row is tried again this many times in all, this far apart,
+    # before its entry is left for a redelivery (after the visibility timeout).
+    receipt_attempts: int = Field(4, ge=1)
+    receipt_retry_s: float = Field(0.25, ge=0)
     webhook_max_receipts: int = Field(5000, ge=1)
 
     @model_validator(mode="after")

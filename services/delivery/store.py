@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
@@ -111,17 +111,17 @@ class DeliveryStore:
         return found
 
     def apply_final(self, groups: Sequence[tuple[Sequence[str], Doc]]) -> int:
-        """Set a final status on the rows that are still ``sent`` (never backwards), one
-        ``update_many`` per group of rows given the same fields; returns how many rows
-        matched."""
-        matched = 0
-        for ids, fields in groups:
-            for part in _chunks(list(ids), ID_QUERY_CHUNK):
-                result = self.comms.update_many(
-                    {"_id": {"$in": list(part)}, "status": SENT}, {"$set": fields}
-                )
-                matched += result.matched_count
-        return matched
+        """Set a final status on the rows that are still ``sent`` (never backwards): one
+        bulk write (one round trip) of one ``UpdateMany`` per group of rows given the same
+        fields; returns how many rows matched."""
+        ops = [
+            UpdateMany({"_id": {"$in": list(part)}, "status": SENT}, {"$set": fields})
+            for ids, fields in groups
+            for part in _chunks(list(ids), ID_QUERY_CHUNK)
+        ]
+        if not ops:
+            return 0
+        return self.comms.bulk_write(ops, ordered=False).matched_count
 
     # -- communications: reads for the API -----------------------------------------
     def page(

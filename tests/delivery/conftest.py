@@ -92,6 +92,7 @@ def settings(clean_env: Any, vendor: Any) -> DeliverySettings:
         campaign_rate_limit_per_s=0,
         autopause_window=20,
         autopause_failure_rate=0.5,
+        receipt_retry_s=0.05,
     )
 
 

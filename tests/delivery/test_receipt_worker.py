@@ -148,3 +148,23 @@ def test_a_row_written_between_the_update_and_the_read_back_still_gets_its_recei
     assert pending(deps, RECEIPT, "receipt") == 0
     window = deps.redis.lrange("delivery:outcomes:r5", 0, -1)
     assert sorted(window) == [b"0", b"1"]
+
+
+def test_a_receipt_a_moment_ahead_of_its_row_is_applied_without_a_redelivery(deps) -> None:
+    publish(deps, [chunk("r6", recipients(1))])
+    run(deps, "send")
+    row = rows(deps, "r6")["r6:cu0"]
+    deps.store.comms.delete_one({"_id": "r6:cu0"})
+    real = deps.store.receipt_marks
+
+    def row_lands_after_the_first_look(ids):  # type: ignore[no-untyped-def]
+        marks = real(ids)
+        if deps.store.comms.find_one({"_id": "r6:cu0"}) is None:
+            deps.store.comms.insert_one(row)
+        return marks
+
+    deps.store.receipt_marks = row_lands_after_the_first_look
+    publish(deps, [ReceiptsReceived(receipts=[receipt("r6", "cu0", "DELIVERED")])])
+    run(deps, "receipt")
+    assert rows(deps, "r6")["r6:cu0"]["status"] == "delivered"
+    assert pending(deps, RECEIPT, "receipt") == 0
