@@ -71,6 +71,12 @@ def _present(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != [] and v != ""}
 
 
+def _with_total_spends(doc: dict[str, Any]) -> dict[str, Any]:
+    own, orders = float(doc.get("base_spends", 0)), float(doc.get("order_total", 0))
+    doc["total_spends"] = round(own + orders, 2)
+    return doc
+
+
 class AiStore:
     def __init__(self, db: Database[dict[str, Any]]) -> None:
         self.db = db
@@ -101,9 +107,10 @@ class AiStore:
             if missing:
                 update["$unset"] = missing
             ops.append(UpdateOne({"_id": record.id}, update, upsert=True))
+        # One write per customer: the order aggregates are fields of their own that only
+        # refresh_aggregates writes, and total_spends is derived when read (customers()).
         for chunk in _chunks(ops):
             self.db.customers.bulk_write(list(chunk), ordered=False)
-        self.refresh_aggregates(list(latest))
 
     def record_orders(self, orders: Sequence[OrderRecord]) -> None:
         ops = [
@@ -119,7 +126,8 @@ class AiStore:
         self.refresh_aggregates(sorted({o.customer_id for o in orders}))
 
     def refresh_aggregates(self, customer_ids: Sequence[str]) -> None:
-        """Recompute order aggregates from the orders themselves: idempotent by design."""
+        """Recompute order aggregates from the orders themselves: idempotent by design,
+        and independent of the customer's own fields, which upsert_customers writes."""
         for chunk in _chunks(list(customer_ids)):
             ids = list(chunk)
             totals: dict[str, dict[str, Any]] = {
@@ -137,19 +145,15 @@ class AiStore:
                 date = order.get("date")
                 if date is not None and ("last_order_at" not in agg or date > agg["last_order_at"]):
                     agg["last_order_at"] = date
-            base = {
-                doc["_id"]: float(doc.get("base_spends", 0))
-                for doc in self.db.customers.find({"_id": {"$in": ids}}, {"base_spends": 1})
-            }
-            ops = []
-            for cid, agg in totals.items():
-                agg["total_spends"] = base.get(cid, 0.0) + agg["order_total"]
-                ops.append(UpdateOne({"_id": cid}, {"$set": agg}, upsert=True))
+            ops = [
+                UpdateOne({"_id": cid}, {"$set": agg}, upsert=True) for cid, agg in totals.items()
+            ]
             if ops:
                 self.db.customers.bulk_write(ops, ordered=False)
 
-    def customers(self, projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
-        return [revive(doc) for doc in self.db.customers.find({}, projection)]
+    def customers(self) -> list[dict[str, Any]]:
+        """Every customer, with ``total_spends`` = own spend + order total."""
+        return [_with_total_spends(revive(doc)) for doc in self.db.customers.find({})]
 
     def order_times(self, customer_ids: set[str] | None = None) -> list[tuple[str, datetime]]:
         rows = map(revive, self.db.orders.find({}, {"customer_id": 1, "date": 1}))

@@ -250,3 +250,19 @@ def test_worker_process_builds_the_read_models(
     worker = spawn("ai-worker", env=clean_env.env(), module="services.ai.worker", args=["--burst"])
     assert worker.proc.wait(timeout=60) == 0, worker.logs()
     assert ai_store.db.customers.count_documents({}) == 3
+
+
+def test_a_later_customer_record_keeps_order_aggregates_and_its_own_new_spend(
+    clean_env: Any, ai_store: AiStore
+) -> None:
+    producer = StreamProducer(clean_env.redis)
+    producer.publish([ev.OrdersRecorded(orders=orders())])  # orders before their customers
+    run_all(clean_env, ai_store)
+    producer.publish([ev.CustomersUpserted(customers=customers(3))])
+    run_all(clean_env, ai_store)
+    updated = customers(3)[1].model_copy(update={"total_spends": 5000.0, "city": "Delhi"})
+    producer.publish([ev.CustomersUpserted(customers=[updated])])
+    run_all(clean_env, ai_store)
+    c1 = {doc["_id"]: doc for doc in ai_store.customers()}["c1"]
+    assert (c1["order_count"], c1["total_spends"], c1["city"]) == (2, 5000 + 750, "Delhi")
+    assert c1["last_order_at"] == T0 - timedelta(days=1)
