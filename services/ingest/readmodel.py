@@ -59,7 +59,7 @@ class PreviewModel:
         store: CustomerStore,
         redis: aioredis.Redis,
         *,
-        load_batch: int = 20_000,
+        load_batch: int = 50_000,
         load_store: CustomerStore | None = None,
         scan_max_rows: int = 100_000,
     ) -> None:
@@ -135,8 +135,20 @@ class PreviewModel:
 
     def _load_all(self) -> Columns:
         columns = self._loading = Columns()
-        cursor = self.store.customers.find({}, PROJECTION, batch_size=self.load_batch)
-        columns.upsert(cursor)
+        # In pages of natural order (skip + limit), not one cursor: nx-27017 materialises
+        # a query's whole result before its first batch (2.8 GB for 1M customers), a
+        # page costs it ~200 MB. Natural order is stable here because customers are
+        # never deleted (an update keeps a document's place on both servers); documents
+        # inserted meanwhile land in a later page or come with the change notices.
+        skip = 0
+        while True:
+            page = self.store.customers.find(
+                {}, PROJECTION, skip=skip, limit=self.load_batch, batch_size=10_000
+            )
+            read = columns.upsert(page)  # decoded 10,000 documents at a time
+            skip += read
+            if read < self.load_batch:
+                break
         columns.prepare()
         # Millions of long-lived objects would make every full collection walk them
         # (a ~200 ms pause at 1M customers, seen as preview p99): collect once now and

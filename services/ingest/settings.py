@@ -24,7 +24,8 @@ class IngestSettings(CommonSettings):
     send_chunks_per_flush: int = 10
     # in-memory columnar read model for fast previews
     columns_enabled: bool = True
-    columns_load_batch: int = 20_000
+    # customers per page of the read model's load (one query each)
+    columns_load_batch: int = 50_000
     # until the model is current, previews over more customers than this answer 503
     # rather than scan the database
     columns_scan_max_rows: int = 100_000

@@ -108,7 +108,7 @@ def test_columnar_preview_matches_the_database_preview(
 ) -> None:
     db_api = make_api(columns_enabled=False)
     seed(db_api, drain)
-    col_api = make_api()
+    col_api = make_api(columns_load_batch=7)  # loaded in several pages, the last one short
     wait_columns_current(col_api)
     query = {"rules": orjson.dumps(RULES).decode(), "sampleSize": 100}
     from_db = db_api.get("/api/customers/preview", params=query).json()
