@@ -131,6 +131,23 @@ def ingest_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
                 *ingestion.single_post_latency(running, sizes.post_rate, sizes.post_seconds)
             ),
         )
+        # The same with the ingest path alone: the AI worker also consumes `ingest` and
+        # writes its own read model to the same single-process database server.
+        running.kill("ai-worker")
+        run.phase(
+            "ingest_e2e_without_ai",
+            lambda: run.add(
+                ingestion.end_to_end(
+                    running,
+                    infra.mongo_uri,
+                    sizes.e2e_records,
+                    deadline,
+                    prefix="i",
+                    key="ingest_e2e_without_ai_records_per_s",
+                    setup="ai-worker stopped (the ingest path alone on the database): ",
+                )
+            ),
+        )
         # Acceptance alone: the ingest stream's consumers stop, so the API has the cores.
         for name in ingestion.INGEST_CONSUMERS:
             running.kill(name)
@@ -248,6 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     run.ratio("ingest_accept_vs_raw_xadd", "ingest_accept_records_per_s", "redis_raw_xadd_per_s")
     run.ratio(
         "ingest_e2e_vs_raw_upsert", "ingest_e2e_records_per_s", "db_raw_upsert_per_s", ">= 0.8"
+    )
+    run.ratio(
+        "ingest_e2e_without_ai_vs_raw_upsert",
+        "ingest_e2e_without_ai_records_per_s",
+        "db_raw_upsert_per_s",
     )
     run.ratio(
         "campaign_vs_raw_comm_rows",
