@@ -24,6 +24,7 @@ from typing import Any
 
 from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from libs.common.events import CustomerRecord, FailedMessage, OrderRecord, Receipt, SentMessage
 from libs.common.mongo import IndexSpec, ensure_indexes
@@ -34,6 +35,7 @@ INDEXES = (
     IndexSpec("messages", [("status", 1)]),
 )
 CHUNK = 500
+DUPLICATE_KEY = 11000
 _OPTIONAL = ("email", "phone", "city", "timezone", "last_visit", "created_at", "tags")
 
 
@@ -77,6 +79,31 @@ def _with_total_spends(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _customer_fields(record: CustomerRecord) -> dict[str, Any]:
+    fields = _present(
+        {
+            "name": record.name,
+            "email": record.email,
+            "phone": record.phone,
+            "city": record.city,
+            "timezone": record.timezone,
+            "last_visit": record.last_visit,
+            "created_at": record.created_at,
+            "tags": list(record.tags),
+        }
+    )
+    fields.update({"base_spends": float(record.total_spends), "visits": record.visits})
+    return fields
+
+
+def _customer_update(customer_id: str, fields: dict[str, Any]) -> UpdateOne:
+    update: dict[str, Any] = {"$set": fields}
+    missing = {k: "" for k in _OPTIONAL if k not in fields}
+    if missing:
+        update["$unset"] = missing
+    return UpdateOne({"_id": customer_id}, update, upsert=True)
+
+
 class AiStore:
     def __init__(self, db: Database[dict[str, Any]]) -> None:
         self.db = db
@@ -86,31 +113,32 @@ class AiStore:
 
     # -- customers and orders ------------------------------------------------------
     def upsert_customers(self, records: Sequence[CustomerRecord]) -> None:
-        latest = {r.id: r for r in records}  # last write of a chunk wins
-        ops = []
-        for record in latest.values():
-            fields = _present(
-                {
-                    "name": record.name,
-                    "email": record.email,
-                    "phone": record.phone,
-                    "city": record.city,
-                    "timezone": record.timezone,
-                    "last_visit": record.last_visit,
-                    "created_at": record.created_at,
-                    "tags": list(record.tags),
-                }
-            )
-            fields.update({"base_spends": float(record.total_spends), "visits": record.visits})
-            update: dict[str, Any] = {"$set": fields}
-            missing = {k: "" for k in _OPTIONAL if k not in fields}
-            if missing:
-                update["$unset"] = missing
-            ops.append(UpdateOne({"_id": record.id}, update, upsert=True))
-        # One write per customer: the order aggregates are fields of their own that only
-        # refresh_aggregates writes, and total_spends is derived when read (customers()).
-        for chunk in _chunks(ops):
-            self.db.customers.bulk_write(list(chunk), ordered=False)
+        """One write per customer: a plain insert for a customer not seen yet (cheaper
+        than an upsert on the embedded server), else an update of its own fields. The
+        order aggregates are fields only refresh_aggregates writes, and total_spends is
+        derived when read (customers()), so no recount is needed here."""
+        latest = {r.id: _customer_fields(r) for r in records}  # last of a chunk wins
+        for chunk in _chunks(list(latest)):
+            ids = list(chunk)
+            known = {d["_id"] for d in self.db.customers.find({"_id": {"$in": ids}}, {"_id": 1})}
+            new = [{"_id": cid, **latest[cid]} for cid in ids if cid not in known]
+            if new:
+                known.update(self._insert_new(new))
+            if known:
+                self.db.customers.bulk_write(
+                    [_customer_update(cid, latest[cid]) for cid in known], ordered=False
+                )
+
+    def _insert_new(self, docs: list[dict[str, Any]]) -> set[str]:
+        """Insert; returns the ids another writer created first (to be updated)."""
+        try:
+            self.db.customers.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return {docs[e["index"]]["_id"] for e in errors}
+        return set()
 
     def record_orders(self, orders: Sequence[OrderRecord]) -> None:
         ops = [

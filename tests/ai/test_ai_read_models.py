@@ -266,3 +266,15 @@ def test_a_later_customer_record_keeps_order_aggregates_and_its_own_new_spend(
     c1 = {doc["_id"]: doc for doc in ai_store.customers()}["c1"]
     assert (c1["order_count"], c1["total_spends"], c1["city"]) == (2, 5000 + 750, "Delhi")
     assert c1["last_order_at"] == T0 - timedelta(days=1)
+
+
+def test_a_customer_created_by_another_writer_meanwhile_is_updated_not_lost(
+    ai_store: AiStore,
+) -> None:
+    # the orders path created c1 between this batch's read and its insert
+    ai_store.db.customers.insert_one({"_id": "c1", "order_count": 2, "order_total": 750.0})
+    raced = ai_store._insert_new([{"_id": "c1", "name": "late"}, {"_id": "c2", "name": "new"}])
+    assert raced == {"c1"}
+    assert ai_store.db.customers.find_one({"_id": "c2"})["name"] == "new"
+    [c1] = [c for c in ai_store.customers() if c["_id"] == "c1"]
+    assert "name" not in c1 and c1["order_count"] == 2  # left for the update that follows
