@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import DESCENDING, UpdateOne
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
@@ -123,16 +124,17 @@ class AiStore:
             known = {d["_id"] for d in self.db.customers.find({"_id": {"$in": ids}}, {"_id": 1})}
             new = [{"_id": cid, **latest[cid]} for cid in ids if cid not in known]
             if new:
-                known.update(self._insert_new(new))
+                known.update(self._insert_new(self.db.customers, new))
             if known:
                 self.db.customers.bulk_write(
                     [_customer_update(cid, latest[cid]) for cid in known], ordered=False
                 )
 
-    def _insert_new(self, docs: list[dict[str, Any]]) -> set[str]:
+    @staticmethod
+    def _insert_new(collection: Collection[dict[str, Any]], docs: list[dict[str, Any]]) -> set[str]:
         """Insert; returns the ids another writer created first (to be updated)."""
         try:
-            self.db.customers.insert_many(docs, ordered=False)
+            collection.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
@@ -194,23 +196,23 @@ class AiStore:
 
     # -- messages --------------------------------------------------------------------
     def apply_sent(self, messages: Sequence[SentMessage]) -> None:
-        ops = [
-            UpdateOne(
-                {"_id": m.message_id},
-                {
-                    "$set": {
-                        "campaign_id": m.campaign_id,
-                        "customer_id": m.customer_id,
-                        "sent_at": m.at,
-                    },
-                    # a receipt may already have set the final status: never downgrade it
-                    "$setOnInsert": {"status": "SENT"},
-                },
-                upsert=True,
-            )
+        """Insert each message as SENT (one cheap write: the common case); a message
+        whose receipt came first keeps its final status and gets the sent fields."""
+        sent = {
+            m.message_id: {
+                "campaign_id": m.campaign_id,
+                "customer_id": m.customer_id,
+                "sent_at": m.at,
+            }
             for m in messages
-        ]
-        self._write_messages(ops)
+        }
+        for chunk in _chunks(list(sent)):
+            docs = [{"_id": mid, **sent[mid], "status": "SENT"} for mid in chunk]
+            raced = self._insert_new(self.db.messages, docs)
+            if raced:
+                self._write_messages(
+                    [UpdateOne({"_id": mid}, {"$set": sent[mid]}, upsert=True) for mid in raced]
+                )
 
     def apply_receipts(self, receipts: Sequence[Receipt]) -> None:
         ops = []

@@ -273,8 +273,19 @@ def test_a_customer_created_by_another_writer_meanwhile_is_updated_not_lost(
 ) -> None:
     # the orders path created c1 between this batch's read and its insert
     ai_store.db.customers.insert_one({"_id": "c1", "order_count": 2, "order_total": 750.0})
-    raced = ai_store._insert_new([{"_id": "c1", "name": "late"}, {"_id": "c2", "name": "new"}])
+    new = [{"_id": "c1", "name": "late"}, {"_id": "c2", "name": "new"}]
+    raced = ai_store._insert_new(ai_store.db.customers, new)
     assert raced == {"c1"}
     assert ai_store.db.customers.find_one({"_id": "c2"})["name"] == "new"
     [c1] = [c for c in ai_store.customers() if c["_id"] == "c1"]
     assert "name" not in c1 and c1["order_count"] == 2  # left for the update that follows
+
+
+def test_a_receipt_before_its_sent_entry_keeps_the_final_status(ai_store: AiStore) -> None:
+    _, _, sent, receipts, _ = campaign_entries("k1", delivered=2, failed=1)
+    ai_store.apply_receipts(receipts.receipts)  # type: ignore[attr-defined]
+    ai_store.apply_sent(sent.messages)  # type: ignore[attr-defined]
+    ai_store.apply_sent(sent.messages)  # and a redelivery of it
+    rows = ai_store.campaign_messages("k1")
+    assert sorted(r["status"] for r in rows) == ["DELIVERED", "DELIVERED", "FAILED"]
+    assert all(r["sent_at"] == T0 + timedelta(minutes=1) and r["final_at"] for r in rows)
