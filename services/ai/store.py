@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import DESCENDING, UpdateOne
+from pymongo import DESCENDING, UpdateMany, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
@@ -94,6 +94,18 @@ def _customer_fields(record: CustomerRecord) -> dict[str, Any]:
         }
     )
     fields.update({"base_spends": float(record.total_spends), "visits": record.visits})
+    return fields
+
+
+def _final_fields(receipt: Receipt) -> dict[str, Any]:
+    fields = {
+        "campaign_id": receipt.campaign_id,
+        "customer_id": receipt.customer_id,
+        "status": receipt.status,
+        "final_at": receipt.at.replace(microsecond=0),
+    }
+    if receipt.status == "FAILED" and receipt.reason:
+        fields["reason"] = receipt.reason
     return fields
 
 
@@ -215,19 +227,42 @@ class AiStore:
                 )
 
     def apply_receipts(self, receipts: Sequence[Receipt]) -> None:
-        ops = []
-        for r in receipts:
-            fields = _present({"reason": r.reason if r.status == "FAILED" else None})
-            fields.update(
-                {
-                    "campaign_id": r.campaign_id,
-                    "customer_id": r.customer_id,
-                    "status": r.status,
-                    "final_at": r.at,
-                }
+        """Receipts of one outcome and second share one update_many over the messages
+        inserted at sent (the common case: one cheap write each, no read); messages
+        whose sent entry has not arrived yet are inserted whole. ``final_at`` is kept to
+        the second, all the timing analysis needs."""
+        finals = {r.message_id: _final_fields(r) for r in receipts}  # the last one wins
+        for chunk in _chunks(list(finals)):
+            ids = list(chunk)
+            if self._set_finals(ids, finals, {}) < len(ids):
+                self._insert_finals(ids, finals)
+
+    def _set_finals(
+        self, ids: Sequence[str], finals: dict[str, dict[str, Any]], only: dict[str, Any]
+    ) -> int:
+        groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
+        for mid in ids:
+            outcome = tuple(
+                (k, v) for k, v in finals[mid].items() if k not in ("campaign_id", "customer_id")
             )
-            ops.append(UpdateOne({"_id": r.message_id}, {"$set": fields}, upsert=True))
-        self._write_messages(ops)
+            groups.setdefault(outcome, []).append(mid)
+        ops = [
+            UpdateMany({"_id": {"$in": group}, **only}, {"$set": dict(outcome)})
+            for outcome, group in groups.items()
+        ]
+        return int(self.db.messages.bulk_write(ops, ordered=False).matched_count)
+
+    def _insert_finals(self, ids: Sequence[str], finals: dict[str, dict[str, Any]]) -> None:
+        found = {d["_id"] for d in self.db.messages.find({"_id": {"$in": list(ids)}}, {"_id": 1})}
+        # inserted at sent between the update and this read: still SENT, so set again
+        if found:
+            self._set_finals(list(found), finals, {"status": "SENT"})
+        missing = [{"_id": mid, **finals[mid]} for mid in ids if mid not in found]
+        raced = self._insert_new(self.db.messages, missing) if missing else set()
+        if raced:
+            self._write_messages(
+                [UpdateOne({"_id": mid}, {"$set": finals[mid]}, upsert=True) for mid in raced]
+            )
 
     def apply_failed(self, messages: Sequence[FailedMessage]) -> None:
         ops = [

@@ -15,6 +15,7 @@ from libs.common.events.base import decode
 from libs.common.streams import names
 from libs.common.streams.producer import StreamProducer
 from libs.common.worker import make_consumer
+from services.ai import store as store_module
 from services.ai.settings import AiSettings
 from services.ai.store import AiStore, revive
 from services.ai.worker import campaign_event_handlers, ingest_handlers, receipt_handlers
@@ -289,3 +290,17 @@ def test_a_receipt_before_its_sent_entry_keeps_the_final_status(ai_store: AiStor
     rows = ai_store.campaign_messages("k1")
     assert sorted(r["status"] for r in rows) == ["DELIVERED", "DELIVERED", "FAILED"]
     assert all(r["sent_at"] == T0 + timedelta(minutes=1) and r["final_at"] for r in rows)
+
+
+def test_a_message_inserted_at_sent_during_a_receipt_write_still_gets_its_receipt(
+    ai_store: AiStore,
+) -> None:
+    _, _, sent, receipts, _ = campaign_entries("k2", delivered=2, failed=0)
+    first, second = receipts.receipts  # type: ignore[attr-defined]
+    finals = {r.message_id: store_module._final_fields(r) for r in (first, second)}
+    # the update_many found neither; then the sent entry of the first one landed
+    ai_store.apply_sent(sent.messages[:1])  # type: ignore[attr-defined]
+    ai_store._insert_finals(list(finals), finals)
+    rows = {r["_id"]: r for r in ai_store.campaign_messages("k2")}
+    assert [rows[r.message_id]["status"] for r in (first, second)] == ["DELIVERED", "DELIVERED"]
+    assert rows[first.message_id]["sent_at"] and "sent_at" not in rows[second.message_id]
