@@ -31,6 +31,7 @@ from services.ingest.columns import PROJECTION, Columns
 from services.ingest.store import CustomerStore
 
 log = get_logger(__name__)
+APPLY_SLICE = 128  # rows applied between two turns of the event loop (~2 ms)
 
 
 def _text(value: Any) -> str:
@@ -170,11 +171,19 @@ class PreviewModel:
             for _entry_id, fields in entries:
                 ids.update(dict.fromkeys(parse_ids(fields)))
             docs = await asyncio.to_thread(self._fetch, list(ids))
-            assert self.columns is not None
-            self.columns.upsert(docs)
+            await self._apply(docs)
             metrics.READ_MODEL_ROWS.set(self.columns.n)
             self.last_id = _text(entries[-1][0])
             self.consumed += len(entries)
+
+    async def _apply(self, docs: list[dict[str, Any]]) -> None:
+        """Apply re-read documents a slice at a time, letting requests in between: at
+        ~15 us of Python per row in the event loop that serves requests, a 50,000-row
+        catch-up in one call stalled every request for ~0.6 s."""
+        assert self.columns is not None
+        for start in range(0, len(docs), APPLY_SLICE):
+            self.columns.upsert(docs[start : start + APPLY_SLICE])
+            await asyncio.sleep(0)
 
     def _fetch(self, ids: list[str]) -> list[dict[str, Any]]:
         docs: list[dict[str, Any]] = []

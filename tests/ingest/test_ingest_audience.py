@@ -3,6 +3,7 @@ a launched campaign once, resuming an interrupted one."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from libs.common.streams import StreamProducer
 from libs.common.testing.pytest_plugin import CleanEnv
 from services.ingest.changes import CHANGES_STREAM
 from services.ingest.handlers import Deps
+from services.ingest.readmodel import APPLY_SLICE
 from services.ingest.resolver import resolve_audience
 from services.ingest.worker import build_consumer
 
@@ -291,3 +293,32 @@ def test_preview_over_a_large_base_answers_503_with_progress_instead_of_scanning
     answer = api.get("/api/customers/preview", params=query).json()
     assert answer["source"] == "database"
     assert answer["count"] == small.get("/api/customers/preview", params=query).json()["count"]
+
+
+def test_catching_up_applies_changes_in_slices_between_requests(
+    make_api: Callable[..., TestClient], drain: Callable[[str], int]
+) -> None:
+    api = make_api()
+    seed(api, drain, n=600)
+    wait_columns_current(api)
+    model = api.app.state.preview  # type: ignore[attr-defined]
+    docs = model._fetch([f"c{i:03d}" for i in range(600)])  # type: ignore[union-attr]
+    assert len(docs) == 600
+
+    async def loop_turns_while_applying() -> int:
+        turns, done = 0, False
+
+        async def other_request() -> None:
+            nonlocal turns
+            while not done:
+                turns += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(other_request())
+        await model._apply(docs)  # type: ignore[union-attr]
+        done = True
+        await task
+        return turns
+
+    # one call for all 600 rows would hold the event loop (and every request) throughout
+    assert api.portal.call(loop_turns_while_applying) >= 600 // APPLY_SLICE
