@@ -236,6 +236,7 @@ def single_post_latency(stack: RunningStack, rate: float, duration_s: float) -> 
     def body(k: int) -> bytes:
         return orjson.dumps(data.api_customer(k, "s"))
 
+    idle_after_s = wait_api_idle(stack)
     api_pid = stack.procs["ingest-api"].pid
     cpu_before = cpu_seconds(api_pid)
     result = asyncio.run(
@@ -252,8 +253,9 @@ def single_post_latency(stack: RunningStack, rate: float, duration_s: float) -> 
     lat = result.latencies_ms
     method = (
         f"open loop: {result.offered:,} single-record POST /api/customers scheduled at "
-        f"{rate:,.0f}/s for {duration_s:.0f} s (asyncio, keep-alive pool of 64 connections, "
-        f"latency from the scheduled send time), {result.completed:,} answered 202, "
+        f"{rate:,.0f}/s for {duration_s:.0f} s, started once the API was idle "
+        f"({idle_after_s:.0f} s after the previous phase; asyncio, keep-alive pool of 64 "
+        f"connections, latency from the scheduled send time), {result.completed:,} answered 202, "
         f"{result.errors} errors, "
         f"generator max lag {result.max_lag_ms:.1f} ms, ingest API CPU {api_cpu_us:.0f} us per "
         f"request (the stream workers drain the same records meanwhile)"
