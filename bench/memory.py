@@ -75,6 +75,16 @@ def server_pid(binary: str, port: int) -> int | None:
     return None
 
 
+def reset_peak(pid: int) -> bool:
+    """Start ``pid``'s VmHWM again from its current RSS (``5`` to /proc/<pid>/clear_refs,
+    Linux >= 4.0), so a long-lived server's peak covers one phase, not the ones before."""
+    try:
+        (PROC / str(pid) / "clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def stack_peaks(named_pids: dict[str, int]) -> dict[str, float]:
     """Peak RSS in MB per name (a process plus its children, summed)."""
     peaks: dict[str, float] = {}

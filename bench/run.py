@@ -168,6 +168,12 @@ def ingest_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
 
 
 def audience_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
+    # redis-server and nx-27017 served the earlier phases too (a million-record stream,
+    # their scratch databases): their peak should be this phase's, at N customers
+    for binary, port in (("redis-server", infra.redis_port), ("nx-27017", infra.mongo_port)):
+        pid = memory.server_pid(binary, port)
+        if pid is not None:
+            memory.reset_peak(pid)
     with stack(infra, "bench_aud_") as running:
         db_name = running.env["DB_PREFIX"] + "ingest"
         n = sizes.preview_customers
@@ -259,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             run.phase("raw", lambda: raw_phase(run, infra, sizes))
         if "ingest" in phases:
             run.phase("ingest", lambda: ingest_phase(run, infra, sizes))
-            redis.Redis.from_url(infra.redis_url).flushdb()
+            scratch = redis.Redis.from_url(infra.redis_url)
+            scratch.flushdb()
+            scratch.memory_purge()  # give the freed pages back to the system
         if "audience" in phases:
             run.phase("audience", lambda: audience_phase(run, infra, sizes))
     run.ratio("ingest_accept_vs_raw_xadd", "ingest_accept_records_per_s", "redis_raw_xadd_per_s")
