@@ -48,8 +48,9 @@ test: $(STAMP) system-deps lint typecheck frontend-test
 unit: $(STAMP)
 	$(PY) -m pytest -q -m unit
 
+# Full sizes, but campaigns of 100k and 10k recipients (docs/performance.md, "Results").
 bench: $(STAMP) system-deps frontend
-	$(PY) -m bench.run --full
+	$(PY) -m bench.run --full --campaign-size 100000 --single-campaign-size 10000
 
 bench-smoke: $(STAMP) system-deps
 	$(PY) -m bench.run --smoke
