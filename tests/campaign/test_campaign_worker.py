@@ -380,14 +380,22 @@ def test_campaign_stored_while_redis_is_down_is_announced_later(
     assert [e.campaign_id for e in created] == [cid]  # type: ignore[attr-defined]
 
 
-def test_throttled_recompute_is_caught_up_by_the_scheduler(
+def _throttled_campaign_of_three(
     api: TestClient, clean_env: CleanEnv, publish: Publish, settings: CampaignSettings
-) -> None:
+) -> tuple[Any, str]:
+    """A worker that recomputes at most once a minute, and a campaign sent to a, b, c."""
     slow = settings.model_copy(update={"recompute_interval_s": 60, "refresh_interval_s": 60})
     worker = build_worker(slow, clean_env.redis, clean_env.mongo)
     cid = launch(api)
     publish(resolved(cid, 3), sent(cid, "a", "b", "c"))
     drain(worker)
+    return worker, cid
+
+
+def test_throttled_recompute_is_caught_up_by_the_scheduler(
+    api: TestClient, clean_env: CleanEnv, publish: Publish, settings: CampaignSettings
+) -> None:
+    worker, cid = _throttled_campaign_of_three(api, clean_env, publish, settings)
     publish(receipts(cid, ("a", "DELIVERED"), ("b", "DELIVERED")))
     drain(worker)
     assert campaign(api, cid)["delivered"] == 0  # throttled: at most one per interval
@@ -399,11 +407,7 @@ def test_throttled_recompute_is_caught_up_by_the_scheduler(
 def test_the_receipt_that_finishes_a_campaign_completes_it_despite_the_throttle(
     api: TestClient, clean_env: CleanEnv, publish: Publish, settings: CampaignSettings
 ) -> None:
-    slow = settings.model_copy(update={"recompute_interval_s": 60, "refresh_interval_s": 60})
-    worker = build_worker(slow, clean_env.redis, clean_env.mongo)
-    cid = launch(api)
-    publish(resolved(cid, 3), sent(cid, "a", "b", "c"))
-    drain(worker)
+    worker, cid = _throttled_campaign_of_three(api, clean_env, publish, settings)
     publish(receipts(cid, ("a", "DELIVERED")))
     drain(worker)
     assert campaign(api, cid)["delivered"] == 0  # throttled
