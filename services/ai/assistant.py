@@ -7,6 +7,7 @@ Read-model queries run in a thread (pymongo is synchronous).
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 from libs.common.errors import NotFound
@@ -145,9 +146,9 @@ class Assistant:
         messages = self.store.campaign_messages(campaign_id)
         if campaign is None and not messages:
             raise NotFound(f"campaign {campaign_id} is not known to the AI service")
-        delivered = self.store.counts_by_campaign("DELIVERED")
-        attempted = delivered + self.store.counts_by_campaign("FAILED")
-        attempted += self.store.counts_by_campaign("SENT")
+        counts = self.store.status_counts()
+        delivered = counts.get("DELIVERED", Counter())
+        attempted = delivered + counts.get("FAILED", Counter()) + counts.get("SENT", Counter())
         durations = [
             (c["completed_at"] - c["started_at"]).total_seconds()
             for c in self.store.latest_campaigns(200)

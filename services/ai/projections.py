@@ -33,7 +33,7 @@ log = get_logger(__name__)
 
 # -- ingest ------------------------------------------------------------------------------
 def customers_upserted(events: list[CustomersUpserted], store: AiStore) -> None:
-    store.upsert_customers([c for e in events for c in e.customers])
+    store.append_customers([(e.entry_id, e.customers) for e in events])
 
 
 def orders_recorded(events: list[OrdersRecorded], store: AiStore) -> None:
@@ -42,20 +42,19 @@ def orders_recorded(events: list[OrdersRecorded], store: AiStore) -> None:
 
 # -- receipt ---------------------------------------------------------------------------
 def messages_sent(events: list[MessagesSent], store: AiStore) -> None:
-    store.apply_sent([m for e in events for m in e.messages])
+    store.append_sent([(e.entry_id, e.messages) for e in events])
 
 
 def receipts_received(events: list[ReceiptsReceived], store: AiStore) -> None:
-    store.apply_receipts([r for e in events for r in e.receipts])
+    store.append_receipts([(e.entry_id, e.receipts) for e in events])
 
 
 def messages_failed(events: list[MessagesFailed], store: AiStore) -> None:
-    store.apply_failed([m for e in events for m in e.messages])
+    store.append_failed([(e.entry_id, e.messages) for e in events])
 
 
 def messages_cancelled(events: list[MessagesCancelled], store: AiStore) -> None:
-    for event in events:
-        store.apply_cancelled(event.campaign_id, event.customer_ids, event.at)
+    store.append_cancelled([(e.entry_id, e.campaign_id, e.customer_ids, e.at) for e in events])
 
 
 # -- campaign_events ---------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """The AI service's read models (its own database): the only module touching pymongo.
 
 Collections, all keyed so that applying the same stream entry twice changes nothing:
-- ``customers``: customer features (_id customer id) with the rule-engine field names
-  (total_spends, visits, last_visit, order_count, last_order_at, city, tags, ...)
-  plus ``base_spends`` (the ingested total) and ``order_total``;
-- ``orders``: _id order id (amount, date, customer_id); customer aggregates are
-  recomputed from it, so a redelivered order is never counted twice;
-- ``messages``: _id message id, the latest state of each campaign message;
+- ``customer_log``: one document per ingest entry of customers (``records``, rule-engine
+  field names plus ``base_spends``), folded on read (services.ai.eventlog); compacted
+  into snapshot documents when it holds mostly superseded records;
+- ``orders``: _id order id (amount, date, customer_id), and ``order_totals``: per
+  customer, the aggregates recomputed from those orders (a redelivered order is never
+  counted twice); ``customers()`` joins them to the folded records;
+- ``message_log``: one document per receipt-stream entry and campaign (sent, final or
+  cancelled messages as parallel lists), folded on read;
 - ``campaigns``: _id campaign id, content and life cycle; ``segments``: saved rules.
 
 Documents never hold None or empty lists (absent means unknown). The embedded test
@@ -22,22 +24,26 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import DESCENDING, UpdateMany, UpdateOne
+from pymongo import DESCENDING, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from libs.common.events import CustomerRecord, FailedMessage, OrderRecord, Receipt, SentMessage
+from libs.common.events import CustomerRecord, OrderRecord
 from libs.common.mongo import IndexSpec, ensure_indexes
+from services.ai import eventlog
+from services.ai.eventlog import CANCELLED, FINAL, SENT
 
 INDEXES = (
     IndexSpec("orders", [("customer_id", 1)]),
-    IndexSpec("messages", [("campaign_id", 1), ("status", 1)]),
-    IndexSpec("messages", [("status", 1)]),
+    IndexSpec("message_log", [("campaign_id", 1)]),
 )
 CHUNK = 500
+SNAPSHOT_SIZE = 1000
+COMPACT_MIN_RECORDS = 10_000
 DUPLICATE_KEY = 11000
-_OPTIONAL = ("email", "phone", "city", "timezone", "last_visit", "created_at", "tags")
+
+Entries = Sequence[tuple[str | None, Sequence[Any]]]  # (stream entry id, its items)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -74,15 +80,10 @@ def _present(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != [] and v != ""}
 
 
-def _with_total_spends(doc: dict[str, Any]) -> dict[str, Any]:
-    own, orders = float(doc.get("base_spends", 0)), float(doc.get("order_total", 0))
-    doc["total_spends"] = round(own + orders, 2)
-    return doc
-
-
-def _customer_fields(record: CustomerRecord) -> dict[str, Any]:
+def _customer_record(record: CustomerRecord) -> dict[str, Any]:
     fields = _present(
         {
+            "_id": record.id,
             "name": record.name,
             "email": record.email,
             "phone": record.phone,
@@ -97,24 +98,15 @@ def _customer_fields(record: CustomerRecord) -> dict[str, Any]:
     return fields
 
 
-def _final_fields(receipt: Receipt) -> dict[str, Any]:
-    fields = {
-        "campaign_id": receipt.campaign_id,
-        "customer_id": receipt.customer_id,
-        "status": receipt.status,
-        "final_at": receipt.at.replace(microsecond=0),
-    }
-    if receipt.status == "FAILED" and receipt.reason:
-        fields["reason"] = receipt.reason
-    return fields
-
-
-def _customer_update(customer_id: str, fields: dict[str, Any]) -> UpdateOne:
-    update: dict[str, Any] = {"$set": fields}
-    missing = {k: "" for k in _OPTIONAL if k not in fields}
-    if missing:
-        update["$unset"] = missing
-    return UpdateOne({"_id": customer_id}, update, upsert=True)
+def _customer(record: dict[str, Any] | None, totals: dict[str, Any] | None) -> dict[str, Any]:
+    """A customer's features: its own record's fields, its order aggregates, and
+    ``total_spends`` = own spend + order total."""
+    doc = revive(dict(record or {}))
+    if totals:
+        doc.update(revive(totals))
+    own, orders = float(doc.get("base_spends", 0)), float(doc.get("order_total", 0))
+    doc["total_spends"] = round(own + orders, 2)
+    return doc
 
 
 class AiStore:
@@ -124,35 +116,49 @@ class AiStore:
     def ensure_indexes(self) -> None:
         ensure_indexes(self.db, INDEXES)
 
-    # -- customers and orders ------------------------------------------------------
-    def upsert_customers(self, records: Sequence[CustomerRecord]) -> None:
-        """One write per customer: a plain insert for a customer not seen yet (cheaper
-        than an upsert on the embedded server), else an update of its own fields. The
-        order aggregates are fields only refresh_aggregates writes, and total_spends is
-        derived when read (customers()), so no recount is needed here."""
-        latest = {r.id: _customer_fields(r) for r in records}  # last of a chunk wins
-        for chunk in _chunks(list(latest)):
-            ids = list(chunk)
-            known = {d["_id"] for d in self.db.customers.find({"_id": {"$in": ids}}, {"_id": 1})}
-            new = [{"_id": cid, **latest[cid]} for cid in ids if cid not in known]
-            if new:
-                known.update(self._insert_new(self.db.customers, new))
-            if known:
-                self.db.customers.bulk_write(
-                    [_customer_update(cid, latest[cid]) for cid in known], ordered=False
-                )
-
-    @staticmethod
-    def _insert_new(collection: Collection[dict[str, Any]], docs: list[dict[str, Any]]) -> set[str]:
-        """Insert; returns the ids another writer created first (to be updated)."""
+    def _insert_log(
+        self, collection: Collection[dict[str, Any]], docs: list[dict[str, Any]]
+    ) -> None:
+        """Insert log documents; one already there is the same entry applied before."""
+        if not docs:
+            return
         try:
             collection.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            if exc.details.get("writeConcernErrors") or any(
+                e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])
+            ):
                 raise
-            return {docs[e["index"]]["_id"] for e in errors}
-        return set()
+
+    # -- customers and orders ------------------------------------------------------
+    def append_customers(self, entries: Entries) -> None:
+        """One log document per stream entry (the last record of an id in it wins)."""
+        docs = []
+        for entry_id, records in entries:
+            latest = {r.id: _customer_record(r) for r in records}
+            if latest:
+                docs.append({"_id": eventlog.log_key(entry_id), "records": list(latest.values())})
+        self._insert_log(self.db.customer_log, docs)
+
+    def _compact_customers(
+        self, docs: list[dict[str, Any]], latest: dict[str, tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Replace the log documents read (``docs``) with snapshot documents of their
+        fold (``latest``) when over half their records are superseded.
+
+        Only the documents read are deleted, after the snapshot is in place: an entry
+        appended meanwhile stays, and a crash in between leaves both, which fold alike.
+        """
+        total = sum(len(d.get("records", [])) for d in docs)
+        if not docs or total < max(COMPACT_MIN_RECORDS, 2 * len(latest)):
+            return
+        newest = max(str(d["_id"]) for d in docs)
+        snapshot = eventlog.snapshot_docs(latest, newest, SNAPSHOT_SIZE)
+        self._insert_log(self.db.customer_log, snapshot)
+        fresh = {d["_id"] for d in snapshot}
+        folded = [d["_id"] for d in docs if d["_id"] not in fresh]
+        for chunk in _chunks(folded):
+            self.db.customer_log.delete_many({"_id": {"$in": list(chunk)}})
 
     def record_orders(self, orders: Sequence[OrderRecord]) -> None:
         ops = [
@@ -168,8 +174,7 @@ class AiStore:
         self.refresh_aggregates(sorted({o.customer_id for o in orders}))
 
     def refresh_aggregates(self, customer_ids: Sequence[str]) -> None:
-        """Recompute order aggregates from the orders themselves: idempotent by design,
-        and independent of the customer's own fields, which upsert_customers writes."""
+        """Recompute order aggregates from the orders themselves: idempotent by design."""
         for chunk in _chunks(list(customer_ids)):
             ids = list(chunk)
             totals: dict[str, dict[str, Any]] = {
@@ -191,11 +196,20 @@ class AiStore:
                 UpdateOne({"_id": cid}, {"$set": agg}, upsert=True) for cid, agg in totals.items()
             ]
             if ops:
-                self.db.customers.bulk_write(ops, ordered=False)
+                self.db.order_totals.bulk_write(ops, ordered=False)
 
     def customers(self) -> list[dict[str, Any]]:
-        """Every customer, with ``total_spends`` = own spend + order total."""
-        return [_with_total_spends(revive(doc)) for doc in self.db.customers.find({})]
+        """Every customer (with a record or an order), features joined. Compacts the
+        log when it is mostly superseded records."""
+        docs = list(self.db.customer_log.find({}))
+        latest = eventlog.fold_customers(docs)
+        self._compact_customers(docs, latest)  # the read is paid for already
+        totals = {d.pop("_id"): d for d in self.db.order_totals.find({})}
+        records = {cid: record for cid, (_, record) in latest.items()}
+        return [
+            {**_customer(records.get(cid), totals.get(cid)), "_id": cid}
+            for cid in sorted(records.keys() | totals.keys())
+        ]
 
     def order_times(self, customer_ids: set[str] | None = None) -> list[tuple[str, datetime]]:
         rows = map(revive, self.db.orders.find({}, {"customer_id": 1, "date": 1}))
@@ -207,120 +221,80 @@ class AiStore:
         ]
 
     # -- messages --------------------------------------------------------------------
-    def apply_sent(self, messages: Sequence[SentMessage]) -> None:
-        """Insert each message as SENT (one cheap write: the common case); a message
-        whose receipt came first keeps its final status and gets the sent fields."""
-        sent = {
-            m.message_id: {
-                "campaign_id": m.campaign_id,
-                "customer_id": m.customer_id,
-                "sent_at": m.at,
-            }
-            for m in messages
-        }
-        for chunk in _chunks(list(sent)):
-            docs = [{"_id": mid, **sent[mid], "status": "SENT"} for mid in chunk]
-            raced = self._insert_new(self.db.messages, docs)
-            if raced:
-                self._write_messages(
-                    [UpdateOne({"_id": mid}, {"$set": sent[mid]}, upsert=True) for mid in raced]
-                )
+    def append_sent(self, entries: Entries) -> None:
+        self._append_messages(
+            SENT,
+            [
+                (entry_id, m.campaign_id, (m.customer_id, m.at, "", ""))
+                for entry_id, messages in entries
+                for m in messages
+            ],
+        )
 
-    def apply_receipts(self, receipts: Sequence[Receipt]) -> None:
-        """Receipts of one outcome and second share one update_many over the messages
-        inserted at sent (the common case: one cheap write each, no read); messages
-        whose sent entry has not arrived yet are inserted whole. ``final_at`` is kept to
-        the second, all the timing analysis needs."""
-        finals = {r.message_id: _final_fields(r) for r in receipts}  # the last one wins
-        for chunk in _chunks(list(finals)):
-            ids = list(chunk)
-            if self._set_finals(ids, finals, {}) < len(ids):
-                self._insert_finals(ids, finals)
+    def append_receipts(self, entries: Entries) -> None:
+        self._append_messages(
+            FINAL,
+            [
+                (entry_id, r.campaign_id, (r.customer_id, r.at, r.status, r.reason or ""))
+                for entry_id, receipts in entries
+                for r in receipts
+            ],
+        )
 
-    def _set_finals(
-        self, ids: Sequence[str], finals: dict[str, dict[str, Any]], only: dict[str, Any]
-    ) -> int:
-        groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
-        for mid in ids:
-            outcome = tuple(
-                (k, v) for k, v in finals[mid].items() if k not in ("campaign_id", "customer_id")
-            )
-            groups.setdefault(outcome, []).append(mid)
-        ops = [
-            UpdateMany({"_id": {"$in": group}, **only}, {"$set": dict(outcome)})
-            for outcome, group in groups.items()
+    def append_failed(self, entries: Entries) -> None:
+        self._append_messages(
+            FINAL,
+            [
+                (entry_id, m.campaign_id, (m.customer_id, m.at, "FAILED", m.reason or "unknown"))
+                for entry_id, messages in entries
+                for m in messages
+            ],
+        )
+
+    def append_cancelled(
+        self, entries: Sequence[tuple[str | None, str, Sequence[str], datetime]]
+    ) -> None:
+        self._append_messages(
+            CANCELLED,
+            [
+                (entry_id, campaign_id, (cid, at, "", ""))
+                for entry_id, campaign_id, customer_ids, at in entries
+                for cid in customer_ids
+            ],
+        )
+
+    def _append_messages(
+        self, kind: str, rows: Sequence[tuple[str | None, str, tuple[str, datetime, str, str]]]
+    ) -> None:
+        """One document per (entry, campaign)."""
+        groups: dict[tuple[str, str], list[tuple[str, datetime, str, str]]] = {}
+        keys: dict[str | None, str] = {}
+        for entry_id, campaign_id, row in rows:
+            key = keys.setdefault(entry_id, eventlog.log_key(entry_id))
+            groups.setdefault((key, campaign_id), []).append(row)
+        docs = [
+            eventlog.message_doc(key, campaign_id, kind, group)
+            for (key, campaign_id), group in groups.items()
         ]
-        return int(self.db.messages.bulk_write(ops, ordered=False).matched_count)
-
-    def _insert_finals(self, ids: Sequence[str], finals: dict[str, dict[str, Any]]) -> None:
-        found = {d["_id"] for d in self.db.messages.find({"_id": {"$in": list(ids)}}, {"_id": 1})}
-        # inserted at sent between the update and this read: still SENT, so set again
-        if found:
-            self._set_finals(list(found), finals, {"status": "SENT"})
-        missing = [{"_id": mid, **finals[mid]} for mid in ids if mid not in found]
-        raced = self._insert_new(self.db.messages, missing) if missing else set()
-        if raced:
-            self._write_messages(
-                [UpdateOne({"_id": mid}, {"$set": finals[mid]}, upsert=True) for mid in raced]
-            )
-
-    def apply_failed(self, messages: Sequence[FailedMessage]) -> None:
-        ops = [
-            UpdateOne(
-                {"_id": m.message_id},
-                {
-                    "$set": {
-                        "campaign_id": m.campaign_id,
-                        "customer_id": m.customer_id,
-                        "status": "FAILED",
-                        "reason": m.reason or "unknown",
-                        "final_at": m.at,
-                    }
-                },
-                upsert=True,
-            )
-            for m in messages
-        ]
-        self._write_messages(ops)
-
-    def apply_cancelled(self, campaign_id: str, customer_ids: Sequence[str], at: datetime) -> None:
-        ops = [
-            UpdateOne(
-                {"_id": f"{campaign_id}:{cid}"},
-                {
-                    "$set": {"campaign_id": campaign_id, "customer_id": cid, "final_at": at},
-                    "$setOnInsert": {"status": "CANCELLED"},
-                },
-                upsert=True,
-            )
-            for cid in customer_ids
-        ]
-        self._write_messages(ops)
-
-    def _write_messages(self, ops: list[UpdateOne]) -> None:
-        for chunk in _chunks(ops):
-            self.db.messages.bulk_write(list(chunk), ordered=False)
+        self._insert_log(self.db.message_log, docs)
 
     def campaign_messages(self, campaign_id: str) -> list[dict[str, Any]]:
-        projection = {"status": 1, "reason": 1, "sent_at": 1, "final_at": 1}
-        return [revive(d) for d in self.db.messages.find({"campaign_id": campaign_id}, projection)]
+        docs = self.db.message_log.find({"campaign_id": campaign_id})
+        return list(eventlog.fold_messages(docs).values())
 
-    def counts_by_campaign(self, status: str) -> Counter[str]:
-        """Messages per campaign in one status (one-key $group: both servers run it)."""
-        rows = self.db.messages.aggregate(
-            [{"$match": {"status": status}}, {"$group": {"_id": "$campaign_id", "n": {"$sum": 1}}}]
-        )
-        return Counter({row["_id"]: int(row["n"]) for row in rows if row.get("_id")})
+    def status_counts(self) -> dict[str, Counter[str]]:
+        """status -> messages per campaign in that status."""
+        counts: dict[str, Counter[str]] = {}
+        for row in eventlog.fold_messages(self.db.message_log.find({})).values():
+            counts.setdefault(row["status"], Counter())[row["campaign_id"]] += 1
+        return counts
 
     def delivery_times(self, customer_ids: set[str] | None = None) -> list[tuple[str, datetime]]:
-        rows = map(
-            revive,
-            self.db.messages.find({"status": "DELIVERED"}, {"customer_id": 1, "final_at": 1}),
-        )
+        rows = eventlog.fold_messages(self.db.message_log.find({"kind": FINAL}))
         return [
             (r["customer_id"], r["final_at"])
-            for r in rows
-            if r.get("final_at") is not None
+            for r in rows.values()
+            if r["status"] == "DELIVERED"
             and (customer_ids is None or r["customer_id"] in customer_ids)
         ]
 

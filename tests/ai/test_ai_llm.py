@@ -135,18 +135,23 @@ def test_llm_summary_text_is_used_with_the_read_model_metrics(
 ) -> None:
     ai_store.update_campaigns({"camp-1": {"name": "Spring", "status": "running"}})
     at = datetime.now(UTC)
-    ai_store.apply_receipts(
+    ai_store.append_receipts(
         [
-            Receipt(
-                message_id=f"camp-1:c{i}",
-                campaign_id="camp-1",
-                customer_id=f"c{i}",
-                vendor_message_id=f"v{i}",
-                status="DELIVERED" if i < 3 else "FAILED",
-                reason=None if i < 3 else "blocked",
-                at=at,
+            (
+                None,
+                [
+                    Receipt(
+                        message_id=f"camp-1:c{i}",
+                        campaign_id="camp-1",
+                        customer_id=f"c{i}",
+                        vendor_message_id=f"v{i}",
+                        status="DELIVERED" if i < 3 else "FAILED",
+                        reason=None if i < 3 else "blocked",
+                        at=at,
+                    )
+                    for i in range(4)
+                ],
             )
-            for i in range(4)
         ]
     )
     llm.reply = reply_with({"summary": "Spring did fine.", "highlights": ["3 of 4 delivered"]})

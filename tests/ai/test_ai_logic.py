@@ -228,3 +228,33 @@ def test_summary_of_a_normal_campaign_says_nothing_unusual() -> None:
     account = AccountRates({"a": (90, 100)}, [])
     text, _, _ = summarise("x", {"name": "ok"}, metrics, account)
     assert "Nothing unusual" in text and "above the account average" in text
+
+
+def test_log_keys_sort_in_stream_order() -> None:
+    from services.ai.eventlog import log_key
+
+    ids = ["1700000000000-9", "1700000000000-10", "999999999999-0", "1700000000001-0"]
+    assert sorted(ids, key=log_key) == [ids[2], ids[0], ids[1], ids[3]]
+    assert sorted(map(log_key, ids)) == [log_key(i) for i in (ids[2], ids[0], ids[1], ids[3])]
+    assert log_key(None) != log_key(None)
+
+
+def test_message_fold_is_independent_of_read_order() -> None:
+    from datetime import UTC, datetime
+
+    from services.ai.eventlog import CANCELLED, FINAL, SENT, fold_messages, message_doc
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    docs = [
+        message_doc("k1", "c", SENT, [("a", at, "", ""), ("b", at, "", "")]),
+        message_doc("k2", "c", FINAL, [("a", at, "DELIVERED", ""), ("b", at, "FAILED", "x")]),
+        message_doc("k3", "c", FINAL, [("a", at, "FAILED", "")]),
+        message_doc("k4", "c", CANCELLED, [("b", at, "", ""), ("z", at, "", "")]),
+    ]
+    folds = [fold_messages(docs), fold_messages(reversed(docs))]
+    assert folds[0] == folds[1]
+    state = folds[0]
+    assert state["c:a"]["status"] == "FAILED" and "reason" not in state["c:a"]
+    assert (state["c:b"]["status"], state["c:b"]["reason"]) == ("FAILED", "x")
+    assert state["c:z"]["status"] == "CANCELLED" and "sent_at" not in state["c:z"]
+    assert state["c:b"]["sent_at"] == at

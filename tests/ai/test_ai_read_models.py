@@ -69,11 +69,27 @@ def orders() -> list[ev.OrderRecord]:
     ]
 
 
+COLLECTIONS = ("customer_log", "orders", "order_totals", "message_log", "campaigns", "segments")
+
+
 def state(store: AiStore) -> dict[str, list[dict[str, Any]]]:
     return {
         name: sorted(map(revive, store.db[name].find({})), key=lambda d: str(d["_id"]))
-        for name in ("customers", "orders", "messages", "campaigns", "segments")
+        for name in COLLECTIONS
     }
+
+
+def redeliver_all(clean_env: Any, store: AiStore) -> None:
+    """Apply every entry of the AI's streams again, with its own entry id (what a
+    consumer crash between the writes and the acknowledgement leads to)."""
+    tables = {
+        names.INGEST: ingest_handlers(store),
+        names.RECEIPT: receipt_handlers(store),
+    }
+    for stream, table in tables.items():
+        for entry_id, fields in clean_env.redis.xrange(stream):
+            event = decode(entry_id.decode(), fields)
+            table[type(event)]([event])
 
 
 def test_customer_features_count_orders_once_even_when_entries_repeat(
@@ -94,8 +110,21 @@ def test_customer_features_count_orders_once_even_when_entries_repeat(
     assert "timezone" not in c3 and "tags" not in c3  # never stored as null or []
     assert features["ghost"]["order_count"] == 1
 
-    producer.publish(batch)  # the same entries again (a redelivery or a replay)
+    redeliver_all(clean_env, ai_store)
+    assert state(ai_store) == first
+
+    producer.publish(batch)  # the same records again, in new entries (a replay)
     run_all(clean_env, ai_store)
+    assert {doc["_id"]: doc for doc in ai_store.customers()} == features
+
+
+def test_redelivered_message_entries_change_nothing(clean_env: Any, ai_store: AiStore) -> None:
+    StreamProducer(clean_env.redis).publish(campaign_entries("camp-r", delivered=3, failed=1))
+    run_all(clean_env, ai_store)
+    first = state(ai_store)
+    rows = sorted(ai_store.campaign_messages("camp-r"), key=lambda r: r["_id"])
+    assert [r["status"] for r in rows] == ["DELIVERED"] * 3 + ["FAILED"]
+    redeliver_all(clean_env, ai_store)
     assert state(ai_store) == first
 
 
@@ -250,7 +279,7 @@ def test_worker_process_builds_the_read_models(
     StreamProducer(clean_env.redis).publish([ev.CustomersUpserted(customers=customers(3))])
     worker = spawn("ai-worker", env=clean_env.env(), module="services.ai.worker", args=["--burst"])
     assert worker.proc.wait(timeout=60) == 0, worker.logs()
-    assert ai_store.db.customers.count_documents({}) == 3
+    assert len(ai_store.customers()) == 3
 
 
 def test_a_later_customer_record_keeps_order_aggregates_and_its_own_new_spend(
@@ -269,38 +298,65 @@ def test_a_later_customer_record_keeps_order_aggregates_and_its_own_new_spend(
     assert c1["last_order_at"] == T0 - timedelta(days=1)
 
 
-def test_a_customer_created_by_another_writer_meanwhile_is_updated_not_lost(
+def test_customer_records_fold_to_stream_order_whatever_order_they_were_written_in(
     ai_store: AiStore,
 ) -> None:
-    # the orders path created c1 between this batch's read and its insert
-    ai_store.db.customers.insert_one({"_id": "c1", "order_count": 2, "order_total": 750.0})
-    new = [{"_id": "c1", "name": "late"}, {"_id": "c2", "name": "new"}]
-    raced = ai_store._insert_new(ai_store.db.customers, new)
-    assert raced == {"c1"}
-    assert ai_store.db.customers.find_one({"_id": "c2"})["name"] == "new"
-    [c1] = [c for c in ai_store.customers() if c["_id"] == "c1"]
-    assert "name" not in c1 and c1["order_count"] == 2  # left for the update that follows
+    old, new = customers(2), [c.model_copy(update={"city": "Delhi"}) for c in customers(2)]
+    # the newer entry was written first (another worker, or the older one redelivered)
+    ai_store.append_customers([("1700000000000-10", new)])
+    ai_store.append_customers([("1700000000000-9", old)])
+    assert {c["_id"]: c["city"] for c in ai_store.customers()} == {"c0": "Delhi", "c1": "Delhi"}
+
+
+def test_a_mostly_superseded_customer_log_is_compacted_on_read(
+    ai_store: AiStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "COMPACT_MIN_RECORDS", 10)
+    monkeypatch.setattr(store_module, "SNAPSHOT_SIZE", 4)
+    base = customers(6)
+    for round_ in range(3):  # the same six customers three times, last spend wins
+        batch = [c.model_copy(update={"total_spends": 100.0 * round_}) for c in base]
+        ai_store.append_customers([(f"1700000000000-{round_}", batch)])
+    before = ai_store.customers()  # folds 18 records of 6 customers: compacts
+    assert {c["total_spends"] for c in before} == {200.0}
+    assert ai_store.db.customer_log.count_documents({}) == 2  # 6 records, 4 per snapshot
+    # an older entry redelivered after the compaction stays beaten by the snapshot
+    ai_store.append_customers([("1700000000000-1", base)])
+    assert ai_store.customers() == before
+    ai_store.append_customers([("1700000000000-7", base[:1])])  # a newer one wins
+    assert {c["_id"]: c["total_spends"] for c in ai_store.customers()}["c0"] == 0.0
 
 
 def test_a_receipt_before_its_sent_entry_keeps_the_final_status(ai_store: AiStore) -> None:
     _, _, sent, receipts, _ = campaign_entries("k1", delivered=2, failed=1)
-    ai_store.apply_receipts(receipts.receipts)  # type: ignore[attr-defined]
-    ai_store.apply_sent(sent.messages)  # type: ignore[attr-defined]
-    ai_store.apply_sent(sent.messages)  # and a redelivery of it
+    ai_store.append_receipts([("1700000000000-2", receipts.receipts)])  # type: ignore[attr-defined]
+    ai_store.append_sent([("1700000000000-1", sent.messages)])  # type: ignore[attr-defined]
+    ai_store.append_sent([("1700000000000-1", sent.messages)])  # and a redelivery of it
     rows = ai_store.campaign_messages("k1")
     assert sorted(r["status"] for r in rows) == ["DELIVERED", "DELIVERED", "FAILED"]
     assert all(r["sent_at"] == T0 + timedelta(minutes=1) and r["final_at"] for r in rows)
+    assert ai_store.db.message_log.count_documents({}) == 2
 
 
-def test_a_message_inserted_at_sent_during_a_receipt_write_still_gets_its_receipt(
+def test_the_latest_final_wins_and_a_cancellation_never_overrides_a_send(
     ai_store: AiStore,
 ) -> None:
     _, _, sent, receipts, _ = campaign_entries("k2", delivered=2, failed=0)
     first, second = receipts.receipts  # type: ignore[attr-defined]
-    finals = {r.message_id: store_module._final_fields(r) for r in (first, second)}
-    # the update_many found neither; then the sent entry of the first one landed
-    ai_store.apply_sent(sent.messages[:1])  # type: ignore[attr-defined]
-    ai_store._insert_finals(list(finals), finals)
+    failed_later = first.model_copy(update={"status": "FAILED", "reason": "bounced"})
+    ai_store.append_receipts([("1700000000000-5", [failed_later])])
+    ai_store.append_receipts([("1700000000000-3", [first, second])])  # older, written later
+    ai_store.append_sent([("1700000000000-1", sent.messages[:1])])  # type: ignore[attr-defined]
+    ai_store.append_cancelled([("1700000000000-6", "k2", ["c0", "c9"], T0)])
     rows = {r["_id"]: r for r in ai_store.campaign_messages("k2")}
-    assert [rows[r.message_id]["status"] for r in (first, second)] == ["DELIVERED", "DELIVERED"]
-    assert rows[first.message_id]["sent_at"] and "sent_at" not in rows[second.message_id]
+    assert rows[first.message_id]["status"] == "FAILED"
+    assert rows[first.message_id]["reason"] == "bounced"
+    assert rows[second.message_id]["status"] == "DELIVERED"
+    assert "sent_at" not in rows[second.message_id]
+    assert rows["k2:c9"]["status"] == "CANCELLED"
+    counts = ai_store.status_counts()
+    assert (counts["FAILED"]["k2"], counts["DELIVERED"]["k2"], counts["CANCELLED"]["k2"]) == (
+        1,
+        1,
+        1,
+    )
