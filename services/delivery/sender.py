@@ -22,6 +22,9 @@ except in a redelivered chunk (see ``send_chunk``); a cancelled campaign's are s
 
 from __future__ import annotations
 
+import contextvars
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -43,27 +46,55 @@ from services.delivery.models import CANCELLED, FAILED, HELD
 log = get_logger(__name__)
 
 
+class CampaignStates:
+    """Each campaign's state while a batch of chunks is sent, shared by the threads
+    sending them: an auto-pause one chunk trips holds the others' next vendor batches."""
+
+    def __init__(self, states: dict[str, str]) -> None:
+        self._states = states
+        self._lock = threading.Lock()
+
+    def get(self, campaign_id: str) -> str:
+        with self._lock:
+            return self._states.get(campaign_id, "")
+
+    def pause(self, campaign_id: str) -> None:
+        with self._lock:
+            self._states[campaign_id] = PAUSED
+
+
 def handle_send_requested(events: list[SendRequested], deps: Deps) -> None:
+    """Send the chunks, ``send_concurrency`` at a time: a chunk spends most of its time
+    waiting on the vendor or the database, so overlapping them keeps both busy."""
     controls = deps.store.get_controls(e.campaign_id for e in events)
-    states = {cid: doc.get("state", "") for cid, doc in controls.items()}
-    for event in events:
-        states[event.campaign_id] = send_chunk(event, states.get(event.campaign_id, ""), deps)
+    states = CampaignStates({cid: doc.get("state", "") for cid, doc in controls.items()})
+    workers = min(deps.settings.send_concurrency, len(events))
+    if workers <= 1:
+        for event in events:
+            send_chunk(event, states, deps)
+        return
+    # one copy of the caller's context (trace id) per chunk: a context runs in one thread
+    contexts = [contextvars.copy_context() for _ in events]
+    with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
+        runs = pool.map(lambda c, e: c.run(send_chunk, e, states, deps), contexts, events)
+        list(runs)  # re-raises the first failure, once every chunk has finished
 
 
-def send_chunk(event: SendRequested, state: str, deps: Deps) -> str:
-    """Handle one chunk; return the campaign's state afterwards (auto-pause may set it)."""
+def send_chunk(event: SendRequested, states: CampaignStates, deps: Deps) -> None:
+    """Handle one chunk (an auto-pause it trips is recorded in ``states``)."""
     now = utcnow()
     cid = event.campaign_id
+    state = states.get(cid)
     recipients = list({r.customer_id: r for r in event.recipients}.values())
     existing = deps.store.find_existing([make_message_id(cid, r.customer_id) for r in recipients])
     if existing and event.deliveries > 1:
         _announce_existing(cid, list(existing.values()), deps)
     fresh = [r for r in recipients if make_message_id(cid, r.customer_id) not in existing]
     if not fresh:
-        return state
+        return
     if state == CANCELLED:
         _cancel_fresh(cid, fresh, now, deps)
-        return state
+        return
     if state == PAUSED and event.deliveries > 1:
         # An earlier run may have reached the vendor before it crashed. Holding now
         # would re-send those messages on resume under another key; sending with the
@@ -79,7 +110,9 @@ def send_chunk(event: SendRequested, state: str, deps: Deps) -> str:
         size = deps.settings.vendor_batch_size
         for index, start in enumerate(range(0, len(outgoing), size)):
             batch = outgoing[start : start + size]
-            if state == PAUSED:  # auto-paused by an earlier batch of this chunk
+            if state != PAUSED and states.get(cid) == PAUSED and event.deliveries == 1:
+                state = PAUSED  # auto-paused meanwhile, by another chunk
+            if state == PAUSED:  # auto-paused by an earlier batch of this chunk or another
                 rows += [_row(m, now, {"status": HELD}) for m in batch]
                 continue
             key = batch_key("send", cid, f"{event.chunk}.{index}", [m.message_id for m in batch])
@@ -96,10 +129,11 @@ def send_chunk(event: SendRequested, state: str, deps: Deps) -> str:
             failed += result.failed
             if record_finished(deps, cid, [True] * len(result.failed), now):
                 state = PAUSED
+                states.pause(cid)
     deps.store.insert_new(rows)
     deps.publish_outcomes(sent, failed)
     if undeliverable and record_finished(deps, cid, [True] * len(undeliverable), now):
-        state = PAUSED
+        states.pause(cid)
     log.info(
         "delivery.chunk_done",
         campaign_id=cid,
@@ -109,7 +143,6 @@ def send_chunk(event: SendRequested, state: str, deps: Deps) -> str:
         held=sum(r["status"] == HELD for r in rows),
         skipped=len(existing),
     )
-    return state
 
 
 def _row(m: Outgoing | Undeliverable, now: datetime, fields: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,9 @@ class DeliverySettings(CommonSettings):
     receipt_callback_url: str = "http://127.0.0.1:8000/api/deliveries/receipts"
     webhook_secret: str = Field(DEV_WEBHOOK_SECRET, alias="VENDOR_WEBHOOK_SECRET")
     vendor_batch_size: int = Field(500, ge=1, le=1000)
+    # Chunks one send worker handles at once (threads): each mostly waits on the vendor
+    # or the database, so a few in flight keep both busy.
+    send_concurrency: int = Field(4, ge=1, le=32)
     vendor_timeout_s: float = Field(10.0, gt=0)
     vendor_max_retries: int = Field(7, ge=0)  # keep the total under the visibility timeout
     vendor_retry_base_ms: int = Field(200, ge=1)

@@ -119,6 +119,7 @@ def test_vendor_faults_are_retried_until_it_accepts(deps, vendor, fault) -> None
 
 
 def test_vendor_out_of_reach_leaves_the_chunk_pending_and_sends_it_later(deps, vendor) -> None:
+    deps.settings.send_concurrency = 1  # chunks one after the other: the breaker is seen
     vendor_control(vendor, down=True)
     publish(
         deps, [chunk("c9", recipients(10), number=0), chunk("c9", recipients(10, 10), number=1)]
@@ -181,3 +182,57 @@ def test_chunk_redelivered_after_a_pause_is_finished_not_held_for_a_second_send(
     assert {r["status"] for r in rows(deps, "c8").values()} == {"sent"}
     stats = vendor_stats(vendor)
     assert stats["accepted"] == 120 and stats["duplicatesRefused"] == 120
+
+
+def test_chunks_of_a_batch_are_sent_concurrently_each_once(deps, vendor) -> None:
+    deps.settings.send_concurrency = 4
+    in_flight, most = 0, 0
+    lock = threading.Lock()
+    real_send = deps.vendor.send
+
+    def counting_send(*args, **kwargs):
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        try:
+            time.sleep(0.05)  # a vendor round trip long enough for the others to start
+            return real_send(*args, **kwargs)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    deps.vendor.send = counting_send
+    publish(deps, [chunk("c10", recipients(25, 25 * n), number=n) for n in range(8)])
+    run(deps, "send")
+    assert most > 1, "chunks were sent one after the other"
+    stored = rows(deps, "c10")
+    assert len(stored) == 200 and {r["status"] for r in stored.values()} == {"sent"}
+    assert vendor_stats(vendor)["accepted"] == 200
+    sent = [m for e in read_stream(deps, RECEIPT) for m in e.messages]
+    assert len(sent) == 200 and len({m.message_id for m in sent}) == 200
+
+
+def test_an_auto_pause_by_another_chunk_holds_this_chunks_later_batches(deps, vendor) -> None:
+    deps.settings.send_concurrency = 1
+    deps.settings.vendor_batch_size = 5
+    real_acquire = deps.limiter.acquire
+    calls = 0
+
+    def pause_during_first_batch(campaign_id: str, count: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # while the first batch goes out, another chunk trips the pause
+            deps.autopause.record(campaign_id, [True] * 20)
+            states.pause(campaign_id)
+        real_acquire(campaign_id, count)
+
+    from services.delivery.sender import CampaignStates, send_chunk
+
+    states = CampaignStates({})
+    deps.limiter.acquire = pause_during_first_batch
+    send_chunk(chunk("c11", recipients(15)), states, deps)
+    stored = rows(deps, "c11")
+    statuses = sorted(r["status"] for r in stored.values())
+    assert statuses == ["held"] * 10 + ["sent"] * 5
+    assert vendor_stats(vendor)["accepted"] == 5
