@@ -39,6 +39,24 @@ def ensure_indexes(db: Database[dict[str, Any]], specs: Sequence[IndexSpec]) -> 
         db[spec.collection].create_index(keys, unique=spec.unique, **kwargs)
 
 
+def drop_indexes(db: Database[dict[str, Any]], specs: Sequence[IndexSpec]) -> list[str]:
+    """Drop the indexes on these keys where they exist (a migration away from indexes a
+    service no longer wants); returns the names dropped.
+
+    Matched by the indexed fields, not by name and not by direction: nx-27017 names an
+    index its own way (ignoring the name given) and reports every key as ascending.
+    """
+    dropped: list[str] = []
+    for spec in specs:
+        fields = [name for name, _ in spec.keys]
+        collection = db[spec.collection]
+        for name, info in collection.index_information().items():
+            if [key for key, _ in info["key"]] == fields:
+                collection.drop_index(name)
+                dropped.append(name)
+    return dropped
+
+
 def ping(client: MongoClient[dict[str, Any]]) -> bool:
     try:
         client.admin.command("ping")

@@ -9,7 +9,8 @@ One row per customer, one numpy column per rule field (libs.common.rules.FIELDS)
   ``contains`` a search of the lowercased vocabulary joined into one string;
 - tags: dictionary-encoded too, one int32 code per row over the distinct tag sets (a
   base has few), so ``contains``/``in`` are a lookup table over those sets.
-Plus ``contactable`` (the audience exclusion of store.audience_filter).
+Plus ``contactable`` (the audience exclusion of store.audience_filter) and ``listed``
+(not a placeholder: the customers GET /customers lists, store.LISTED).
 
 Row ids and vocabularies are :class:`StringTable`\ s, not Python lists and dicts: at a
 million distinct values those cost ~120 MB each (an object, a list slot and a dict
@@ -40,7 +41,9 @@ DATE_PATHS = tuple(s.path for s in FIELDS.values() if s.kind == "date")
 TEXT_PATHS = tuple(s.path for s in FIELDS.values() if s.kind == "text")
 INT_PATHS = ("visits", "order_count")
 CONTAINS_CACHE = 32  # remembered 'contains' answers per text column
-PROJECTION = {p: 1 for p in (*NUMBER_PATHS, *DATE_PATHS, *TEXT_PATHS, "tags", "contactable")}
+PROJECTION = {
+    p: 1 for p in (*NUMBER_PATHS, *DATE_PATHS, *TEXT_PATHS, "tags", "contactable", "placeholder")
+}
 
 
 def to_ms(value: datetime) -> float:
@@ -110,6 +113,11 @@ class StringTable:
         if code < self._packed:
             return self._blob[self._starts[code] : self._starts[code + 1] - 1]
         return self._tail[code - self._packed]
+
+    def values(self) -> list[str]:
+        """Every string, in code order (one split of the packed part)."""
+        packed = self._blob.split("\x00")[: self._packed] if self._packed else []
+        return [*packed, *self._tail]
 
     def find(self, value: str) -> int | None:
         code = self._tail_index.get(value)
@@ -320,6 +328,7 @@ class Columns:
         self.texts = {p: TextColumn(capacity) for p in TEXT_PATHS}
         self.tags = TagColumn(capacity)
         self.contactable = _Growable(np.bool_, False, capacity)
+        self.listed = _Growable(np.bool_, False, capacity)
 
     def _rows(self, customer_ids: Sequence[str]) -> np.ndarray:
         rows = self.ids.codes(customer_ids)
@@ -333,6 +342,7 @@ class Columns:
                 *self.texts.values(),
                 self.tags,
                 self.contactable,
+                self.listed,
             ):
                 col.grow(self.capacity)
         return rows
@@ -357,6 +367,7 @@ class Columns:
         self.tags.data[rows] = np.fromiter((self.tags.code(d.get("tags")) for d in docs), np.int32)
         flags = (d.get("contactable") is True for d in docs)
         self.contactable.data[rows] = np.fromiter(flags, np.bool_)
+        self.listed.data[rows] = np.fromiter(("placeholder" not in d for d in docs), np.bool_)
 
     def prepare(self) -> None:
         """Pack the row ids, build the text search structures (at load, off the request

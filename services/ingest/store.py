@@ -36,19 +36,21 @@ from pymongo.errors import BulkWriteError
 
 from libs.common.errors import TransientError
 from libs.common.events import CustomerRecord, OrderRecord
-from libs.common.mongo import IndexSpec, ensure_indexes
+from libs.common.mongo import IndexSpec, drop_indexes, ensure_indexes
 from services.ingest.aggregates import build_customer, same_content
 
 Doc = dict[str, Any]
 
 INDEXES = [
-    IndexSpec("customers", [("contactable", ASCENDING)]),
-    IndexSpec("customers", [("name", ASCENDING)]),
-    IndexSpec("customers", [("email", ASCENDING)]),
-    IndexSpec("customers", [("total_spends", ASCENDING)]),
-    IndexSpec("customers", [("last_visit", ASCENDING)]),
     IndexSpec("orders", [("customer_id", ASCENDING)]),
     IndexSpec("import_progress", [("import_id", ASCENDING)]),
+]
+# Customers have no secondary index: the API's lists, counts and previews come from the
+# in-memory read model, and on the embedded server these five cost ~33 us of its CPU per
+# written document (97.5 -> 66.5 us/doc without them). Dropped where they still exist.
+OBSOLETE_INDEXES = [
+    IndexSpec("customers", [(path, ASCENDING)])
+    for path in ("contactable", "name", "email", "total_spends", "last_visit")
 ]
 
 AUDIENCE: Doc = {"contactable": True}
@@ -101,6 +103,7 @@ class CustomerStore:
         self.resolutions = db["resolutions"]
 
     def ensure_indexes(self) -> None:
+        drop_indexes(self.db, OBSOLETE_INDEXES)
         ensure_indexes(self.db, INDEXES)
 
     # -- writes (ingest worker) ------------------------------------------------------
@@ -240,6 +243,11 @@ class CustomerStore:
         cursor = self.customers.find(flt).sort([*sort, ("_id", ASCENDING)])
         return list(cursor.skip(skip).limit(limit)), total
 
+    def customers_in_order(self, ids: Sequence[str]) -> list[Doc]:
+        """These customers (one ``$in`` query), in the order of ``ids``."""
+        found = {d["_id"]: d for d in self.customers.find({"_id": {"$in": list(ids)}})}
+        return [found[cid] for cid in ids if cid in found]
+
     def get_customer(self, customer_id: str) -> Doc | None:
         return self.customers.find_one({"_id": customer_id})
 
@@ -247,14 +255,16 @@ class CustomerStore:
         cursor = self.orders.find({"customer_id": customer_id}).sort("date", DESCENDING)
         return list(cursor.limit(limit))
 
-    def stats(self) -> Doc:
+    def count_listed(self) -> int:
+        return self.customers.count_documents(LISTED)
+
+    def order_stats(self) -> Doc:
         revenue = 0.0
         for row in self.orders.aggregate(
             [{"$group": {"_id": None, "revenue": {"$sum": "$amount"}}}]
         ):
             revenue = float(row.get("revenue") or 0)
         return {
-            "customers": self.customers.count_documents(LISTED),
             "orders": self.orders.count_documents({}),
             "revenue": round(revenue, 2),
         }
@@ -266,9 +276,6 @@ class CustomerStore:
         if size <= 0:
             return []
         return list(self.customers.find(flt).sort("_id", ASCENDING).limit(size))
-
-    def by_ids(self, ids: Sequence[str]) -> list[Doc]:
-        return list(self.customers.find({"_id": {"$in": list(ids)}}))
 
     def scan(self, batch_size: int) -> Iterator[Doc]:
         """Every customer (for the columnar read model), in server order."""
