@@ -27,6 +27,12 @@ DERIVED = ("total_spends", "order_spends", "order_count", "last_order_at", "last
 VOLATILE = ("version", "updated_at")
 
 
+def version_of(doc: Doc | None) -> int:
+    """A document's write count: +1 per write; missing or legacy (random hex) counts 0."""
+    version = doc.get("version") if doc else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
 def utc(value: Any) -> datetime | None:
     if value is None:
         return None

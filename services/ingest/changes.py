@@ -1,28 +1,69 @@
-"""``ingest.changes``: the ingest service's own notice of which customers changed.
+"""``ingest.changes``: the ingest service's own notice of the customers it wrote.
 
-The worker appends the ids it wrote after each bulk write; the API process tails the
-stream to keep its columnar read model current. The stream is private to the ingest
-service (no other service reads it) and capped; a reader that finds entries trimmed
-before it could read them reloads everything.
+After each bulk write the worker appends the documents it wrote (and those it found
+already current, so a redelivery announces them again), projected to what the read model
+keeps plus ``_id`` and ``version``: ``{"docs": orjson [{...}, ...]}``, up to
+``WRITE_SLICE`` documents per entry. Dates travel as BSON stores them, integer epoch
+milliseconds, and come back as the datetimes a database read gives; any other value
+(a legacy date stored as a string) travels as it is. So the API process applies the
+notices without reading the database again, and its model equals a fresh load.
+
+Two workers may announce the same customer in the opposite order to their writes; the
+reader keeps the document with the highest ``version`` (an integer, +1 per write).
+
+The stream is private to the ingest service (no other service reads it) and capped; a
+reader that finds entries trimmed before it could read them reloads everything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import redis
 
+from services.ingest.columns import DATE_PATHS, PROJECTION
+
 CHANGES_STREAM = "ingest.changes"
+FIELDS = ("_id", *PROJECTION)  # the projection holds ``version``
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Doc = dict[str, Any]
 
 
-def notify_changed(client: redis.Redis, ids: Sequence[str], maxlen: int) -> None:
-    if ids:
-        client.xadd(
-            CHANGES_STREAM, {"ids": orjson.dumps(list(ids))}, maxlen=maxlen, approximate=True
-        )
+def to_millis(value: datetime) -> int:
+    """Epoch milliseconds exactly as BSON stores a datetime (naive means UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(milliseconds=1)
 
 
-def parse_ids(fields: dict[bytes, bytes]) -> list[str]:
-    raw = fields.get(b"ids")
-    return [str(i) for i in orjson.loads(raw)] if raw else []
+def project(doc: Doc) -> Doc:
+    out = {key: doc[key] for key in FIELDS if key in doc}
+    for path in DATE_PATHS:
+        if isinstance(out.get(path), datetime):
+            out[path] = to_millis(out[path])
+    return out
+
+
+def notify_changed(client: redis.Redis, docs: Sequence[Doc], maxlen: int, slice_: int) -> None:
+    """One entry per ``slice_`` documents, appended in one round trip."""
+    if not docs:
+        return
+    pipe = client.pipeline(transaction=False)
+    for start in range(0, len(docs), slice_):
+        payload = orjson.dumps([project(d) for d in docs[start : start + slice_]])
+        pipe.xadd(CHANGES_STREAM, {"docs": payload}, maxlen=maxlen, approximate=True)
+    pipe.execute()
+
+
+def parse_docs(fields: dict[bytes, bytes]) -> list[Doc]:
+    raw = fields.get(b"docs")
+    docs: list[Doc] = orjson.loads(raw) if raw else []
+    for doc in docs:
+        for path in DATE_PATHS:
+            value = doc.get(path)
+            if isinstance(value, int):
+                doc[path] = _EPOCH + timedelta(milliseconds=value)
+    return docs

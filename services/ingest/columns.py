@@ -10,7 +10,8 @@ One row per customer, one numpy column per rule field (libs.common.rules.FIELDS)
 - tags: dictionary-encoded too, one int32 code per row over the distinct tag sets (a
   base has few), so ``contains``/``in`` are a lookup table over those sets.
 Plus ``contactable`` (the audience exclusion of store.audience_filter) and ``listed``
-(not a placeholder: the customers GET /customers lists, store.LISTED).
+(not a placeholder: the customers GET /customers lists, store.LISTED), and each row's
+document ``version``, so a change notice older than the row is ignored.
 
 Row ids and vocabularies are :class:`StringTable`\ s, not Python lists and dicts: at a
 million distinct values those cost ~120 MB each (an object, a list slot and a dict
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from libs.common.rules import FIELDS, Condition, Group
+from services.ingest.aggregates import version_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -42,7 +44,13 @@ TEXT_PATHS = tuple(s.path for s in FIELDS.values() if s.kind == "text")
 INT_PATHS = ("visits", "order_count")
 CONTAINS_CACHE = 32  # remembered 'contains' answers per text column
 PROJECTION = {
-    p: 1 for p in (*NUMBER_PATHS, *DATE_PATHS, *TEXT_PATHS, "tags", "contactable", "placeholder")
+    p: 1
+    for p in (
+        *NUMBER_PATHS,
+        *DATE_PATHS,
+        *TEXT_PATHS,
+        *("tags", "contactable", "placeholder", "version"),
+    )
 }
 
 
@@ -329,6 +337,7 @@ class Columns:
         self.tags = TagColumn(capacity)
         self.contactable = _Growable(np.bool_, False, capacity)
         self.listed = _Growable(np.bool_, False, capacity)
+        self.versions = _Growable(np.int64, -1, capacity)
 
     def _rows(self, customer_ids: Sequence[str]) -> np.ndarray:
         rows = self.ids.codes(customer_ids)
@@ -343,6 +352,7 @@ class Columns:
                 self.tags,
                 self.contactable,
                 self.listed,
+                self.versions,
             ):
                 col.grow(self.capacity)
         return rows
@@ -368,6 +378,22 @@ class Columns:
         flags = (d.get("contactable") is True for d in docs)
         self.contactable.data[rows] = np.fromiter(flags, np.bool_)
         self.listed.data[rows] = np.fromiter(("placeholder" not in d for d in docs), np.bool_)
+        self.versions.data[rows] = np.fromiter((version_of(d) for d in docs), np.int64)
+
+    def apply(self, docs: Iterable[dict[str, Any]]) -> int:
+        """Upsert the documents newer than their rows (notices may arrive out of order);
+        returns how many were applied."""
+        newest: dict[str, dict[str, Any]] = {}
+        for doc in docs:
+            seen = newest.get(doc["_id"])
+            if seen is None or version_of(doc) > version_of(seen):
+                newest[doc["_id"]] = doc
+        fresh = []
+        for cid, doc in newest.items():
+            row = self.ids.find(cid)
+            if row is None or version_of(doc) > self.versions.data[row]:
+                fresh.append(doc)
+        return self.upsert(fresh)
 
     def prepare(self) -> None:
         """Pack the row ids, build the text search structures (at load, off the request

@@ -1,13 +1,14 @@
 """Stream handlers of the ingest worker: plain functions of (events, dependencies).
 
 Group ``ingest``: bulk upserts, then a recount of the touched customers' aggregates,
-then a change notice for the preview read model. Everything is idempotent, so a
-redelivered entry converges to the same state.
+then a change notice carrying the written documents for the API's read model.
+Everything is idempotent, so a redelivered entry converges to the same state.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -16,7 +17,7 @@ from libs.common.logging import get_logger
 from libs.common.streams import StreamProducer
 from services.ingest.changes import notify_changed
 from services.ingest.settings import IngestSettings
-from services.ingest.store import CustomerStore
+from services.ingest.store import WRITE_SLICE, CustomerStore
 
 log = get_logger(__name__)
 
@@ -44,7 +45,9 @@ def record_orders(events: list[OrdersRecorded], deps: Deps) -> None:
 
 
 def _after_write(
-    events: list[CustomersUpserted] | list[OrdersRecorded], ids: list[str], deps: Deps
+    events: list[CustomersUpserted] | list[OrdersRecorded],
+    docs: list[dict[str, Any]],
+    deps: Deps,
 ) -> None:
     progress = [
         (
@@ -56,4 +59,4 @@ def _after_write(
         if event.import_id
     ]
     deps.store.record_import_progress(progress)  # type: ignore[arg-type]
-    notify_changed(deps.redis, ids, deps.settings.changes_maxlen)
+    notify_changed(deps.redis, docs, deps.settings.changes_maxlen, WRITE_SLICE)

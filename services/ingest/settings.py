@@ -29,5 +29,9 @@ class IngestSettings(CommonSettings):
     # until the model is current, previews over more customers than this answer 503
     # rather than scan the database
     columns_scan_max_rows: int = 100_000
-    changes_maxlen: int = 200_000
+    # ingest.changes entries kept. Each carries up to 2,000 written documents of ~300 B
+    # (projected, sample data: 600 KB per full entry), and approximate trimming keeps up
+    # to one stream node (100 entries) more: (400 + 100) x 600 KB = ~300 MB of Redis at
+    # worst. A read model more than 400 entries (800,000 documents) behind reloads.
+    changes_maxlen: int = 400
     metrics_port: int = 0

@@ -7,10 +7,11 @@ Collections:
 - ``imports`` / ``import_progress``: CSV jobs; progress is one row per processed entry.
 - ``resolutions``: audience resolution progress per campaign (resume, never twice).
 
-Customer writes are optimistic: read the documents (each has a random ``version``),
-build the new ones, then insert those that did not exist (a duplicate key means another
-writer created it first) and replace the others only if ``version`` is unchanged; the
-writes that lost a race are redone on the newer document. Whole-document insert or
+Customer writes are optimistic: read the documents (each has a ``version``, +1 per
+write), build the new ones, then insert those that did not exist (a duplicate key means
+another writer created it first) and replace the others only if ``version`` is
+unchanged; the writes that lost a race are redone on the newer document. The documents
+written (or found current) are returned, for the change notice. Whole-document insert or
 replacement is also what keeps dates as dates on the embedded server, whose ``$set`` of
 a datetime on an existing document stores a string.
 
@@ -25,7 +26,6 @@ it is redone on top of it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +37,7 @@ from pymongo.errors import BulkWriteError
 from libs.common.errors import TransientError
 from libs.common.events import CustomerRecord, OrderRecord
 from libs.common.mongo import IndexSpec, drop_indexes, ensure_indexes
-from services.ingest.aggregates import build_customer, same_content
+from services.ingest.aggregates import build_customer, same_content, version_of
 
 Doc = dict[str, Any]
 
@@ -107,11 +107,11 @@ class CustomerStore:
         ensure_indexes(self.db, INDEXES)
 
     # -- writes (ingest worker) ------------------------------------------------------
-    def upsert_customers(self, records: Sequence[CustomerRecord]) -> list[str]:
+    def upsert_customers(self, records: Sequence[CustomerRecord]) -> list[Doc]:
         latest = {r.id: r for r in records}  # the last record of an id in a batch wins
         return self.write_customers(list(latest), latest)
 
-    def insert_orders(self, records: Sequence[OrderRecord]) -> list[str]:
+    def insert_orders(self, records: Sequence[OrderRecord]) -> list[Doc]:
         docs = [
             {
                 "_id": r.id,
@@ -134,55 +134,54 @@ class CustomerStore:
 
     def write_customers(
         self, ids: Sequence[str], records: Mapping[str, CustomerRecord]
-    ) -> list[str]:
+    ) -> list[Doc]:
         """Rebuild these customers from their record (if given; else recount their
-        orders); returns the ids to announce: those written, and those found already
-        equal to their rebuild (a redelivery after a crash between the write and its
-        change notice must announce them again)."""
+        orders); returns the documents to announce: those written, and those found
+        already equal to their rebuild, as stored (a redelivery after a crash between
+        the write and its change notice must announce them again)."""
         if len(ids) > WRITE_SLICE:  # keeps each $in query and bulk write moderate
             return [
-                cid
+                doc
                 for start in range(0, len(ids), WRITE_SLICE)
-                for cid in self.write_customers(ids[start : start + WRITE_SLICE], records)
+                for doc in self.write_customers(ids[start : start + WRITE_SLICE], records)
             ]
-        pending, changed = list(ids), list[str]()
+        pending, changed = list(ids), list[Doc]()
         for _ in range(MAX_ATTEMPTS):
             if not pending:
                 return changed
             done, lost = self._write_once(pending, records)
-            changed.extend(cid for cid in done if cid not in lost)
+            changed.extend(doc for cid, doc in done.items() if cid not in lost)
             pending = [cid for cid in done if cid in lost]
         raise TransientError(f"customers kept changing under this write: {pending[:5]}")
 
     def _write_once(
         self, ids: Sequence[str], records: Mapping[str, CustomerRecord]
-    ) -> tuple[list[str], set[str]]:
-        """Write once; returns the ids written or already current, and those whose write
-        lost a race."""
+    ) -> tuple[dict[str, Doc], set[str]]:
+        """Write once; returns the documents written or already current (by id), and
+        the ids whose write lost a race."""
         # The document is read before the orders: see the module docstring.
         olds = {d["_id"]: d for d in self.customers.find({"_id": {"$in": list(ids)}})}
         orders = self._orders_of([cid for cid in ids if cid not in records])
         now = datetime.now(UTC)
         inserts: dict[str, Doc] = {}  # id -> new document, for ids without one
         replaces: dict[str, tuple[Any, Doc]] = {}  # id -> (version read, new document)
-        current: list[str] = []  # already stored as rebuilt
+        current: dict[str, Doc] = {}  # already stored as rebuilt
         for cid in ids:
             old = olds.get(cid)
             recount = None if cid in records else orders.get(cid, [])
             new = build_customer(old, records.get(cid), recount, now)
             if new is None:
                 continue
-            if same_content(old, new):
-                current.append(cid)
+            if old is not None and same_content(old, new):
+                current[cid] = old
                 continue
-            new["version"] = uuid.uuid4().hex
-            new["updated_at"] = now
+            new = {"_id": cid, **new, "version": version_of(old) + 1, "updated_at": now}
             if old is None:
-                inserts[cid] = {"_id": cid, **new}
+                inserts[cid] = new
             else:
                 replaces[cid] = (old.get("version"), new)
         lost = self._bulk_write(list(inserts.values()), replaces)
-        return [*current, *inserts, *replaces], lost
+        return {**current, **inserts, **{cid: doc for cid, (_, doc) in replaces.items()}}, lost
 
     def _bulk_write(self, inserts: list[Doc], replaces: Mapping[str, tuple[Any, Doc]]) -> set[str]:
         """One unordered bulk of inserts and version-guarded replaces; returns the ids
@@ -203,12 +202,15 @@ class CustomerStore:
             lost = {inserts[e["index"]]["_id"] for e in errors}
             matched = int(exc.details.get("nMatched", 0))
         if matched < len(replaces):  # a lost replace shows as a missing match
-            stored = {
-                d["_id"]: d.get("version")
-                for d in self.customers.find({"_id": {"$in": list(replaces)}}, {"version": 1})
-            }
+            # Versions count writes, so a competitor that read the same document wrote
+            # the same version number: only the same content as well means ours landed.
+            stored = {d["_id"]: d for d in self.customers.find({"_id": {"$in": list(replaces)}})}
             lost.update(
-                cid for cid, (_, doc) in replaces.items() if stored.get(cid) != doc["version"]
+                cid
+                for cid, (_, doc) in replaces.items()
+                if cid not in stored
+                or stored[cid].get("version") != doc["version"]
+                or not same_content(stored[cid], doc)
             )
         return lost
 

@@ -22,6 +22,7 @@ from libs.common.events import (
 from libs.common.streams import StreamProducer
 from libs.common.testing.pytest_plugin import CleanEnv
 from services.ingest.changes import CHANGES_STREAM
+from services.ingest.columns import PROJECTION
 from services.ingest.handlers import Deps
 from services.ingest.readmodel import APPLY_SLICE
 from services.ingest.resolver import resolve_audience
@@ -226,7 +227,7 @@ def test_read_model_notices_change_notices_trimmed_before_it_read_them(
     assert not api.portal.call(model._missed_entries)  # type: ignore[union-attr]
     api.portal.call(model.stop)  # type: ignore[union-attr]
     for i in range(5):
-        clean_env.redis.xadd(CHANGES_STREAM, {"ids": orjson.dumps([f"x{i}"])})
+        clean_env.redis.xadd(CHANGES_STREAM, {"docs": orjson.dumps([{"_id": f"x{i}"}])})
     model.consumed = 5  # read them all, then the stream was trimmed
     clean_env.redis.xtrim(CHANGES_STREAM, maxlen=1, approximate=False)
     assert not api.portal.call(model._missed_entries)  # type: ignore[union-attr]
@@ -271,7 +272,7 @@ def test_preview_over_a_large_base_answers_503_with_progress_instead_of_scanning
     api.portal.call(model.stop)  # type: ignore[union-attr]
 
     # a change the model has not applied: exact answers are impossible, so 503
-    clean_env.redis.xadd(CHANGES_STREAM, {"ids": orjson.dumps(["c001"])})
+    clean_env.redis.xadd(CHANGES_STREAM, {"docs": orjson.dumps([{"_id": "c001"}])})
     behind = api.get("/api/customers/preview", params=query)
     assert behind.status_code == 503 and behind.headers["Retry-After"] == "1"
     error = behind.json()["error"]
@@ -296,13 +297,14 @@ def test_preview_over_a_large_base_answers_503_with_progress_instead_of_scanning
 
 
 def test_catching_up_applies_changes_in_slices_between_requests(
-    make_api: Callable[..., TestClient], drain: Callable[[str], int]
+    make_api: Callable[..., TestClient], drain: Callable[[str], int], clean_env: CleanEnv
 ) -> None:
     api = make_api()
     seed(api, drain, n=600)
     wait_columns_current(api)
     model = api.app.state.preview  # type: ignore[attr-defined]
-    docs = model._fetch([f"c{i:03d}" for i in range(600)])  # type: ignore[union-attr]
+    found = clean_env.db("ingest").customers.find({"_id": {"$regex": "^c"}}, PROJECTION)
+    docs = [{**d, "version": d["version"] + 1} for d in found]  # newer than the rows
     assert len(docs) == 600
 
     async def loop_turns_while_applying() -> int:
