@@ -159,7 +159,7 @@ class PreviewModel:
             if read < self.load_batch:
                 break
         columns.prepare()
-        listing.warm(columns)  # ~1 s per million strings sorted, better here than in a request
+        listing.warm(columns)  # ~0.7 s at 1M customers: better here than in a request
         # Millions of long-lived objects would make every full collection walk them
         # (a ~200 ms pause at 1M customers, seen as preview p99): collect once now and
         # leave what survives out of future collections. Refcounting still frees them.
