@@ -122,10 +122,28 @@ class StringTable:
             return self._blob[self._starts[code] : self._starts[code + 1] - 1]
         return self._tail[code - self._packed]
 
-    def values(self) -> list[str]:
-        """Every string, in code order (one split of the packed part)."""
-        packed = self._blob.split("\x00")[: self._packed] if self._packed else []
-        return [*packed, *self._tail]
+    def prefix_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """The first 16 UTF-8 bytes of every string (NUL-padded) as two big-endian
+        uint64 keys, in code order: comparing (high, low) is comparing those bytes.
+        Vectorised over an ASCII packed part, so no string object is made per value."""
+        high = np.zeros(len(self), dtype=np.uint64)
+        low = np.zeros(len(self), dtype=np.uint64)
+        if self._packed and self._blob.isascii():
+            blob = np.frombuffer(self._blob.encode("ascii"), dtype=np.uint8)
+            starts, ends = self._starts[:-1], self._starts[1:] - 1
+            for k in range(16):
+                at = starts + k
+                byte = np.where(at < ends, blob[np.minimum(at, len(blob) - 1)], 0)
+                key = (high if k < 8 else low)[: self._packed]
+                key |= byte.astype(np.uint64) << np.uint64(8 * (7 - k % 8))
+            done = self._packed
+        else:
+            done = 0
+        for code in range(done, len(self)):
+            head = self[code].encode()[:16].ljust(16, b"\x00")
+            high[code] = int.from_bytes(head[:8], "big")
+            low[code] = int.from_bytes(head[8:], "big")
+        return high, low
 
     def find(self, value: str) -> int | None:
         code = self._tail_index.get(value)

@@ -50,8 +50,7 @@ class StringRanks:
         if known == size:
             return self.rank
         if known == 0 or size - known > known * RESORT_SHARE:
-            strings = self.table.values()
-            self.order = np.array(sorted(range(size), key=strings.__getitem__), dtype=np.int32)
+            self.order = sorted_codes(self.table)
         else:
             new = sorted(range(known, size), key=self.table.__getitem__)
             at = [bisect.bisect_left(self.order, self.table[c], key=self._string) for c in new]
@@ -62,6 +61,23 @@ class StringRanks:
 
     def _string(self, code: np.int32) -> str:
         return self.table[int(code)]
+
+
+def sorted_codes(table: StringTable) -> np.ndarray:
+    """Every code of the table in string order, with little memory: a numpy sort on the
+    strings' first 16 bytes, then Python comparisons only inside runs of equal prefixes
+    (UTF-8 byte order is code-point order)."""
+    high, low = table.prefix_keys()
+    order = np.lexsort((low, high)).astype(np.int32)
+    high, low = high[order], low[order]
+    same = np.concatenate([[False], (high[1:] == high[:-1]) & (low[1:] == low[:-1]), [False]])
+    edges = np.diff(same.astype(np.int8))
+    for start, stop in zip(
+        np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) + 1, strict=True
+    ):  # a run of equal prefixes: order[start:stop]
+        run = order[start:stop].tolist()
+        order[start:stop] = sorted(run, key=table.__getitem__)
+    return order
 
 
 # Ranks live beside the read model, not in it: only listing needs them, and they go

@@ -18,7 +18,7 @@ from pymongo import ASCENDING
 
 from libs.common.testing.pytest_plugin import CleanEnv
 from services.ingest.columns import Columns, StringTable
-from services.ingest.listing import SORTS, StringRanks, list_page, page_order
+from services.ingest.listing import SORTS, StringRanks, list_page, page_order, sorted_codes
 from services.ingest.store import OBSOLETE_INDEXES, CustomerStore
 
 pytestmark = pytest.mark.integration
@@ -188,3 +188,23 @@ def test_string_ranks_stay_sorted_as_the_table_grows(step: int) -> None:
         rank = ranks.current()
         known = strings[: start + step]
         assert [known[c] for c in np.argsort(rank)] == sorted(known)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    strings=st.lists(
+        st.text(alphabet="ab\x01é€Z 9", max_size=20)
+        | st.sampled_from(["abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnoo~"]),
+        unique=True,
+        max_size=60,
+    ),
+    packed=st.booleans(),
+)
+def test_sorted_codes_is_the_strings_code_point_order(strings: list[str], packed: bool) -> None:
+    table = StringTable()
+    half = len(strings) // 2
+    table.codes(strings[:half])
+    if packed:
+        table.pack()  # the vectorised prefixes (ASCII) or the per-string ones
+    table.codes(strings[half:])  # and a tail not packed yet
+    assert [table[int(c)] for c in sorted_codes(table)] == sorted(strings)
