@@ -17,11 +17,13 @@ from libs.common.streams.consumer import ConsumerConfig, Handler, StreamConsumer
 log = get_logger(__name__)
 
 
-def consumer_config(settings: CommonSettings, stream: str, group: str) -> ConsumerConfig:
+def consumer_config(
+    settings: CommonSettings, stream: str, group: str, batch_size: int | None = None
+) -> ConsumerConfig:
     return ConsumerConfig(
         stream=stream,
         group=group,
-        batch_size=settings.stream_batch_size,
+        batch_size=batch_size or settings.stream_batch_size,
         block_ms=settings.stream_block_ms,
         visibility_timeout_ms=settings.stream_visibility_timeout_ms,
         max_deliveries=settings.stream_max_deliveries,
@@ -35,8 +37,13 @@ def make_consumer(
     stream: str,
     group: str,
     handlers: Mapping[type[Event], Handler],
+    *,
+    batch_size: int | None = None,
 ) -> StreamConsumer:
-    return StreamConsumer(client, consumer_config(settings, stream, group), handlers)
+    """``batch_size``: entries per read when not STREAM_BATCH_SIZE (a group whose entries
+    are large, or whose handler holds a shared lock, reads fewer at a time)."""
+    config = consumer_config(settings, stream, group, batch_size)
+    return StreamConsumer(client, config, handlers)
 
 
 def lower_priority(nice: int) -> None:

@@ -168,3 +168,12 @@ def test_a_receipt_a_moment_ahead_of_its_row_is_applied_without_a_redelivery(dep
     run(deps, "receipt")
     assert rows(deps, "r6")["r6:cu0"]["status"] == "delivered"
     assert pending(deps, RECEIPT, "receipt") == 0
+
+
+def test_the_receipt_worker_reads_fewer_entries_at_a_time_than_the_others(deps) -> None:
+    from services.delivery.worker import make_consumers
+
+    deps.settings.receipt_batch_entries = 7
+    receipt, send = make_consumers(deps, ["receipt", "send"])
+    assert receipt.config.batch_size == 7
+    assert send.config.batch_size == deps.settings.stream_batch_size != 7
