@@ -21,13 +21,22 @@ from libs.common.streams import INGEST
 from services.ingest import metrics
 from services.ingest.imports import parse_csv
 from services.ingest.intake import KINDS, encode_chunks, queue_entries, validate_body
-from services.ingest.listing import SORTS, list_page
-from services.ingest.models import CustomerIn, IngestAnswer, OrderIn, PreviewIn, openapi_body
+from services.ingest.listing import SORTS, audience_ids, list_page
+from services.ingest.models import (
+    AudienceIdsIn,
+    CustomerIn,
+    IngestAnswer,
+    OrderIn,
+    PreviewIn,
+    openapi_body,
+)
 from services.ingest.readmodel import PreviewModel, PreviewNotReady
 from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
 
 router = APIRouter(prefix="/api", tags=["ingest"])
+# this service's own callers (its resolver), never routed by the gateway
+internal_router = APIRouter(prefix="/internal", include_in_schema=False)
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
@@ -344,3 +353,22 @@ async def get_customer(request: Request, customer_id: str) -> Response:
         raise NotFound(f"no customer {customer_id[:128]!r}")
     orders = await asyncio.to_thread(store.orders_of, customer_id[:128])
     return _json({**customer_out(doc), "orders": [order_out(o) for o in orders]})
+
+
+AUDIENCE_CATCH_UP_S = 10.0  # the resolver can wait longer than a person previewing
+
+
+@internal_router.post("/audience-ids")
+async def audience_ids_route(request: Request, body: AudienceIdsIn) -> Response:
+    """A launched campaign's audience from the read model, for the resolver of this
+    service: ids in ``_id`` order (after ``afterId``), the same selection the preview
+    counts. 503 while the model is not current: the resolver then walks the database."""
+    model: PreviewModel | None = request.app.state.preview
+    if model is None or not model.ready or not await model.wait_caught_up(AUDIENCE_CATCH_UP_S):
+        return _retry_later(PreviewNotReady("the read model is not current", {"retryAfter": 1}))
+    group = parse_rules(body.rules)
+    columns = model.columns
+    ids = await asyncio.to_thread(
+        lambda: audience_ids(columns, columns.audience(group, body.now), body.after_id)
+    )
+    return _json({"ids": ids, "count": len(ids)})

@@ -12,7 +12,7 @@ from libs.common.logging import configure_logging
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis
 from libs.common.web import create_service_app, mongo_check, redis_check
-from services.ingest.api import router
+from services.ingest.api import internal_router, router
 from services.ingest.idempotency import IdempotencyStore
 from services.ingest.readmodel import PreviewModel
 from services.ingest.settings import IngestSettings
@@ -57,7 +57,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     return create_service_app(
         service="ingest",
         internal_token=settings.internal_token,
-        routers=[router],
+        routers=[router, internal_router],
         readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
         lifespan=lifespan,
     )

@@ -15,6 +15,7 @@ import redis
 from libs.common.events import CustomersUpserted, OrdersRecorded
 from libs.common.logging import get_logger
 from libs.common.streams import StreamProducer
+from services.ingest.audience import AudienceSource
 from services.ingest.changes import notify_changed
 from services.ingest.settings import IngestSettings
 from services.ingest.store import WRITE_SLICE, CustomerStore
@@ -28,6 +29,7 @@ class Deps:
     redis: redis.Redis
     producer: StreamProducer
     settings: IngestSettings
+    audience: AudienceSource | None = None  # the read model's audience (resolver)
 
 
 def upsert_customers(events: list[CustomersUpserted], deps: Deps) -> None:

@@ -150,3 +150,14 @@ def list_page(
     tie = ranks_of(cols.ids)[rows]
     page = rows[page_order(key, tie, skip, skip + limit)]
     return [cols.ids[int(r)] for r in page], len(rows)
+
+
+def audience_ids(cols: Columns, mask: np.ndarray, after_id: str | None) -> list[str]:
+    """The selected rows' customer ids in ``_id`` order (the resolver's walk order),
+    those after ``after_id`` only."""
+    rows = np.flatnonzero(mask)
+    rows = rows[np.argsort(ranks_of(cols.ids)[rows], kind="stable")]
+    ids = [cols.ids[int(r)] for r in rows]
+    if after_id is not None:
+        ids = ids[bisect.bisect_right(ids, after_id) :]
+    return ids

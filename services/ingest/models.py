@@ -14,7 +14,15 @@ from functools import lru_cache
 from typing import Annotated, Any, NotRequired
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+)
 from pydantic.alias_generators import to_camel
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
@@ -195,6 +203,14 @@ class IngestAnswer(BaseModel):
 class PreviewIn(ApiModel):
     rules: dict[str, Any]
     sample_size: Annotated[int, Field(ge=0, le=100)] = 20
+
+
+class AudienceIdsIn(ApiModel):
+    """The resolver's question to its own API: who matches these rules at ``now``."""
+
+    rules: dict[str, Any]
+    now: AwareDatetime
+    after_id: str | None = None
 
 
 def openapi_body(record: type, batch_key: str | None = None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from libs.common.logging import get_logger
 from libs.common.rules import RuleError, compile_rules, now_utc, parse_rules
 from libs.common.streams import SEGMENT, default_consumer_name
 from libs.common.templates import placeholder_values
+from services.ingest.audience import audience_documents
 from services.ingest.handlers import Deps
 from services.ingest.store import audience_filter
 
@@ -101,8 +102,14 @@ def resolve_audience(event: CampaignLaunched, deps: Deps) -> None:
         total += len(batch)
         batch = []
 
-    flt = audience_filter(compile_rules(group, now))
-    for doc in store.walk(flt, last_id, settings.send_chunk_size):
+    ids = deps.audience(event.rules, now, last_id) if deps.audience is not None else None
+    if ids is None:
+        flt = audience_filter(compile_rules(group, now))
+        docs = store.walk(flt, last_id, settings.send_chunk_size)
+    else:
+        docs = audience_documents(store, ids, settings.send_chunk_size)
+    log.info("resolver.walking", campaign_id=event.campaign_id, from_read_model=ids is not None)
+    for doc in docs:
         batch.append(recipient(doc, event.fields))
         last_id = doc["_id"]
         if len(batch) >= settings.send_chunk_size:

@@ -22,6 +22,10 @@ class IngestSettings(CommonSettings):
     # audience resolver: recipients per send entry, entries per pipelined XADD
     send_chunk_size: int = 500
     send_chunks_per_flush: int = 10
+    # The ingest API the resolver asks for a campaign's audience (its read model); empty:
+    # the resolver walks the database (services/ingest/audience.py says why not to).
+    api_url: str = ""
+    api_timeout_s: float = 60.0
     # in-memory columnar read model for fast previews
     columns_enabled: bool = True
     # customers per page of the read model's load (one query each)

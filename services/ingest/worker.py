@@ -17,6 +17,7 @@ from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
 from libs.common.streams import INGEST, SEGMENT, StreamConsumer, StreamProducer
 from libs.common.worker import make_consumer, run_consumers
+from services.ingest.audience import api_audience_source
 from services.ingest.handlers import Deps, record_orders, upsert_customers
 from services.ingest.resolver import resolve_audiences
 from services.ingest.settings import IngestSettings
@@ -37,7 +38,12 @@ def build_deps(settings: IngestSettings) -> Deps:
     client = make_redis(settings.redis_url, block_ms=settings.stream_block_ms)
     store = CustomerStore(make_client(settings.mongodb_uri)[settings.database_name("ingest")])
     store.ensure_indexes()
-    return Deps(store, client, StreamProducer(client, settings.stream_maxlen), settings)
+    audience = (
+        api_audience_source(settings.api_url, settings.internal_token, settings.api_timeout_s)
+        if settings.api_url
+        else None
+    )
+    return Deps(store, client, StreamProducer(client, settings.stream_maxlen), settings, audience)
 
 
 def build_consumer(group: str, deps: Deps) -> StreamConsumer:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -324,3 +325,95 @@ def test_catching_up_applies_changes_in_slices_between_requests(
 
     # one call for all 600 rows would hold the event loop (and every request) throughout
     assert api.portal.call(loop_turns_while_applying) >= 600 // APPLY_SLICE
+
+
+def model_source(api: TestClient, asked: list[str | None]) -> Any:
+    """The resolver's audience source, calling the API in-process (what
+    audience.api_audience_source does over HTTP); None when the API answers 503."""
+
+    def source(rules: dict[str, Any], now: Any, after_id: str | None) -> list[str] | None:
+        asked.append(after_id)
+        body = {"rules": rules, "now": now.isoformat(), "afterId": after_id}
+        answer = api.post("/internal/audience-ids", json=body)
+        assert answer.status_code == 200, answer.text  # these tests want the model's answer
+        return answer.json()["ids"]
+
+    return source
+
+
+def test_resolver_takes_the_audience_from_the_read_model_in_the_walks_order(
+    make_api: Callable[..., TestClient],
+    drain: Callable[[str], int],
+    deps: Deps,
+    clean_env: CleanEnv,
+) -> None:
+    seed(make_api(columns_enabled=False), drain, n=90)
+    walked_api = make_api(columns_enabled=False)
+    deps.settings.send_chunk_size = 4
+    launch(clean_env, "camp-walk")
+    launch(clean_env, "camp-model")
+    walk_event, model_event = (decode(i.decode(), f) for i, f in clean_env.redis.xrange("segment"))
+    resolve_audience(walk_event, deps)  # no source: the database walk
+    col_api = make_api()
+    wait_columns_current(col_api)
+    asked: list[str | None] = []
+    deps.audience = model_source(col_api, asked)
+    resolve_audience(model_event, deps)
+    by_campaign: dict[str, list[Any]] = {}
+    for chunk in sends(clean_env):
+        by_campaign.setdefault(chunk.campaign_id, []).extend(chunk.recipients)
+    walked, modelled = by_campaign["camp-walk"], by_campaign["camp-model"]
+    assert asked == [None]
+    assert [r.model_dump() for r in modelled] == [r.model_dump() for r in walked]
+    assert (
+        len(modelled)
+        == walked_api.post("/api/customers/preview", json={"rules": RULES}).json()["count"]
+    )
+    assert [r.total for r in resolved(clean_env)] == [len(walked)] * 2
+
+
+def test_an_interrupted_resolution_from_the_read_model_resumes_after_the_last_saved_id(
+    make_api: Callable[..., TestClient],
+    drain: Callable[[str], int],
+    deps: Deps,
+    clean_env: CleanEnv,
+) -> None:
+    seed(make_api(columns_enabled=False), drain, n=40)
+    col_api = make_api()
+    wait_columns_current(col_api)
+    asked: list[str | None] = []
+    deps.audience = model_source(col_api, asked)
+    deps.settings.send_chunk_size = 5
+    deps.settings.send_chunks_per_flush = 1
+    launch(clean_env, "camp-r", {"operator": "AND", "conditions": []})
+    [event] = (decode(i.decode(), f) for i, f in clean_env.redis.xrange("segment"))
+    real_publish = deps.producer.publish
+    calls = {"n": 0}
+
+    def crash_on_third_flush(events: Any, **kw: Any) -> list[str]:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ConnectionError("redis went away")
+        return real_publish(events, **kw)
+
+    deps.producer.publish = crash_on_third_flush  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        resolve_audience(event, deps)  # type: ignore[arg-type]
+    deps.producer.publish = real_publish  # type: ignore[method-assign]
+    resolve_audience(event, deps)  # type: ignore[arg-type]
+    ids = [r.customer_id for c in sends(clean_env) for r in c.recipients]
+    assert len(ids) == len(set(ids)) == 40 and ids == sorted(ids)
+    assert asked[0] is None and asked[1] == ids[9]  # resumed after the second chunk
+
+
+def test_the_audience_route_refuses_while_the_model_is_not_current(
+    make_api: Callable[..., TestClient], deps: Deps, clean_env: CleanEnv
+) -> None:
+    body = {"rules": RULES, "now": "2026-01-01T00:00:00Z"}
+    assert (
+        make_api(columns_enabled=False).post("/internal/audience-ids", json=body).status_code == 503
+    )
+    from services.ingest.audience import api_audience_source
+
+    unreachable = api_audience_source("http://127.0.0.1:9", clean_env.internal_token, 2.0)
+    assert unreachable(RULES, datetime.now(UTC), None) is None  # the resolver walks instead
