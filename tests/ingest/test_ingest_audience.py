@@ -83,6 +83,22 @@ def sends(clean_env: CleanEnv) -> list[SendRequested]:
     return [decode(i.decode(), f) for i, f in clean_env.redis.xrange("send")]  # type: ignore[misc]
 
 
+def crash_on_flush(deps: Deps, number: int) -> Callable[..., list[str]]:
+    """Make the resolver's ``number``-th publish fail (Redis went away); returns the
+    real publish, to put back."""
+    real_publish = deps.producer.publish
+    calls = {"n": 0}
+
+    def crashing(events: Any, **kw: Any) -> list[str]:
+        calls["n"] += 1
+        if calls["n"] == number:
+            raise ConnectionError("redis went away")
+        return real_publish(events, **kw)
+
+    deps.producer.publish = crashing  # type: ignore[method-assign]
+    return real_publish
+
+
 def resolved(clean_env: CleanEnv) -> list[AudienceResolved]:
     events = [decode(i.decode(), f) for i, f in clean_env.redis.xrange("campaign_events")]
     return [e for e in events if isinstance(e, AudienceResolved)]
@@ -156,16 +172,7 @@ def test_interrupted_resolution_resumes_after_the_last_saved_customer(
     launch(clean_env, "camp-3", {"operator": "AND", "conditions": []})
     [entry_id, fields] = clean_env.redis.xrange("segment")[0]
     event = decode(entry_id.decode(), fields)
-    real_publish = deps.producer.publish
-    calls = {"n": 0}
-
-    def crash_on_third_flush(events: Any, **kw: Any) -> list[str]:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise ConnectionError("redis went away")
-        return real_publish(events, **kw)
-
-    deps.producer.publish = crash_on_third_flush  # type: ignore[method-assign]
+    real_publish = crash_on_flush(deps, 3)
     with pytest.raises(ConnectionError):
         resolve_audience(event, deps)  # type: ignore[arg-type]
     assert len(sends(clean_env)) == 4  # two flushes of two chunks
@@ -387,16 +394,7 @@ def test_an_interrupted_resolution_from_the_read_model_resumes_after_the_last_sa
     deps.settings.send_chunks_per_flush = 1
     launch(clean_env, "camp-r", {"operator": "AND", "conditions": []})
     [event] = (decode(i.decode(), f) for i, f in clean_env.redis.xrange("segment"))
-    real_publish = deps.producer.publish
-    calls = {"n": 0}
-
-    def crash_on_third_flush(events: Any, **kw: Any) -> list[str]:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise ConnectionError("redis went away")
-        return real_publish(events, **kw)
-
-    deps.producer.publish = crash_on_third_flush  # type: ignore[method-assign]
+    real_publish = crash_on_flush(deps, 3)
     with pytest.raises(ConnectionError):
         resolve_audience(event, deps)  # type: ignore[arg-type]
     deps.producer.publish = real_publish  # type: ignore[method-assign]
