@@ -57,6 +57,4 @@ def audience_documents(
 ) -> Iterator[dict[str, Any]]:
     """The documents of ``ids``, in that order, read ``chunk`` at a time."""
     for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
-        found = {doc["_id"]: doc for doc in store.documents(part)}
-        yield from (found[cid] for cid in part if cid in found)
+        yield from store.customers_in_order(ids[start : start + chunk])

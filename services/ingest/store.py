@@ -283,10 +283,6 @@ class CustomerStore:
         """Every customer (for the columnar read model), in server order."""
         yield from self.customers.find({}, batch_size=batch_size)
 
-    def documents(self, ids: Sequence[str]) -> list[Doc]:
-        """The customers of these ids (any order; missing ones left out)."""
-        return list(self.customers.find({"_id": {"$in": list(ids)}}))
-
     def walk(self, flt: Doc, after_id: str | None, batch_size: int) -> Iterator[Doc]:
         """The audience in ``_id`` order, resuming after ``after_id``."""
         if after_id is not None:
