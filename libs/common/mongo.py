@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import ASCENDING, MongoClient
+from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+DUPLICATE_KEY = 11000
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,23 @@ def drop_indexes(db: Database[dict[str, Any]], specs: Sequence[IndexSpec]) -> li
                 collection.drop_index(name)
                 dropped.append(name)
     return dropped
+
+
+def insert_new(collection: Collection[dict[str, Any]], docs: Sequence[dict[str, Any]]) -> int:
+    """Insert in one unordered bulk; documents whose ``_id`` already exists are left as
+    they are (idempotent writes). Returns how many were inserted; any other error
+    raises."""
+    if not docs:
+        return 0
+    try:
+        return len(collection.insert_many(list(docs), ordered=False).inserted_ids)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if exc.details.get("writeConcernErrors") or any(
+            e.get("code") != DUPLICATE_KEY for e in errors
+        ):
+            raise
+        return int(exc.details.get("nInserted", len(docs) - len(errors)))
 
 
 def ping(client: MongoClient[dict[str, Any]]) -> bool:

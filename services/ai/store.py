@@ -25,12 +25,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import DESCENDING, UpdateOne
-from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
 
 from libs.common.events import CustomerRecord, OrderRecord
-from libs.common.mongo import IndexSpec, ensure_indexes
+from libs.common.mongo import IndexSpec, ensure_indexes, insert_new
 from services.ai import eventlog
 from services.ai.eventlog import CANCELLED, FINAL, SENT
 
@@ -41,7 +39,6 @@ INDEXES = (
 CHUNK = 500
 SNAPSHOT_SIZE = 1000
 COMPACT_MIN_RECORDS = 10_000
-DUPLICATE_KEY = 11000
 
 Entries = Sequence[tuple[str | None, Sequence[Any]]]  # (stream entry id, its items)
 
@@ -116,20 +113,6 @@ class AiStore:
     def ensure_indexes(self) -> None:
         ensure_indexes(self.db, INDEXES)
 
-    def _insert_log(
-        self, collection: Collection[dict[str, Any]], docs: list[dict[str, Any]]
-    ) -> None:
-        """Insert log documents; one already there is the same entry applied before."""
-        if not docs:
-            return
-        try:
-            collection.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            if exc.details.get("writeConcernErrors") or any(
-                e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])
-            ):
-                raise
-
     # -- customers and orders ------------------------------------------------------
     def append_customers(self, entries: Entries) -> None:
         """One log document per stream entry (the last record of an id in it wins)."""
@@ -138,7 +121,7 @@ class AiStore:
             latest = {r.id: _customer_record(r) for r in records}
             if latest:
                 docs.append({"_id": eventlog.log_key(entry_id), "records": list(latest.values())})
-        self._insert_log(self.db.customer_log, docs)
+        insert_new(self.db.customer_log, docs)
 
     def _compact_customers(
         self, docs: list[dict[str, Any]], latest: dict[str, tuple[str, dict[str, Any]]]
@@ -154,7 +137,7 @@ class AiStore:
             return
         newest = max(str(d["_id"]) for d in docs)
         snapshot = eventlog.snapshot_docs(latest, newest, SNAPSHOT_SIZE)
-        self._insert_log(self.db.customer_log, snapshot)
+        insert_new(self.db.customer_log, snapshot)
         fresh = {d["_id"] for d in snapshot}
         folded = [d["_id"] for d in docs if d["_id"] not in fresh]
         for chunk in _chunks(folded):
@@ -276,7 +259,7 @@ class AiStore:
             eventlog.message_doc(key, campaign_id, kind, group)
             for (key, campaign_id), group in groups.items()
         ]
-        self._insert_log(self.db.message_log, docs)
+        insert_new(self.db.message_log, docs)
 
     def campaign_messages(self, campaign_id: str) -> list[dict[str, Any]]:
         docs = self.db.message_log.find({"campaign_id": campaign_id})

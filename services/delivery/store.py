@@ -15,16 +15,14 @@ from typing import Any
 
 from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
 
-from libs.common.mongo import IndexSpec, ensure_indexes
+from libs.common.mongo import IndexSpec, ensure_indexes, insert_new
 from services.delivery.metrics import MESSAGES
 from services.delivery.models import CANCELLED, HELD, SENT
 
 COMMUNICATIONS = "communications"
 CONTROLS = "campaign_controls"
 ID_QUERY_CHUNK = 1000
-DUPLICATE_KEY = 11000
 
 INDEXES = (
     # (campaign_id, status, _id) would also serve the _id order of held batches and pages
@@ -63,15 +61,7 @@ class DeliveryStore:
 
     def insert_new(self, docs: Sequence[Doc]) -> int:
         """Insert rows in one bulk write; a row that already exists is left as it is."""
-        if not docs:
-            return 0
-        try:
-            inserted = len(self.comms.insert_many(list(docs), ordered=False).inserted_ids)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            inserted = int(exc.details.get("nInserted", 0))
+        inserted = insert_new(self.comms, docs)
         for doc in docs:
             MESSAGES.labels(doc["status"]).inc()
         return inserted

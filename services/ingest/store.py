@@ -36,7 +36,7 @@ from pymongo.errors import BulkWriteError
 
 from libs.common.errors import TransientError
 from libs.common.events import CustomerRecord, OrderRecord
-from libs.common.mongo import IndexSpec, drop_indexes, ensure_indexes
+from libs.common.mongo import DUPLICATE_KEY, IndexSpec, drop_indexes, ensure_indexes, insert_new
 from services.ingest.aggregates import build_customer, same_content, version_of
 
 Doc = dict[str, Any]
@@ -57,7 +57,6 @@ AUDIENCE: Doc = {"contactable": True}
 LISTED: Doc = {"placeholder": {"$exists": False}}
 MAX_ATTEMPTS = 8
 WRITE_SLICE = 2000
-DUPLICATE_KEY = 11000
 
 
 def audience_filter(rules_filter: Doc) -> Doc:
@@ -122,14 +121,7 @@ class CustomerStore:
             }
             for r in {r.id: r for r in records}.values()
         ]
-        if docs:
-            try:
-                self.orders.insert_many(docs, ordered=False)
-            except BulkWriteError as exc:  # an order is immutable: a re-sent id is ignored
-                if exc.details.get("writeConcernErrors") or any(
-                    e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])
-                ):
-                    raise
+        insert_new(self.orders, docs)  # an order is immutable: a re-sent id is ignored
         return self.write_customers(list(dict.fromkeys(r.customer_id for r in records)), {})
 
     def write_customers(
