@@ -17,6 +17,7 @@ from bench import data
 from bench.load import open_loop, post_batches
 from bench.memory import cpu_seconds
 from bench.report import Figure, percentile
+from libs.common.mongo import count_matching
 from libs.common.settings import DEV_INTERNAL_TOKEN
 from tests.support.stack import RunningStack
 
@@ -217,7 +218,7 @@ def end_to_end(
             break
         time.sleep(0.1)
     elapsed = time.perf_counter() - started
-    readable = coll.count_documents({"_id": {"$gte": prefix, "$lt": chr(ord(prefix) + 1)}})
+    readable = count_matching(coll, {"_id": {"$gte": prefix, "$lt": chr(ord(prefix) + 1)}})
     client.close()
     done = readable >= records and result.accepted == records
     return Figure(

@@ -15,6 +15,7 @@ from pymongo import InsertOne, UpdateOne
 
 from bench import data
 from bench.report import Figure
+from libs.common.mongo import count_matching
 
 CHUNK = 500  # records per stream entry, as the ingest API chunks (INGEST_CHUNK_SIZE)
 ENTRIES_PER_PIPELINE = 2  # one 1,000-record request = two entries in one round trip
@@ -74,7 +75,7 @@ def db_raw_upsert(mongo_uri: str, db_name: str, records: int, batch: int = 1000)
     for ops in ops_batches:
         coll.bulk_write(ops, ordered=False)
     elapsed = time.perf_counter() - started
-    count = coll.count_documents({})
+    count = count_matching(coll, {})
     client.drop_database(db_name)
     client.close()
     assert count == records, f"{count} documents after upserting {records}"
@@ -136,7 +137,7 @@ def db_raw_comm_rows(mongo_uri: str, db_name: str, messages: int, batch: int = 1
             ordered=False,
         )
     elapsed = time.perf_counter() - started
-    delivered = coll.count_documents({"status": "delivered"})
+    delivered = count_matching(coll, {"status": "delivered"})
     client.drop_database(db_name)
     client.close()
     assert delivered == messages, f"{delivered} delivered rows of {messages}"

@@ -78,6 +78,21 @@ def insert_new(collection: Collection[dict[str, Any]], docs: Sequence[dict[str, 
         return int(exc.details.get("nInserted", len(docs) - len(errors)))
 
 
+def count_matching(collection: Collection[dict[str, Any]], query: Mapping[str, Any]) -> int:
+    """How many documents match ``query``, by the ``count`` command.
+
+    Not ``count_documents``: pymongo sends that as an aggregation (``$match``, then
+    ``$group`` with ``$sum: 1``), which nx-27017 evaluates by loading the whole
+    collection into memory (5 s and +530 MB for 200,000 small documents, even when
+    none matches). It answers ``count`` in SQL (0.2 s there, no memory), and a
+    ``$count`` aggregation is no way out: its ``$match`` compares dates wrongly there.
+    MongoDB 7 answers the ``count`` command exactly for a query on an unsharded
+    collection.
+    """
+    reply = collection.database.command("count", collection.name, query=dict(query))
+    return int(reply["n"])
+
+
 def ping(client: MongoClient[dict[str, Any]]) -> bool:
     try:
         client.admin.command("ping")

@@ -15,7 +15,7 @@ from pymongo import DESCENDING, MongoClient, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from libs.common.mongo import IndexSpec, ensure_indexes
+from libs.common.mongo import IndexSpec, count_matching, ensure_indexes
 from services.campaign import stats
 from services.campaign.clock import to_ms
 from services.campaign.lifecycle import ACTIVE
@@ -51,7 +51,7 @@ class CampaignStore:
         docs = list(
             self.campaigns.find(query).sort([("created_ms", DESCENDING)]).skip(skip).limit(limit)
         )
-        return docs, self.campaigns.count_documents(query)
+        return docs, count_matching(self.campaigns, query)
 
     def all_campaign_counts(self) -> list[Doc]:
         return list(self.campaigns.find({}, {"counts": 1, "unseen": 1, "created_ms": 1}))

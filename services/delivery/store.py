@@ -16,7 +16,7 @@ from typing import Any
 from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.database import Database
 
-from libs.common.mongo import IndexSpec, ensure_indexes, insert_new
+from libs.common.mongo import IndexSpec, count_matching, ensure_indexes, insert_new
 from services.delivery.metrics import MESSAGES
 from services.delivery.models import CANCELLED, HELD, SENT
 
@@ -120,7 +120,7 @@ class DeliveryStore:
         query: Doc = {"campaign_id": campaign_id}
         if status:
             query["status"] = status
-        total = self.comms.count_documents(query)
+        total = count_matching(self.comms, query)
         cursor = self.comms.find(query).sort("_id", ASCENDING)
         docs = list(cursor.skip((page - 1) * page_size).limit(page_size))
         return docs, total

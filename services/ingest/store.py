@@ -36,7 +36,14 @@ from pymongo.errors import BulkWriteError
 
 from libs.common.errors import TransientError
 from libs.common.events import CustomerRecord, OrderRecord
-from libs.common.mongo import DUPLICATE_KEY, IndexSpec, drop_indexes, ensure_indexes, insert_new
+from libs.common.mongo import (
+    DUPLICATE_KEY,
+    IndexSpec,
+    count_matching,
+    drop_indexes,
+    ensure_indexes,
+    insert_new,
+)
 from services.ingest.aggregates import build_customer, same_content, version_of
 
 Doc = dict[str, Any]
@@ -233,7 +240,7 @@ class CustomerStore:
         self, *, skip: int, limit: int, sort: list[tuple[str, int]], query: Doc
     ) -> tuple[list[Doc], int]:
         flt = {"$and": [LISTED, query]} if query else LISTED
-        total = self.customers.count_documents(flt)
+        total = count_matching(self.customers, flt)
         cursor = self.customers.find(flt).sort([*sort, ("_id", ASCENDING)])
         return list(cursor.skip(skip).limit(limit)), total
 
@@ -250,7 +257,7 @@ class CustomerStore:
         return list(cursor.limit(limit))
 
     def count_listed(self) -> int:
-        return self.customers.count_documents(LISTED)
+        return count_matching(self.customers, LISTED)
 
     def order_stats(self) -> Doc:
         revenue = 0.0
@@ -259,12 +266,12 @@ class CustomerStore:
         ):
             revenue = float(row.get("revenue") or 0)
         return {
-            "orders": self.orders.count_documents({}),
+            "orders": count_matching(self.orders, {}),
             "revenue": round(revenue, 2),
         }
 
     def count(self, flt: Doc) -> int:
-        return self.customers.count_documents(flt)
+        return count_matching(self.customers, flt)
 
     def sample(self, flt: Doc, size: int) -> list[Doc]:
         if size <= 0:

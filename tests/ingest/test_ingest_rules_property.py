@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from libs.common.mongo import count_matching
 from libs.common.rules import FIELDS, OPERATORS_BY_KIND, compile_rules, matches, parse_rules
 from libs.common.testing.pytest_plugin import CleanEnv
 from services.ingest.columns import Columns, evaluate
@@ -118,6 +119,7 @@ def test_python_database_and_columns_select_the_same_customers(
         in_db = {d["_id"] for d in collection.find(flt, {"_id": 1})}
         in_columns = ids_of(columns, evaluate(columns, group, NOW))
         assert in_python == in_db == in_columns, raw
+        assert count_matching(collection, flt) == len(in_db), raw  # the preview's DB count
         audience_db = collection.find(audience_filter(compile_rules(group, NOW)), {"_id": 1})
         audience_columns = ids_of(columns, columns.audience(group, NOW))
         assert {d["_id"] for d in audience_db} == audience_columns, raw
