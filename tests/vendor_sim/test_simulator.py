@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
+from services.vendor_sim import simulator
 from services.vendor_sim.models import SendRequest
-from services.vendor_sim.simulator import Controls, KeyReused, Vendor, VendorFault
+from services.vendor_sim.simulator import Controls, KeyReused, SeenRefs, Vendor, VendorFault
 
 pytestmark = pytest.mark.unit
 
@@ -116,3 +118,90 @@ def test_error_injection_answers_429_with_retry_after_or_500_at_about_the_rate()
     refused = sum(s != 202 for s in statuses)
     assert 230 < refused < 370
     assert {429, 500} <= set(statuses)
+
+
+# -- bounded memory: compact idempotency answers, hashed client refs ----------------------
+def test_replay_rebuilt_from_compact_storage_is_identical_and_schedules_nothing() -> None:
+    clock = FakeClock()
+    vendor = Vendor(Controls(latency_ms=0, latency_jitter_ms=0), seed=11, clock=clock)
+    first = vendor.submit("key-a", batch(10))
+    vendor.submit("key-b", batch(5, start=100))
+    assert len(vendor.take_due()["http://receiver/hook"]) == 15
+    # What the vendor keeps per key: the 32-byte fingerprint and 8 bytes per vendor id.
+    assert len(vendor._by_key["key-a"]) == 32 + 8 * 10
+
+    again = vendor.submit("key-a", batch(10))
+    assert [m.model_dump() for m in again] == [m.model_dump() for m in first]
+    assert all(m.vendor_message_id.startswith("vm_") for m in again)
+    assert len({m.vendor_message_id for m in again}) == 10
+    assert vendor.stats["accepted"] == 15
+    assert vendor.stats["receipts_scheduled"] == 15
+    assert vendor.stats["duplicate_requests"] == 1
+    assert vendor.stats["duplicates_refused"] == 10
+    assert vendor.stats["duplicate_client_refs"] == 0
+    assert vendor.pending_receipts == 0
+    assert vendor.take_due() == {}
+
+
+def test_any_other_body_under_a_known_key_is_refused_even_the_same_messages_reordered() -> None:
+    vendor = Vendor(Controls(), seed=1)
+    request = batch(4)
+    vendor.submit("key-1", request)
+    vendor.submit("key-2", batch(4, start=10))
+    reordered = request.model_copy(update={"messages": list(reversed(request.messages))})
+    other_callback = request.model_copy(update={"callback_url": "http://elsewhere/hook"})
+    for body in (batch(4, start=50), batch(3), reordered, other_callback):
+        with pytest.raises(KeyReused):
+            vendor.submit("key-1", body)
+    assert vendor.stats["accepted"] == 8
+
+
+def test_oldest_keys_are_forgotten_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(simulator, "MAX_REMEMBERED_KEYS", 2)
+    vendor = Vendor(Controls(), seed=1)
+    for key in ("k1", "k2", "k3"):
+        vendor.submit(key, batch(2))
+    vendor.submit("k1", batch(2, start=70))  # forgotten: a new send, not KeyReused
+    with pytest.raises(KeyReused):
+        vendor.submit("k1", batch(2))
+    assert list(vendor._by_key) == ["k3", "k1"]
+
+
+def test_duplicate_client_refs_are_counted_exactly_across_folds() -> None:
+    vendor = Vendor(Controls(), seed=1, ref_fold_size=4)
+    vendor.submit(None, batch(6))  # c1:0..5, folded at the end of the batch
+    vendor.submit(None, batch(3, start=4))  # 4, 5 folded; 6 new, kept recent
+    vendor.submit(None, batch(2, start=6))  # 6 recent; 7 new
+    vendor.submit(None, batch(10))  # 0..7 seen (folded or recent); 8, 9 new
+    assert vendor.stats["duplicate_client_refs"] == 2 + 1 + 8
+    assert len(vendor._seen_refs) == 10
+
+
+@pytest.mark.parametrize("fold_size", [1, 2, 3, 5, 64])
+def test_seen_refs_counts_like_a_plain_set(fold_size: int) -> None:
+    rng = random.Random(fold_size)
+    seen = SeenRefs(fold_size)
+    plain: set[str] = set()
+    for _ in range(300):
+        refs = [f"c:{rng.randrange(400)}" for _ in range(rng.randint(1, 12))]
+        expected = 0
+        for ref in refs:
+            expected += ref in plain
+            plain.add(ref)
+        assert seen.add_all(refs) == expected
+        assert len(seen) == len(plain)
+
+
+def test_reset_forgets_keys_refs_receipts_and_stats() -> None:
+    vendor = Vendor(Controls(), seed=1, ref_fold_size=2)
+    vendor.submit("key-1", batch(5))
+    vendor.submit(None, batch(5))
+    assert vendor.stats["duplicate_client_refs"] == 5
+    vendor.reset(Controls(), seed=1)
+    assert not vendor.stats
+    assert vendor.pending_receipts == 0
+    assert len(vendor._seen_refs) == 0
+    vendor.submit("key-1", batch(5, start=20))  # the key is unknown again: no KeyReused
+    vendor.submit(None, batch(5))  # the refs are unknown again: no duplicates
+    assert vendor.stats["duplicate_client_refs"] == 0
+    assert vendor.stats["accepted"] == 10
