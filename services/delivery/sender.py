@@ -68,25 +68,48 @@ def handle_send_requested(events: list[SendRequested], deps: Deps) -> None:
     waiting on the vendor or the database, so overlapping them keeps both busy."""
     controls = deps.store.get_controls(e.campaign_id for e in events)
     states = CampaignStates({cid: doc.get("state", "") for cid, doc in controls.items()})
+    existing = _existing_rows(events, deps)
     workers = min(deps.settings.send_concurrency, len(events))
     if workers <= 1:
         for event in events:
-            send_chunk(event, states, deps)
+            send_chunk(event, states, existing, deps)
         return
     # one copy of the caller's context (trace id) per chunk: a context runs in one thread
     contexts = [contextvars.copy_context() for _ in events]
     with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
-        runs = pool.map(lambda c, e: c.run(send_chunk, e, states, deps), contexts, events)
+        runs = pool.map(lambda c, e: c.run(send_chunk, e, states, existing, deps), contexts, events)
         list(runs)  # re-raises the first failure, once every chunk has finished
 
 
-def send_chunk(event: SendRequested, states: CampaignStates, deps: Deps) -> None:
-    """Handle one chunk (an auto-pause it trips is recorded in ``states``)."""
+def _existing_rows(events: list[SendRequested], deps: Deps) -> dict[str, dict[str, Any]]:
+    """The rows already written for any recipient of these chunks: one query per
+    campaign in the batch, not one per chunk."""
+    ids: dict[str, list[str]] = {}
+    for event in events:
+        cid = event.campaign_id
+        ids.setdefault(cid, []).extend(
+            make_message_id(cid, r.customer_id) for r in event.recipients
+        )
+    existing: dict[str, dict[str, Any]] = {}
+    for message_ids in ids.values():
+        existing.update(deps.store.find_existing(message_ids))
+    return existing
+
+
+def send_chunk(
+    event: SendRequested,
+    states: CampaignStates,
+    existing_rows: dict[str, dict[str, Any]],
+    deps: Deps,
+) -> None:
+    """Handle one chunk (an auto-pause it trips is recorded in ``states``);
+    ``existing_rows`` holds at least the rows already written for its recipients."""
     now = utcnow()
     cid = event.campaign_id
     state = states.get(cid)
     recipients = list({r.customer_id: r for r in event.recipients}.values())
-    existing = deps.store.find_existing([make_message_id(cid, r.customer_id) for r in recipients])
+    message_ids = [make_message_id(cid, r.customer_id) for r in recipients]
+    existing = {mid: existing_rows[mid] for mid in message_ids if mid in existing_rows}
     if existing and event.deliveries > 1:
         _announce_existing(cid, list(existing.values()), deps)
     fresh = [r for r in recipients if make_message_id(cid, r.customer_id) not in existing]

@@ -51,13 +51,21 @@ class DeliveryStore:
 
     # -- communications: the send path ---------------------------------------------
     def find_existing(self, ids: Sequence[str]) -> dict[str, Doc]:
-        """The rows that already exist among ``ids`` (one query per 1000 ids)."""
-        found: dict[str, Doc] = {}
+        """The rows that already exist among ``ids``, by one ``_id`` range query.
+
+        The ids are message ids of one campaign (``"{campaign_id}:{customer_id}"``), so
+        every id between the smallest and the largest shares the campaign's prefix: the
+        range holds only that campaign's rows. A send batch's chunks come from the
+        resolver in ``_id`` order, so the range is theirs alone and one query replaces a
+        query per chunk (each of which waited its turn behind the inserts on a server
+        that serialises a database's commands).
+        """
+        if not ids:
+            return {}
+        wanted = set(ids)
+        query = {"_id": {"$gte": min(ids), "$lte": max(ids)}}
         fields = {"body": False, "to": False}
-        for part in _chunks(list(ids), ID_QUERY_CHUNK):
-            for doc in self.comms.find({"_id": {"$in": list(part)}}, fields):
-                found[doc["_id"]] = doc
-        return found
+        return {d["_id"]: d for d in self.comms.find(query, fields) if d["_id"] in wanted}
 
     def insert_new(self, docs: Sequence[Doc]) -> int:
         """Insert rows in one bulk write; a row that already exists is left as it is."""

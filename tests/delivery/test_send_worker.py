@@ -231,8 +231,29 @@ def test_an_auto_pause_by_another_chunk_holds_this_chunks_later_batches(deps, ve
 
     states = CampaignStates({})
     deps.limiter.acquire = pause_during_first_batch
-    send_chunk(chunk("c11", recipients(15)), states, deps)
+    send_chunk(chunk("c11", recipients(15)), states, {}, deps)
     stored = rows(deps, "c11")
     statuses = sorted(r["status"] for r in stored.values())
     assert statuses == ["held"] * 10 + ["sent"] * 5
     assert vendor_stats(vendor)["accepted"] == 5
+
+
+def test_rows_already_written_are_found_for_every_chunk_of_a_batch(deps, vendor) -> None:
+    publish(deps, [chunk("c5", recipients(10))])
+    run(deps, "send")
+    assert vendor_stats(vendor)["accepted"] == 10
+    # one read batch: a chunk half written already (recipients out of order), a campaign
+    # whose id starts like the first one's, and a fresh chunk of the first campaign
+    publish(
+        deps,
+        [
+            chunk("c5", list(reversed(recipients(20))), number=1),
+            chunk("c50", recipients(10), number=0),
+            chunk("c5", recipients(5, 30), number=2),
+        ],
+    )
+    run(deps, "send")
+    stats = vendor_stats(vendor)
+    assert stats["accepted"] == 10 + 10 + 10 + 5
+    assert stats["duplicateClientRefs"] == 0
+    assert len(rows(deps, "c5")) == 25 and len(rows(deps, "c50")) == 10
