@@ -25,7 +25,7 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
     settings = settings or DeliverySettings()
     configure_logging("delivery", settings.log_level)
     redis = make_async_redis(settings.redis_url)
-    mongo = make_client(settings.mongodb_uri)
+    mongo = make_client(settings.store_uri)
     store = DeliveryStore(mongo[settings.database_name("delivery")])
 
     @asynccontextmanager

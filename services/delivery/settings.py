@@ -20,6 +20,11 @@ class DeliverySettings(CommonSettings):
     )
 
     port: int = 8003
+    # Delivery's own database server, if it has one ("" = MONGODB_URI). Its rows take
+    # two writes per message, most of a campaign's database work: on a server that runs
+    # one database's commands at a time and every database on one interpreter
+    # (nx-27017), a server of its own keeps the other services' queries out of its way.
+    own_mongodb_uri: str = Field("", alias="DELIVERY_MONGODB_URI")
     metrics_port: int = 0
     vendor_url: str = "http://127.0.0.1:8004"
     receipt_callback_url: str = "http://127.0.0.1:8000/api/deliveries/receipts"
@@ -51,6 +56,11 @@ class DeliverySettings(CommonSettings):
     receipt_attempts: int = Field(4, ge=1)
     receipt_retry_s: float = Field(0.25, ge=0)
     webhook_max_receipts: int = Field(5000, ge=1)
+
+    @property
+    def store_uri(self) -> str:
+        """The database server holding delivery's collections."""
+        return self.own_mongodb_uri or self.mongodb_uri
 
     @model_validator(mode="after")
     def _refuse_dev_webhook_secret_in_production(self) -> DeliverySettings:

@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = DeliverySettings()
     configure_logging("delivery", settings.log_level)
     client = make_redis(settings.redis_url, block_ms=settings.stream_block_ms)
-    mongo = make_client(settings.mongodb_uri)
+    mongo = make_client(settings.store_uri)
     http = httpx.Client(base_url=settings.vendor_url, timeout=settings.vendor_timeout_s)
     deps = build_deps(settings, client, mongo, http)
     deps.store.ensure_indexes()

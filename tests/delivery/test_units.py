@@ -116,3 +116,15 @@ def test_signature_is_checked_over_the_exact_body() -> None:
     assert not signature_ok("s3cret", b'{"a": 1}', header)
     assert not signature_ok("other", b'{"a":1}', header)
     assert not signature_ok("s3cret", b'{"a":1}', None)
+
+
+def test_delivery_may_keep_its_collections_on_a_server_of_its_own(monkeypatch) -> None:
+    from services.delivery.settings import DeliverySettings
+
+    monkeypatch.setenv("MONGODB_URI", "mongodb://shared:27017")
+    monkeypatch.delenv("DELIVERY_MONGODB_URI", raising=False)
+    assert DeliverySettings(_env_file=None).store_uri == "mongodb://shared:27017"
+    monkeypatch.setenv("DELIVERY_MONGODB_URI", "mongodb://delivery:27018")
+    settings = DeliverySettings(_env_file=None)
+    assert settings.store_uri == "mongodb://delivery:27018"
+    assert settings.mongodb_uri == "mongodb://shared:27017"
