@@ -28,24 +28,38 @@ class Infra:
     redis_port: int
     mongo_port: int
     workdir: Path
+    # Delivery's collections on a database server of their own (DELIVERY_MONGODB_URI):
+    # nx-27017 runs one database's commands at a time and all of them on one
+    # interpreter, so the other services' queries would queue in front of delivery's
+    # two writes per message. The raw communication-row ceiling is measured there too.
+    delivery_mongo_uri: str
+    delivery_mongo_port: int
+
+    def database_servers(self) -> dict[str, int]:
+        """Name in the memory figures -> port of each nx-27017 the harness runs."""
+        return {"nx-27017": self.mongo_port, "nx-27017-delivery": self.delivery_mongo_port}
 
 
 @contextmanager
 def infrastructure() -> Iterator[Infra]:
-    """A fresh redis-server and nx-27017 under bench/tmp/run-<time>/ (removed after)."""
+    """A fresh redis-server and two nx-27017 (one for delivery's collections, one for
+    everything else) under bench/tmp/run-<time>/ (removed after)."""
     workdir = TMP / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)
-    redis_port, mongo_port = free_port(), free_port()
+    redis_port, mongo_port, delivery_port = free_port(), free_port(), free_port()
     try:
         with (
             local_redis(workdir / "redis", redis_port) as redis_url,
             local_mongo(workdir / "mongo", mongo_port) as mongo_uri,
+            local_mongo(workdir / "mongo-delivery", delivery_port) as delivery_uri,
         ):
-            yield Infra(redis_url, mongo_uri, redis_port, mongo_port, workdir)
+            yield Infra(
+                redis_url, mongo_uri, redis_port, mongo_port, workdir, delivery_uri, delivery_port
+            )
     finally:
         if not os.environ.get("BENCH_KEEP_TMP"):
-            shutil.rmtree(workdir / "mongo", ignore_errors=True)
-            shutil.rmtree(workdir / "redis", ignore_errors=True)
+            for name in ("mongo", "mongo-delivery", "redis"):
+                shutil.rmtree(workdir / name, ignore_errors=True)
 
 
 # Limits meant for people, not for a benchmark of the machinery behind them.
@@ -70,6 +84,10 @@ def stack(
         mongo_uri=infra.mongo_uri,
         db_prefix=db_prefix,
         logdir=logdir,
-        extra_env={**STACK_ENV, **(extra_env or {})},
+        extra_env={
+            **STACK_ENV,
+            "DELIVERY_MONGODB_URI": infra.delivery_mongo_uri,
+            **(extra_env or {}),
+        },
     ) as running:
         yield running

@@ -146,5 +146,6 @@ def db_raw_comm_rows(mongo_uri: str, db_name: str, messages: int, batch: int = 1
         messages / elapsed,
         "messages/s",
         f"pymongo: insert one communication row + update its status by _id per message, "
-        f"bulk {batch}/batch, delivery's 3 indexes, {messages:,} messages, {elapsed:.2f} s",
+        f"bulk {batch}/batch, delivery's 3 indexes, {messages:,} messages, {elapsed:.2f} s, "
+        "on the database server delivery writes to",
     )

@@ -113,7 +113,8 @@ class Run:
 def raw_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
     run.add(raw.redis_raw_xadd(infra.redis_url, sizes.xadd_records))
     run.add(raw.db_raw_upsert(infra.mongo_uri, "bench_raw_upsert", sizes.upsert_records))
-    run.add(raw.db_raw_comm_rows(infra.mongo_uri, "bench_raw_comm", sizes.comm_messages))
+    # on the server delivery writes its rows to
+    run.add(raw.db_raw_comm_rows(infra.delivery_mongo_uri, "bench_raw_comm", sizes.comm_messages))
 
 
 def ingest_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
@@ -170,10 +171,8 @@ def ingest_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
 def audience_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
     # redis-server and nx-27017 served the earlier phases too (a million-record stream,
     # their scratch databases): their peak should be this phase's, at N customers
-    for binary, port in (("redis-server", infra.redis_port), ("nx-27017", infra.mongo_port)):
-        pid = memory.server_pid(binary, port)
-        if pid is not None:
-            memory.reset_peak(pid)
+    for pid in server_pids(infra).values():
+        memory.reset_peak(pid)
     with stack(infra, "bench_aud_") as running:
         db_name = running.env["DB_PREFIX"] + "ingest"
         n = sizes.preview_customers
@@ -199,15 +198,23 @@ def audience_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
         run.phase("memory", lambda: run.add(*memory_figures(running, infra, n)))
 
 
-def memory_figures(running: object, infra: Infra, customers: int) -> list[Figure]:
-    pids = {name: proc.pid for name, proc in running.procs.items()}  # type: ignore[attr-defined]
-    for binary, port in (("redis-server", infra.redis_port), ("nx-27017", infra.mongo_port)):
-        pid = memory.server_pid(binary, port)
+def server_pids(infra: Infra) -> dict[str, int]:
+    """The harness's redis-server and database servers, by the names the figures use."""
+    ports = {"redis-server": infra.redis_port, **infra.database_servers()}
+    pids = {}
+    for name, port in ports.items():
+        pid = memory.server_pid("redis-server" if name == "redis-server" else "nx-27017", port)
         if pid is not None:
-            pids[binary] = pid
-    peaks = memory.stack_peaks(pids)
+            pids[name] = pid
+    return pids
+
+
+def memory_figures(running: object, infra: Infra, customers: int) -> list[Figure]:
+    servers = server_pids(infra)
+    pids = {name: proc.pid for name, proc in running.procs.items()}  # type: ignore[attr-defined]
+    peaks = memory.stack_peaks({**pids, **servers})
     total = sum(peaks.values())
-    services = sum(v for k, v in peaks.items() if k not in ("redis-server", "nx-27017"))
+    services = sum(v for k, v in peaks.items() if k not in servers)
     detail = ", ".join(f"{k} {v:.0f}" for k, v in sorted(peaks.items(), key=lambda kv: -kv[1]))
     return [
         Figure(
@@ -221,7 +228,7 @@ def memory_figures(running: object, infra: Infra, customers: int) -> list[Figure
             "services_peak_rss_mb",
             services,
             "MB",
-            "the same without redis-server and the database server (the Python processes)",
+            "the same without redis-server and the database servers (the Python processes)",
         ),
     ]
 
