@@ -111,7 +111,10 @@ def make_consumers(deps: Deps, roles: Sequence[str]) -> list[StreamConsumer]:
         for etype in EVENT_TYPES.values():
             if stream == etype.STREAM and etype not in handlers:
                 handlers[etype] = partial(ignore, deps=deps)
-        batch = deps.settings.receipt_batch_entries if role == "receipt" else None
+        batch = {
+            "send": deps.settings.send_batch_entries,
+            "receipt": deps.settings.receipt_batch_entries,
+        }.get(role)
         consumers.append(
             make_consumer(deps.redis, deps.settings, stream, group, handlers, batch_size=batch)
         )

@@ -170,10 +170,12 @@ def test_a_receipt_a_moment_ahead_of_its_row_is_applied_without_a_redelivery(dep
     assert pending(deps, RECEIPT, "receipt") == 0
 
 
-def test_the_receipt_worker_reads_fewer_entries_at_a_time_than_the_others(deps) -> None:
+def test_the_send_and_receipt_workers_read_their_own_number_of_entries(deps) -> None:
     from services.delivery.worker import make_consumers
 
     deps.settings.receipt_batch_entries = 7
-    receipt, send = make_consumers(deps, ["receipt", "send"])
+    deps.settings.send_batch_entries = 3
+    receipt, send, control = make_consumers(deps, ["receipt", "send", "control"])
     assert receipt.config.batch_size == 7
-    assert send.config.batch_size == deps.settings.stream_batch_size != 7
+    assert send.config.batch_size == 3
+    assert control.config.batch_size == deps.settings.stream_batch_size not in (3, 7)
