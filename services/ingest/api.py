@@ -361,14 +361,15 @@ AUDIENCE_CATCH_UP_S = 10.0  # the resolver can wait longer than a person preview
 @internal_router.post("/audience-ids")
 async def audience_ids_route(request: Request, body: AudienceIdsIn) -> Response:
     """A launched campaign's audience from the read model, for the resolver of this
-    service: ids in ``_id`` order (after ``afterId``), the same selection the preview
-    counts. 503 while the model is not current: the resolver then walks the database."""
+    service: ids in ``_id`` order (after ``afterId``, at most ``limit``), the same
+    selection the preview counts. 503 while the model is not current: the resolver
+    then walks the database."""
     model: PreviewModel | None = request.app.state.preview
     if model is None or not model.ready or not await model.wait_caught_up(AUDIENCE_CATCH_UP_S):
         return _retry_later(PreviewNotReady("the read model is not current", {"retryAfter": 1}))
     group = parse_rules(body.rules)
     columns = model.columns
     ids = await asyncio.to_thread(
-        lambda: audience_ids(columns, columns.audience(group, body.now), body.after_id)
+        lambda: audience_ids(columns, columns.audience(group, body.now), body.after_id, body.limit)
     )
     return _json({"ids": ids, "count": len(ids)})

@@ -152,12 +152,16 @@ def list_page(
     return [cols.ids[int(r)] for r in page], len(rows)
 
 
-def audience_ids(cols: Columns, mask: np.ndarray, after_id: str | None) -> list[str]:
+def audience_ids(
+    cols: Columns, mask: np.ndarray, after_id: str | None, limit: int | None = None
+) -> list[str]:
     """The selected rows' customer ids in ``_id`` order (the resolver's walk order),
-    those after ``after_id`` only."""
+    those after ``after_id`` only, at most ``limit`` of them (strings are made for
+    those alone: a million ids as Python strings are ~60 MB)."""
     rows = np.flatnonzero(mask)
     rows = rows[np.argsort(ranks_of(cols.ids)[rows], kind="stable")]
-    ids = [cols.ids[int(r)] for r in rows]
+    start = 0
     if after_id is not None:
-        ids = ids[bisect.bisect_right(ids, after_id) :]
-    return ids
+        start = bisect.bisect_right(rows, after_id, key=lambda r: cols.ids[int(r)])
+    end = len(rows) if limit is None else start + limit
+    return [cols.ids[int(r)] for r in rows[start:end]]

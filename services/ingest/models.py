@@ -211,6 +211,7 @@ class AudienceIdsIn(ApiModel):
     rules: dict[str, Any]
     now: AwareDatetime
     after_id: str | None = None
+    limit: int | None = Field(None, ge=1)  # at most this many ids (a page); None: all
 
 
 def openapi_body(record: type, batch_key: str | None = None) -> dict[str, Any]:

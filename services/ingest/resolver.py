@@ -22,7 +22,7 @@ from libs.common.logging import get_logger
 from libs.common.rules import RuleError, compile_rules, now_utc, parse_rules
 from libs.common.streams import SEGMENT, default_consumer_name
 from libs.common.templates import placeholder_values
-from services.ingest.audience import audience_documents
+from services.ingest.audience import audience_documents, id_pages
 from services.ingest.handlers import Deps
 from services.ingest.store import audience_filter
 
@@ -102,12 +102,15 @@ def resolve_audience(event: CampaignLaunched, deps: Deps) -> None:
         total += len(batch)
         batch = []
 
-    ids = deps.audience(event.rules, now, last_id) if deps.audience is not None else None
-    if ids is None:
+    page_size = settings.audience_page_size
+    source = deps.audience
+    ids = source(event.rules, now, last_id, page_size) if source is not None else None
+    if source is None or ids is None:
         flt = audience_filter(compile_rules(group, now))
         docs = store.walk(flt, last_id, settings.send_chunk_size)
     else:
-        docs = audience_documents(store, ids, settings.send_chunk_size)
+        pages = id_pages(source, event.rules, now, ids, page_size)
+        docs = audience_documents(store, pages, settings.send_chunk_size)
     log.info("resolver.walking", campaign_id=event.campaign_id, from_read_model=ids is not None)
     for doc in docs:
         batch.append(recipient(doc, event.fields))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import CommonSettings
@@ -26,6 +27,9 @@ class IngestSettings(CommonSettings):
     # the resolver walks the database (services/ingest/audience.py says why not to).
     api_url: str = ""
     api_timeout_s: float = 60.0
+    # Ids asked of it at a time: the resolver and the API hold one page, not a whole
+    # audience (a million ids cost each of them ~70 MB more).
+    audience_page_size: int = Field(50_000, ge=1)
     # in-memory columnar read model for fast previews
     columns_enabled: bool = True
     # customers per page of the read model's load (one query each)

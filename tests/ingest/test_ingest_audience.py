@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from ingest_helpers import customer, order, wait_columns_current
 
+from libs.common.errors import TransientError
 from libs.common.events import (
     AudienceResolved,
     CampaignLaunched,
@@ -338,9 +339,11 @@ def model_source(api: TestClient, asked: list[str | None]) -> Any:
     """The resolver's audience source, calling the API in-process (what
     audience.api_audience_source does over HTTP); None when the API answers 503."""
 
-    def source(rules: dict[str, Any], now: Any, after_id: str | None) -> list[str] | None:
+    def source(
+        rules: dict[str, Any], now: Any, after_id: str | None, limit: int
+    ) -> list[str] | None:
         asked.append(after_id)
-        body = {"rules": rules, "now": now.isoformat(), "afterId": after_id}
+        body = {"rules": rules, "now": now.isoformat(), "afterId": after_id, "limit": limit}
         answer = api.post("/internal/audience-ids", json=body)
         assert answer.status_code == 200, answer.text  # these tests want the model's answer
         return answer.json()["ids"]
@@ -348,15 +351,18 @@ def model_source(api: TestClient, asked: list[str | None]) -> Any:
     return source
 
 
+@pytest.mark.parametrize("page_size", [50_000, 7])
 def test_resolver_takes_the_audience_from_the_read_model_in_the_walks_order(
     make_api: Callable[..., TestClient],
     drain: Callable[[str], int],
     deps: Deps,
     clean_env: CleanEnv,
+    page_size: int,
 ) -> None:
     seed(make_api(columns_enabled=False), drain, n=90)
     walked_api = make_api(columns_enabled=False)
     deps.settings.send_chunk_size = 4
+    deps.settings.audience_page_size = page_size
     launch(clean_env, "camp-walk")
     launch(clean_env, "camp-model")
     walk_event, model_event = (decode(i.decode(), f) for i, f in clean_env.redis.xrange("segment"))
@@ -370,7 +376,9 @@ def test_resolver_takes_the_audience_from_the_read_model_in_the_walks_order(
     for chunk in sends(clean_env):
         by_campaign.setdefault(chunk.campaign_id, []).extend(chunk.recipients)
     walked, modelled = by_campaign["camp-walk"], by_campaign["camp-model"]
-    assert asked == [None]
+    ids = [r.customer_id for r in modelled]
+    # one question per page, each after the last id of the page before
+    assert asked == [None, *ids[page_size - 1 :: page_size]]
     assert [r.model_dump() for r in modelled] == [r.model_dump() for r in walked]
     assert (
         len(modelled)
@@ -414,4 +422,35 @@ def test_the_audience_route_refuses_while_the_model_is_not_current(
     from services.ingest.audience import api_audience_source
 
     unreachable = api_audience_source("http://127.0.0.1:9", clean_env.internal_token, 2.0)
-    assert unreachable(RULES, datetime.now(UTC), None) is None  # the resolver walks instead
+    assert unreachable(RULES, datetime.now(UTC), None, 10) is None  # the resolver walks instead
+
+
+def test_the_read_model_going_away_part_way_leaves_the_rest_for_a_resumed_resolution(
+    make_api: Callable[..., TestClient],
+    drain: Callable[[str], int],
+    deps: Deps,
+    clean_env: CleanEnv,
+) -> None:
+    seed(make_api(columns_enabled=False), drain, n=30)
+    col_api = make_api()
+    wait_columns_current(col_api)
+    asked: list[str | None] = []
+    answering = model_source(col_api, asked)
+    deps.settings.send_chunk_size = 5
+    deps.settings.send_chunks_per_flush = 1
+    deps.settings.audience_page_size = 10
+
+    def gone_after_first_page(*args: Any) -> list[str] | None:
+        return answering(*args) if not asked else None
+
+    deps.audience = gone_after_first_page
+    launch(clean_env, "camp-gone", {"operator": "AND", "conditions": []})
+    [event] = (decode(i.decode(), f) for i, f in clean_env.redis.xrange("segment"))
+    with pytest.raises(TransientError):
+        resolve_audience(event, deps)  # type: ignore[arg-type]
+    assert len([r for c in sends(clean_env) for r in c.recipients]) == 10  # the first page
+    deps.audience = answering
+    resolve_audience(event, deps)  # type: ignore[arg-type]
+    ids = [r.customer_id for c in sends(clean_env) for r in c.recipients]
+    assert len(ids) == len(set(ids)) == 30 and ids == sorted(ids)
+    assert asked[1] == ids[9]  # resumed after the first page's last customer
