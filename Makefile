@@ -50,7 +50,7 @@ unit: $(STAMP)
 
 # Full sizes, but campaigns of 100k and 10k recipients (docs/performance.md, "Results").
 bench: $(STAMP) system-deps frontend
-	$(PY) -m bench.run --full --campaign-size 100000 --single-campaign-size 10000
+	$(PY) -m bench.run --full
 
 bench-smoke: $(STAMP) system-deps
 	$(PY) -m bench.run --smoke

@@ -61,7 +61,7 @@ SMOKE = Sizes(
 FULL = Sizes(
     xadd_records=1_000_000,
     upsert_records=100_000,
-    comm_messages=100_000,
+    comm_messages=1_000_000,  # as many rows as the campaign writes, into as large a table
     accept_records=1_000_000,
     accept_gateway_records=200_000,
     e2e_records=100_000,
@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = FULL if args.full else SMOKE
     overrides = {
         "campaign_size": args.campaign_size,
+        "comm_messages": args.campaign_size,  # the raw rows ceiling at the campaign's size
         "single_campaign_size": args.single_campaign_size,
         "preview_customers": args.preview_customers,
         "accept_records": args.records,
