@@ -82,18 +82,11 @@ def handle_send_requested(events: list[SendRequested], deps: Deps) -> None:
 
 
 def _existing_rows(events: list[SendRequested], deps: Deps) -> dict[str, dict[str, Any]]:
-    """The rows already written for any recipient of these chunks: one query per
-    campaign in the batch, not one per chunk."""
-    ids: dict[str, list[str]] = {}
-    for event in events:
-        cid = event.campaign_id
-        ids.setdefault(cid, []).extend(
-            make_message_id(cid, r.customer_id) for r in event.recipients
-        )
-    existing: dict[str, dict[str, Any]] = {}
-    for message_ids in ids.values():
-        existing.update(deps.store.find_existing(message_ids))
-    return existing
+    """The rows already written for any recipient of these chunks: one query for the
+    batch, not one per chunk (each waited its turn behind the inserts and receipt
+    updates on a database that runs its commands one at a time)."""
+    ids = [make_message_id(e.campaign_id, r.customer_id) for e in events for r in e.recipients]
+    return deps.store.find_existing(ids)
 
 
 def send_chunk(

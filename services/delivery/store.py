@@ -23,6 +23,7 @@ from services.delivery.models import CANCELLED, HELD, SENT
 COMMUNICATIONS = "communications"
 CONTROLS = "campaign_controls"
 ID_QUERY_CHUNK = 1000
+FIND_CHUNK = 10_000  # a send worker's read of 20 entries of 500 recipients: one query
 
 INDEXES = (
     # (campaign_id, status, _id) would also serve the _id order of held batches and pages
@@ -51,21 +52,19 @@ class DeliveryStore:
 
     # -- communications: the send path ---------------------------------------------
     def find_existing(self, ids: Sequence[str]) -> dict[str, Doc]:
-        """The rows that already exist among ``ids``, by one ``_id`` range query.
+        """The rows that already exist among ``ids``, by ``_id $in`` queries of up to
+        ``FIND_CHUNK`` ids (~5 us of database time an id on nx-27017, found or not).
 
-        The ids are message ids of one campaign (``"{campaign_id}:{customer_id}"``), so
-        every id between the smallest and the largest shares the campaign's prefix: the
-        range holds only that campaign's rows. A send batch's chunks come from the
-        resolver in ``_id`` order, so the range is theirs alone and one query replaces a
-        query per chunk (each of which waited its turn behind the inserts on a server
-        that serialises a database's commands).
+        Not an ``_id`` range, although a campaign's ids share its prefix: nx-27017
+        answers a range on ``_id`` by reading every row of the collection (2 s at
+        200,000 rows).
         """
-        if not ids:
-            return {}
-        wanted = set(ids)
-        query = {"_id": {"$gte": min(ids), "$lte": max(ids)}}
+        found: dict[str, Doc] = {}
         fields = {"body": False, "to": False}
-        return {d["_id"]: d for d in self.comms.find(query, fields) if d["_id"] in wanted}
+        for part in _chunks(list(ids), FIND_CHUNK):
+            for doc in self.comms.find({"_id": {"$in": list(part)}}, fields):
+                found[doc["_id"]] = doc
+        return found
 
     def insert_new(self, docs: Sequence[Doc]) -> int:
         """Insert rows in one bulk write; a row that already exists is left as it is."""
