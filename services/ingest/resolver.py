@@ -5,12 +5,14 @@ The audience is walked with one cursor in ``_id`` order and published as numbere
 last customer id, and the ``now`` the rules were evaluated at) is saved after each
 flush in ``resolutions``. A redelivered launch after completion publishes nothing; one
 interrupted midway resumes after the last saved customer, so at most one flush is
-published twice (delivery dedupes per campaign and customer).
+published twice (delivery dedupes per campaign and customer). The walk waits while
+delivery is more than ``INGEST_SEND_BACKLOG_MAX`` entries behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +22,7 @@ from libs.common.errors import PermanentError
 from libs.common.events import AudienceResolved, CampaignLaunched, Recipient, SendRequested
 from libs.common.logging import get_logger
 from libs.common.rules import RuleError, compile_rules, now_utc, parse_rules
-from libs.common.streams import SEGMENT, default_consumer_name
+from libs.common.streams import SEGMENT, SEND, default_consumer_name
 from libs.common.templates import placeholder_values
 from services.ingest.audience import audience_documents, id_pages
 from services.ingest.handlers import Deps
@@ -47,6 +49,32 @@ def keep_claimed(deps: Deps, event: CampaignLaunched) -> None:
         deps.redis.xclaim(
             SEGMENT, SEGMENT_GROUP, default_consumer_name(), 0, [event.entry_id], justid=True
         )
+
+
+def send_backlog(client: redis.Redis) -> int | None:
+    """Send entries delivery has not read yet; None while it has no group on ``send``
+    (nothing reads them yet, so there is nothing to wait for)."""
+    try:
+        groups = client.xinfo_groups(SEND)
+    except redis.ResponseError:  # no stream yet
+        return None
+    lags = [g.get("lag") for g in groups]
+    if not lags:
+        return None
+    if any(lag is None for lag in lags):  # Redis < 7, or not computable after deletions
+        return int(client.xlen(SEND))
+    return max(int(lag) for lag in lags)
+
+
+def wait_for_room(deps: Deps, event: CampaignLaunched) -> None:
+    """Hold the walk while delivery is ``send_backlog_max`` entries behind: the
+    audience then waits in the database, not in Redis' memory."""
+    limit = deps.settings.send_backlog_max
+    if limit <= 0:
+        return
+    while (backlog := send_backlog(deps.redis)) is not None and backlog > limit:
+        keep_claimed(deps, event)
+        time.sleep(deps.settings.send_backlog_poll_s)
 
 
 def recipient(doc: dict[str, Any], fields: list[str]) -> Recipient:
@@ -80,6 +108,7 @@ def resolve_audience(event: CampaignLaunched, deps: Deps) -> None:
     def flush(done: bool = False) -> None:
         nonlocal pending
         if pending:
+            wait_for_room(deps, event)
             deps.producer.publish(pending)
             pending = []
         store.save_resolution(

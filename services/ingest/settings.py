@@ -23,6 +23,10 @@ class IngestSettings(CommonSettings):
     # audience resolver: recipients per send entry, entries per pipelined XADD
     send_chunk_size: int = 500
     send_chunks_per_flush: int = 10
+    # The walk waits while more send entries than this are not yet read by delivery
+    # (0: never): a million recipients published at once were ~200 MB of Redis.
+    send_backlog_max: int = Field(200, ge=0)
+    send_backlog_poll_s: float = Field(0.2, gt=0)
     # The ingest API the resolver asks for a campaign's audience (its read model); empty:
     # the resolver walks the database (services/ingest/audience.py says why not to).
     api_url: str = ""

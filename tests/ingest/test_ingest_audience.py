@@ -4,6 +4,7 @@ a launched campaign once, resuming an interrupted one."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -454,3 +455,32 @@ def test_the_read_model_going_away_part_way_leaves_the_rest_for_a_resumed_resolu
     ids = [r.customer_id for c in sends(clean_env) for r in c.recipients]
     assert len(ids) == len(set(ids)) == 30 and ids == sorted(ids)
     assert asked[1] == ids[9]  # resumed after the first page's last customer
+
+
+def test_the_walk_waits_while_delivery_is_too_far_behind(
+    make_api: Callable[..., TestClient],
+    drain: Callable[[str], int],
+    deps: Deps,
+    clean_env: CleanEnv,
+) -> None:
+    seed(make_api(columns_enabled=False), drain, n=40)
+    client = clean_env.redis
+    client.xgroup_create("send", "send", id="0", mkstream=True)
+    deps.settings.send_chunk_size = 2
+    deps.settings.send_chunks_per_flush = 1
+    deps.settings.send_backlog_max = 3
+    deps.settings.send_backlog_poll_s = 0.01
+    launch(clean_env, "camp-slow", {"operator": "AND", "conditions": []})
+    [event] = (decode(i.decode(), f) for i, f in client.xrange("segment"))
+    resolver = threading.Thread(target=resolve_audience, args=(event, deps))
+    resolver.start()
+    unread_seen, read = [], 0
+    while resolver.is_alive() or read < 20:
+        unread_seen.append(client.xinfo_groups("send")[0]["lag"])
+        time.sleep(0.02)  # delivery, slower than the walk
+        for _, entries in client.xreadgroup("send", "d1", {"send": ">"}, count=1) or []:
+            read += len(entries)
+    resolver.join()
+    assert read == 20  # 40 recipients in chunks of 2, each once
+    assert max(unread_seen) <= 3 + 1  # the limit, plus the flush that found room
+    assert max(unread_seen) >= 3  # it did run ahead of delivery up to the limit
