@@ -91,3 +91,17 @@ def test_other_campaign_events_are_acknowledged_without_effect(deps) -> None:
     assert run(deps, "control") == 1
     assert int(deps.redis.xlen("campaign_events.dlq") or 0) == 0
     assert deps.store.get_controls(["o1"]) == {}
+
+
+def test_the_sweeper_finds_every_campaign_with_held_rows_and_no_other(deps) -> None:
+    now = datetime.now(UTC)
+    rows_of = [("h1", "held"), ("h1", "held"), ("d1", "sent"), ("h2", "held"), ("h3", "held")]
+    rows_of += [("h2", "delivered"), ("c1", "cancelled")]
+    deps.store.insert_new(
+        [
+            {"_id": f"{cid}:{i}", "campaign_id": cid, "customer_id": str(i), "status": status}
+            | {"created_at": now, "updated_at": now}
+            for i, (cid, status) in enumerate(rows_of)
+        ]
+    )
+    assert deps.store.campaigns_with_held() == ["h1", "h2", "h3"]
