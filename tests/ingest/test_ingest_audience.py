@@ -352,6 +352,18 @@ def model_source(api: TestClient, asked: list[str | None]) -> Any:
     return source
 
 
+def seeded_model_source(
+    make_api: Callable[..., TestClient], drain: Callable[[str], int], n: int
+) -> tuple[Any, list[str | None]]:
+    """``n`` customers loaded, and the audience source of a current read model over
+    them, with the list of the ``afterId`` it is asked for."""
+    seed(make_api(columns_enabled=False), drain, n=n)
+    col_api = make_api()
+    wait_columns_current(col_api)
+    asked: list[str | None] = []
+    return model_source(col_api, asked), asked
+
+
 @pytest.mark.parametrize("page_size", [50_000, 7])
 def test_resolver_takes_the_audience_from_the_read_model_in_the_walks_order(
     make_api: Callable[..., TestClient],
@@ -394,11 +406,7 @@ def test_an_interrupted_resolution_from_the_read_model_resumes_after_the_last_sa
     deps: Deps,
     clean_env: CleanEnv,
 ) -> None:
-    seed(make_api(columns_enabled=False), drain, n=40)
-    col_api = make_api()
-    wait_columns_current(col_api)
-    asked: list[str | None] = []
-    deps.audience = model_source(col_api, asked)
+    deps.audience, asked = seeded_model_source(make_api, drain, 40)
     deps.settings.send_chunk_size = 5
     deps.settings.send_chunks_per_flush = 1
     launch(clean_env, "camp-r", {"operator": "AND", "conditions": []})
@@ -432,11 +440,7 @@ def test_the_read_model_going_away_part_way_leaves_the_rest_for_a_resumed_resolu
     deps: Deps,
     clean_env: CleanEnv,
 ) -> None:
-    seed(make_api(columns_enabled=False), drain, n=30)
-    col_api = make_api()
-    wait_columns_current(col_api)
-    asked: list[str | None] = []
-    answering = model_source(col_api, asked)
+    answering, asked = seeded_model_source(make_api, drain, 30)
     deps.settings.send_chunk_size = 5
     deps.settings.send_chunks_per_flush = 1
     deps.settings.audience_page_size = 10
