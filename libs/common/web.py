@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.common import metrics
+from libs.common.direct_routes import DirectRoutes
 from libs.common.errors import AppError, Forbidden
 from libs.common.logging import bind_trace_id, get_logger, new_trace_id
 
@@ -37,11 +38,13 @@ class RequestContextMiddleware:
     """Binds a trace id per request (from X-Trace-Id or new), echoes it, records metrics.
 
     Pure ASGI so that streaming responses (server-sent events) are never buffered.
+    Serves the app's ``direct`` routes itself (libs.common.direct_routes).
     """
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, direct: DirectRoutes | None = None) -> None:
         self.app = app
         self.service = service
+        self.direct = direct
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,7 +65,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_trace)
+            if self.direct is not None and (route := self.direct.match(scope)) is not None:
+                await self.direct.serve(route, scope, receive, send_with_trace)
+            else:
+                await self.app(scope, receive, send_with_trace)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
@@ -272,9 +278,11 @@ def create_service_app(
     readiness: dict[str, ReadinessCheck],
     lifespan: Any = None,
     title: str | None = None,
+    direct_routes: Sequence[tuple[str, str]] = (),
 ) -> FastAPI:
     """The shape every service app shares. ``internal_token=None`` leaves routes open
-    (the gateway itself and the vendor simulator, an outside party)."""
+    (the gateway itself and the vendor simulator, an outside party). ``direct_routes``:
+    (method, path) of high-rate routes served without the framework's layers."""
     app = FastAPI(
         title=title or f"Mini CRM {service}",
         lifespan=_freezing_after_startup(lifespan),
@@ -286,7 +294,8 @@ def create_service_app(
     deps = [Depends(internal_token_dependency(internal_token))] if internal_token else []
     for router in routers:
         app.include_router(router, dependencies=deps, responses=ERROR_RESPONSES)
-    app.add_middleware(RequestContextMiddleware, service=service)
+    direct = DirectRoutes(app, routers, direct_routes, internal_token) if direct_routes else None
+    app.add_middleware(RequestContextMiddleware, service=service, direct=direct)
     return app
 
 
