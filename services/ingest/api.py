@@ -20,7 +20,7 @@ from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
 from libs.common.streams import INGEST
 from services.ingest import metrics
 from services.ingest.imports import parse_csv
-from services.ingest.intake import KINDS, encode_chunks, queue_entries, validate_body
+from services.ingest.intake import KINDS, encode_chunks, validate_body
 from services.ingest.listing import SORTS, audience_ids, list_page
 from services.ingest.models import (
     AudienceIdsIn,
@@ -72,8 +72,11 @@ async def _idempotent(
     return _json(body, status)
 
 
-async def _ingest(request: Request, kind: str, batch: bool, key: str | None) -> Response:
+async def _ingest(request: Request, kind: str, batch: bool) -> Response:
+    """The four POST routes, served directly (libs.common.direct_routes): they take the
+    Request only and read their one header, Idempotency-Key, themselves."""
     route = f"{kind}{'/batch' if batch else ''}"
+    key = request.headers.get("idempotency-key")
     return await _idempotent(request, route, key, lambda: _accept(request, kind, batch))
 
 
@@ -91,8 +94,8 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
         details = rejected_json if batch else rejected_json[0]["errors"]
         raise ValidationFailed(f"no valid {kind} in the request", details)
     entries = encode_chunks(record_kind, valid, settings.chunk_size)
-    redis = request.app.state.redis
-    entry_ids = await queue_entries(redis, INGEST, entries, settings.stream_maxlen)
+    appender = request.app.state.appender
+    entry_ids = await appender.append(INGEST, entries, settings.stream_maxlen)
     body: dict[str, Any] = {"accepted": len(valid), "entryIds": entry_ids}
     if batch:
         body["rejected"] = rejected_json
@@ -106,8 +109,8 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
     response_model_exclude_none=True,
     openapi_extra=openapi_body(CustomerIn),
 )
-async def ingest_customer(request: Request, idempotency_key: IdemKey = None) -> Response:
-    return await _ingest(request, "customers", False, idempotency_key)
+async def ingest_customer(request: Request) -> Response:
+    return await _ingest(request, "customers", False)
 
 
 @router.post(
@@ -117,8 +120,8 @@ async def ingest_customer(request: Request, idempotency_key: IdemKey = None) -> 
     response_model_exclude_none=True,
     openapi_extra=openapi_body(CustomerIn, "customers"),
 )
-async def ingest_customers(request: Request, idempotency_key: IdemKey = None) -> Response:
-    return await _ingest(request, "customers", True, idempotency_key)
+async def ingest_customers(request: Request) -> Response:
+    return await _ingest(request, "customers", True)
 
 
 @router.post(
@@ -128,8 +131,8 @@ async def ingest_customers(request: Request, idempotency_key: IdemKey = None) ->
     response_model_exclude_none=True,
     openapi_extra=openapi_body(OrderIn),
 )
-async def ingest_order(request: Request, idempotency_key: IdemKey = None) -> Response:
-    return await _ingest(request, "orders", False, idempotency_key)
+async def ingest_order(request: Request) -> Response:
+    return await _ingest(request, "orders", False)
 
 
 @router.post(
@@ -139,8 +142,8 @@ async def ingest_order(request: Request, idempotency_key: IdemKey = None) -> Res
     response_model_exclude_none=True,
     openapi_extra=openapi_body(OrderIn, "orders"),
 )
-async def ingest_orders(request: Request, idempotency_key: IdemKey = None) -> Response:
-    return await _ingest(request, "orders", True, idempotency_key)
+async def ingest_orders(request: Request) -> Response:
+    return await _ingest(request, "orders", True)
 
 
 # -- CSV import ------------------------------------------------------------------------
@@ -182,7 +185,7 @@ async def _import(request: Request, file: UploadFile, kind: str) -> tuple[int, A
     # the job exists before its entries, so progress always has a job to count into
     await asyncio.to_thread(state.store.create_import, job)
     try:
-        await queue_entries(state.redis, INGEST, entries, settings.stream_maxlen)
+        await state.appender.append(INGEST, entries, settings.stream_maxlen)
     except BaseException:
         await asyncio.to_thread(state.store.fail_import, import_id, "could not queue the rows")
         raise

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from libs.common.logging import configure_logging
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis
+from libs.common.streams.appender import StreamAppender
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.ingest.api import internal_router, router
 from services.ingest.idempotency import IdempotencyStore
@@ -18,11 +19,18 @@ from services.ingest.readmodel import PreviewModel
 from services.ingest.settings import IngestSettings
 from services.ingest.store import CustomerStore
 
+# the single-record and batch POSTs: 1,000s a second, each a stream append
+DIRECT_ROUTES = [
+    ("POST", path)
+    for path in ("/api/customers", "/api/customers/batch", "/api/orders", "/api/orders/batch")
+]
+
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
     configure_logging("ingest", settings.log_level)
     redis = make_async_redis(settings.redis_url)
+    appender = StreamAppender(settings.redis_url, name="ingest-api")  # the POST routes
     mongo = make_client(settings.mongodb_uri)
     db_name = settings.database_name("ingest")
     store = CustomerStore(mongo[db_name])
@@ -32,6 +40,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         await asyncio.to_thread(store.ensure_indexes)
         app.state.settings = settings
         app.state.redis = redis
+        app.state.appender = appender
         app.state.mongo = mongo
         app.state.store = store
         app.state.idempotency = IdempotencyStore(redis, settings.idempotency_ttl_s)
@@ -51,6 +60,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         if app.state.preview is not None:
             await app.state.preview.stop()
             app.state.preview.store.customers.database.client.close()
+        await appender.aclose()
         await redis.aclose()
         mongo.close()
 
@@ -60,4 +70,5 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         routers=[router, internal_router],
         readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
         lifespan=lifespan,
+        direct_routes=DIRECT_ROUTES,
     )

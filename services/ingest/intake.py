@@ -1,4 +1,4 @@
-"""The ingestion hot path: validate a body, chunk its records into stream entries, queue them.
+"""The ingestion hot path: validate a body and chunk its records into stream entries.
 
 A request body is validated in one pydantic-core pass straight from its bytes into
 plain dicts (services.ingest.models); only when that fails is it parsed and validated
@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
 from pydantic import TypeAdapter, ValidationError
 
 from libs.common.errors import ValidationFailed
@@ -156,16 +155,3 @@ def encode_chunks(
             fields["trace"] = trace.encode()
         entries.append(fields)
     return entries
-
-
-async def queue_entries(
-    client: aioredis.Redis, stream: str, entries: Sequence[dict[str, bytes]], maxlen: int
-) -> list[str]:
-    """All entries in one pipelined round trip."""
-    if not entries:
-        return []
-    pipe = client.pipeline(transaction=False)
-    for fields in entries:
-        pipe.xadd(stream, fields, maxlen=maxlen, approximate=True)  # type: ignore[arg-type]
-    ids = await pipe.execute()
-    return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]

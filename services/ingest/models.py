@@ -215,7 +215,8 @@ class AudienceIdsIn(ApiModel):
 
 
 def openapi_body(record: type, batch_key: str | None = None) -> dict[str, Any]:
-    """The request body these routes parse by hand, described for the OpenAPI docs."""
+    """The request body these routes parse by hand and their Idempotency-Key header,
+    described for the OpenAPI docs."""
     schema: dict[str, Any] = TypeAdapter(record).json_schema(by_alias=True)
     if batch_key:
         schema = {
@@ -227,7 +228,17 @@ def openapi_body(record: type, batch_key: str | None = None) -> dict[str, Any]:
             "additionalProperties": False,
         }
     content = {"application/json": {"schema": schema}}
-    return {"requestBody": {"required": True, "content": content}}
+    return {"requestBody": {"required": True, "content": content}, "parameters": [IDEMPOTENCY]}
+
+
+# read by the route itself (it takes the Request only), so described here
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "a retried request with the same key gets the first answer again",
+}
 
 
 def error_list(exc: Any) -> list[dict[str, str]]:
