@@ -31,6 +31,10 @@ class CommonSettings(BaseSettings):
     stream_visibility_timeout_ms: int = Field(30_000, alias="STREAM_VISIBILITY_TIMEOUT_MS")
     stream_max_deliveries: int = Field(5, alias="STREAM_MAX_DELIVERIES")
     stream_claim_interval_s: float = Field(5.0, alias="STREAM_CLAIM_INTERVAL_S")
+    # After a short read a consumer waits this long before reading again, so a trickle
+    # (single-record POSTs) is written in batches: at 1,000 records/s, 20 ms cut the
+    # database server's and the workers' CPU by a third (docs/performance.md).
+    stream_linger_ms: int = Field(20, ge=0, le=1000, alias="STREAM_LINGER_MS")
     # Stream workers are batch work; APIs answer people. When a node's CPUs are
     # saturated the kernel then favours the APIs (request latency) over the workers,
     # whose throughput only suffers while something interactive needs the CPU.

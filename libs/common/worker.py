@@ -28,6 +28,7 @@ def consumer_config(
         visibility_timeout_ms=settings.stream_visibility_timeout_ms,
         max_deliveries=settings.stream_max_deliveries,
         claim_interval_s=settings.stream_claim_interval_s,
+        linger_ms=settings.stream_linger_ms,
     )
 
 

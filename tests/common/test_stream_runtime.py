@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import orjson
@@ -223,3 +224,32 @@ def test_workers_yield_the_cpu_to_apis_by_worker_nice(clean_env, spawn, setting,
     wait_until(lambda: client.llen("demo:handled") == 1, timeout=20)
     assert _nice_of(worker.proc.pid) - _nice_of(os.getpid()) == expected
     assert worker.stop() == 0
+
+
+@pytest.mark.parametrize("linger_ms, batches", [(400, [1, 5]), (0, [1, 1, 1, 1, 1, 1])])
+def test_after_a_short_read_a_lingering_consumer_gathers_a_trickle_into_one_batch(
+    redis_client, linger_ms, batches
+):
+    """Five entries 40 ms apart, the first sent once the consumer handled a first one:
+    with a linger they are one batch (one bulk write), without it one batch each."""
+    seen: list[int] = []
+    c = consumer(redis_client, lambda evs: trickle(len(evs)), "lingering", linger_ms=linger_ms)
+
+    def trickle(size: int) -> None:
+        seen.append(size)
+        if len(seen) == 1:
+            threading.Thread(target=send_five, daemon=True).start()
+        if sum(seen) == 6:
+            c.stop()
+
+    def send_five() -> None:
+        for i in range(5):
+            publish(redis_client, 1, start=1 + i)
+            time.sleep(0.04)
+
+    ensure_group(redis_client, "demo", "g")
+    publish(redis_client, 1)
+    runner = threading.Thread(target=c.run)
+    runner.start()
+    runner.join(timeout=20)
+    assert seen == batches

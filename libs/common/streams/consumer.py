@@ -56,6 +56,9 @@ class ConsumerConfig:
     claim_interval_s: float = 5.0
     housekeeping_interval_s: float = 10.0
     heartbeat_ttl_s: int = 60
+    # After a read that came back short, wait this long before the next one, so that a
+    # trickle of entries is handled in batches (one bulk write per batch, not per entry).
+    linger_ms: int = 0
 
 
 @dataclass
@@ -113,6 +116,8 @@ class StreamConsumer:
             block = 50 if burst else cfg.block_ms
             count = self._with_backoff(lambda b=block: self.read_new(block_ms=b))  # type: ignore[misc]
             handled += count
+            if cfg.linger_ms and not burst and 0 < count < cfg.batch_size:
+                time.sleep(cfg.linger_ms / 1000)
             if burst and count == 0:
                 claimed = self._with_backoff(self.claim_idle)
                 handled += claimed
