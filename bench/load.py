@@ -120,6 +120,7 @@ async def open_loop(
     first_error = ""
     max_lag = 0.0
     pool = Pool(host, port, max_connections)
+    await pool.open()
 
     async def one(raw: bytes, scheduled: float) -> None:
         nonlocal errors, first_error
