@@ -53,12 +53,13 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 def sane_date(value: datetime, latest: datetime) -> datetime:
-    """The date with a time zone (naive dates are read as UTC), between 1900 and ``latest``."""
+    """The date in UTC (naive dates are read as UTC), between 1900 and ``latest``.
+
+    Every date is moved to ``datetime.UTC`` first, even one already at +00:00: two
+    datetimes with the same tzinfo object compare without calling ``utcoffset()``,
+    which on pydantic's own ``TzInfo`` costs ~0.7 us a call (2.7 -> 1.4 us a date)."""
     try:
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        elif value.utcoffset():
-            value = value.astimezone(UTC)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:
         raise ValueError("date out of range") from None
     if EARLIEST <= value <= latest:

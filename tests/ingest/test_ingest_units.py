@@ -80,8 +80,9 @@ def test_emails_are_stored_lowercase_dates_in_utc_tags_once_and_money_in_cents()
         customer("a", email="Asha@Example.COM", tags=["vip", "new", "vip"], totalSpends=10.126),
         customer("n", lastVisit="2024-01-01T10:00:00"),
         customer("z", lastVisit="2024-01-01T10:00:00+05:30"),
+        customer("u", lastVisit="2024-01-01T10:00:00Z"),
     ]
-    [a, n, z], rejected = validate_body(
+    [a, n, z, u], rejected = validate_body(
         CUSTOMERS, _body("customers", items), batch=True, max_batch=10
     )
     assert not rejected
@@ -90,6 +91,8 @@ def test_emails_are_stored_lowercase_dates_in_utc_tags_once_and_money_in_cents()
     assert n["last_visit"] == datetime(2024, 1, 1, 10, tzinfo=UTC)
     assert z["last_visit"] == datetime(2024, 1, 1, 4, 30, tzinfo=UTC)
     assert z["last_visit"].tzinfo is UTC
+    assert u["last_visit"] == datetime(2024, 1, 1, 10, tzinfo=UTC)
+    assert u["last_visit"].tzinfo is UTC, "one tzinfo object: dates compare without utcoffset()"
 
 
 def _record(**kw: object) -> CustomerRecord:
