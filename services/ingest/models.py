@@ -22,6 +22,8 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -55,18 +57,52 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 def sane_date(value: datetime, latest: datetime) -> datetime:
     """The date in UTC (naive dates are read as UTC), between 1900 and ``latest``.
 
-    Every date is moved to ``datetime.UTC`` first, even one already at +00:00: two
-    datetimes with the same tzinfo object compare without calling ``utcoffset()``,
-    which on pydantic's own ``TzInfo`` costs ~0.7 us a call (2.7 -> 1.4 us a date)."""
-    try:
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("date out of range") from None
+    Every date is moved to ``datetime.UTC``, the tzinfo that ``fromisoformat`` gives
+    "Z" and "+00:00" dates: two datetimes with the same tzinfo object compare without
+    calling ``utcoffset()``."""
+    if value.tzinfo is not UTC:
+        try:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("date out of range") from None
     if EARLIEST <= value <= latest:
         return value
     if value < EARLIEST:
         raise ValueError("date must be after 1900-01-01")
     raise ValueError("date must not be in the future")
+
+
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def parse_date(value: Any, latest: datetime) -> datetime:
+    """A date field's value (ISO 8601 text, a unix timestamp, a datetime) as a sane UTC
+    datetime; raises ValueError (pydantic's ValidationError is one) when it is none.
+
+    ``datetime.fromisoformat`` reads ISO text in ~0.3 us, a fifth of what pydantic's
+    parse plus the move to UTC cost (its TzInfo answers ``utcoffset()`` slowly);
+    pydantic reads what fromisoformat refuses, so the accepted inputs are its own."""
+    if type(value) is str:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            value = _DATETIME.validate_python(value)
+    elif not isinstance(value, datetime):
+        value = _DATETIME.validate_python(value)
+    if value.tzinfo is UTC and EARLIEST <= value <= latest:
+        return value
+    return sane_date(value, latest)
+
+
+def round_cents(value: float) -> float:
+    """``round(value, 2)``, without its ~0.7 us when ``value`` already has cents at most.
+
+    If k/100 (k = round(value * 100)) is ``value``, value is the double nearest a
+    two-decimal number, and round(value, 2) gives it back unchanged (exact below 2**53
+    cents; Money stops at 1e12)."""
+    if round(value * 100) / 100 == value:
+        return value
+    return round(value, 2)
 
 
 @lru_cache(maxsize=1)
@@ -98,6 +134,8 @@ Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN, 
 RecordId = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
 Tag = Annotated[str, Field(min_length=1, max_length=50)]
 Item = Annotated[str, Field(min_length=1, max_length=200)]
+# read by parse_date in the finish pass, which refuses what is not a date
+DateValue = Annotated[Any, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 API_CONFIG = ConfigDict(
     extra="forbid",
@@ -125,8 +163,8 @@ class CustomerIn(TypedDict):
     phone: NotRequired[Annotated[str, Field(pattern=PHONE_PATTERN)] | None]
     total_spends: Money
     visits: Annotated[int, Field(ge=0, le=10_000_000)]
-    last_visit: NotRequired[datetime | None]
-    created_at: NotRequired[datetime | None]
+    last_visit: NotRequired[DateValue | None]
+    created_at: NotRequired[DateValue | None]
     tags: NotRequired[Annotated[list[Tag], Field(max_length=MAX_TAGS)]]
     city: NotRequired[Annotated[str, Field(min_length=1, max_length=100)] | None]
     timezone: NotRequired[
@@ -141,7 +179,7 @@ class OrderIn(TypedDict):
     customer_id: RecordId
     amount: Money
     items: NotRequired[Annotated[list[Item], Field(max_length=MAX_ITEMS)]]
-    date: NotRequired[datetime]  # undated: dated on receipt
+    date: NotRequired[DateValue]  # undated: dated on receipt
 
 
 class CustomersBatch(TypedDict):
@@ -160,7 +198,9 @@ NO_PROBLEMS: Problems = []
 
 def _check_date(record: Any, name: str, alias: str, latest: datetime) -> Problems:
     try:
-        record[name] = sane_date(record[name], latest)
+        record[name] = parse_date(record[name], latest)
+    except ValidationError as exc:
+        return [{"field": alias, "message": str(exc.errors()[0]["msg"])}]
     except ValueError as exc:
         return [{"field": alias, "message": f"Value error, {exc}"}]
     return NO_PROBLEMS
@@ -168,7 +208,7 @@ def _check_date(record: Any, name: str, alias: str, latest: datetime) -> Problem
 
 def finish_customer(record: CustomerIn, latest: datetime) -> Problems:
     """Normalise a validated customer in place; the problems that refuse it."""
-    record["total_spends"] = round(record["total_spends"], 2)
+    record["total_spends"] = round_cents(record["total_spends"])
     tags = record.get("tags")
     if tags is not None and len(tags) > 1:
         record["tags"] = list(dict.fromkeys(tags))
@@ -182,7 +222,7 @@ def finish_customer(record: CustomerIn, latest: datetime) -> Problems:
 
 def finish_order(record: OrderIn, latest: datetime) -> Problems:
     """Normalise a validated order in place; the problems that refuse it."""
-    record["amount"] = round(record["amount"], 2)
+    record["amount"] = round_cents(record["amount"])
     if "date" not in record:
         record["date"] = datetime.now(UTC)
         return NO_PROBLEMS

@@ -17,6 +17,7 @@ from libs.common.rules import parse_rules
 from services.ingest.aggregates import build_customer, same_content
 from services.ingest.columns import Columns, StringTable, evaluate
 from services.ingest.intake import KINDS, encode_chunks, validate_body, validate_items
+from services.ingest.models import parse_date, round_cents
 from services.ingest.store import portable
 from services.ingest.views import csv_item
 
@@ -93,6 +94,71 @@ def test_emails_are_stored_lowercase_dates_in_utc_tags_once_and_money_in_cents()
     assert z["last_visit"].tzinfo is UTC
     assert u["last_visit"] == datetime(2024, 1, 1, 10, tzinfo=UTC)
     assert u["last_visit"].tzinfo is UTC, "one tzinfo object: dates compare without utcoffset()"
+
+
+HALF_WAY_AND_BINARY_EDGES = [
+    0.0,
+    0.125,
+    0.375,
+    1.005,
+    2.675,
+    10.126,
+    0.285,
+    1e12,
+    999_999_999_999.995,
+]
+
+
+def test_round_cents_is_round_to_two_places_on_every_value() -> None:
+    rng = np.random.default_rng(7)
+    values = [
+        *HALF_WAY_AND_BINARY_EDGES,
+        *(float(v) for v in rng.uniform(0, 1e12, 20_000)),  # many decimals
+        *(round(float(v), d) for d in (1, 2, 3) for v in rng.uniform(0, 1e6, 10_000)),
+        *(k / 100 for k in range(0, 100_000, 7)),  # already in cents: the fast path
+        *(k / 1000 + 0.0005 for k in range(0, 10_000)),  # half a cent off, near ties
+    ]
+    assert [round_cents(v) for v in values] == [round(v, 2) for v in values]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("2024-01-01T10:00:00Z", datetime(2024, 1, 1, 10, tzinfo=UTC)),
+        ("2024-01-01T10:00:00.250+00:00", datetime(2024, 1, 1, 10, 0, 0, 250_000, tzinfo=UTC)),
+        ("2024-01-01T10:00:00-02:00", datetime(2024, 1, 1, 12, tzinfo=UTC)),
+        ("2024-01-01", datetime(2024, 1, 1, tzinfo=UTC)),
+        (1_704_103_200, datetime(2024, 1, 1, 10, tzinfo=UTC)),  # unix seconds (pydantic)
+        ("1704103200", datetime(2024, 1, 1, 10, tzinfo=UTC)),
+        (datetime(2024, 1, 1, 10), datetime(2024, 1, 1, 10, tzinfo=UTC)),
+    ],
+)
+def test_dates_are_read_as_iso_text_or_what_pydantic_reads(
+    given: object, expected: datetime
+) -> None:
+    parsed = parse_date(given, NOW)
+    assert parsed == expected and parsed.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("yesterday", "Input should be a valid datetime"),
+        ({"day": 1}, "Input should be a valid datetime"),
+        (None, "Input should be a valid datetime"),
+        ("1899-12-31T23:59:59Z", "Value error, date must be after 1900-01-01"),
+        ("2999-01-01T00:00:00Z", "Value error, date must not be in the future"),
+    ],
+)
+def test_a_record_with_an_unreadable_or_insane_date_is_refused_with_the_reason(
+    given: object, message: str
+) -> None:
+    body = _body("orders", [order("ok", "c1", 5), {**order("bad", "c1", 5), "date": given}])
+    valid, [rejected] = validate_body(ORDERS, body, batch=True, max_batch=10)
+    assert [o["id"] for o in valid] == ["ok"]
+    assert rejected.index == 1 and rejected.id == "bad"
+    [error] = rejected.errors
+    assert error["field"] == "date" and error["message"].startswith(message)
 
 
 def _record(**kw: object) -> CustomerRecord:
