@@ -14,6 +14,7 @@ import redis
 import uvloop
 
 from bench import data
+from bench.cpu import PhaseCpu
 from bench.load import open_loop, post_batches
 from bench.memory import cpu_seconds
 from bench.report import Figure, percentile
@@ -235,8 +236,12 @@ def end_to_end(
     )
 
 
-def single_post_latency(stack: RunningStack, rate: float, duration_s: float) -> list[Figure]:
-    """Open-loop single-record POST /api/customers at ``rate``/s offered, direct to ingest."""
+def single_post_latency(
+    stack: RunningStack, rate: float, duration_s: float, servers: dict[str, int] | None = None
+) -> list[Figure]:
+    """Open-loop single-record POST /api/customers at ``rate``/s offered, direct to ingest.
+
+    ``servers``: the redis and database servers' pids, accounted for beside the stack's."""
 
     def body(k: int) -> bytes:
         return orjson.dumps(data.api_customer(k, "s"))
@@ -245,6 +250,7 @@ def single_post_latency(stack: RunningStack, rate: float, duration_s: float) -> 
     idle_after_s = wait_drained(stack.env["REDIS_URL"], group=None) + wait_api_idle(stack)
     api_pid = stack.procs["ingest-api"].pid
     cpu_before = cpu_seconds(api_pid)
+    phase_cpu = PhaseCpu({**{n: p.pid for n, p in stack.procs.items()}, **(servers or {})})
     # uvloop: the generator's own CPU per request is what delays requests at 1,000/s
     result = uvloop.run(
         open_loop(
@@ -266,7 +272,8 @@ def single_post_latency(stack: RunningStack, rate: float, duration_s: float) -> 
         f"request, latency from the scheduled send time), {result.completed:,} answered "
         f"202, {result.errors} errors, "
         f"generator max lag {result.max_lag_ms:.1f} ms, ingest API CPU {api_cpu_us:.0f} us per "
-        f"request (the stream workers drain the same records meanwhile)"
+        f"request (the stream workers drain the same records meanwhile). "
+        + phase_cpu.describe()
         + (f"; first error: {result.first_error}" if result.first_error else "")
     )
     p50 = percentile(lat, 50) if lat else None

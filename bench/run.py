@@ -129,7 +129,9 @@ def ingest_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
         run.phase(
             "single_post",
             lambda: run.add(
-                *ingestion.single_post_latency(running, sizes.post_rate, sizes.post_seconds)
+                *ingestion.single_post_latency(
+                    running, sizes.post_rate, sizes.post_seconds, server_pids(infra)
+                )
             ),
         )
         # The same with the ingest path alone: the AI worker also consumes `ingest` and

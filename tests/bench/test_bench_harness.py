@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
 import pytest
 
+from bench.cpu import PhaseCpu
 from bench.load import open_loop
 from bench.report import REQUIRED_KEYS, percentile
 
@@ -74,6 +77,27 @@ def test_open_loop_sends_every_scheduled_request_and_bills_server_delay() -> Non
     assert completed == seen == 200
     assert min(latencies) >= 20  # the server's delay is in every latency
     assert percentile(latencies, 50) < 500
+
+
+@pytest.mark.unit
+def test_phase_cpu_names_the_process_that_used_the_cores() -> None:
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 5\nwhile time.time() < end: pass"]
+    )
+    try:
+        time.sleep(0.2)  # the interpreter started; from here it only spins
+        phase = PhaseCpu({"spinner": spinner.pid, "sleeper": os.getpid()})
+        time.sleep(0.6)
+        cores = phase.cores()
+        text = phase.describe()
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert next(iter(cores)) == "spinner"  # busiest first
+    assert 0.5 < cores["spinner"] <= 1.1
+    assert cores["sleeper"] < 0.2  # this process, which slept (also the load generator)
+    assert text.startswith("CPU during the phase, in cores: spinner ")
+    assert 0.5 < phase.machine_busy_cores() <= (os.cpu_count() or 1)
 
 
 @pytest.mark.integration
