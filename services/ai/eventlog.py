@@ -62,6 +62,44 @@ def fold_customers(docs: Iterable[Doc]) -> dict[str, tuple[str, Doc]]:
     return latest
 
 
+def customer_log_docs(entries: Sequence[tuple[str, Sequence[Doc]]], max_records: int) -> list[Doc]:
+    """Log documents for (entry key, records) in stream order: runs of consecutive
+    entries share a document of up to ``max_records`` records, so a trickle of
+    single-record entries costs the database one insert per read, not one per entry.
+
+    A document of one entry is keyed by it (as ever); a run is keyed ``first~last`` and
+    lists each record's own key in ``sources``, so it folds exactly as its entries
+    would. A redelivery grouped differently adds a document of records already held,
+    which the fold takes once and the compaction removes."""
+    docs: list[Doc] = []
+    run: list[tuple[str, Sequence[Doc]]] = []
+    held = 0
+
+    def close() -> None:
+        if len(run) == 1:
+            docs.append({"_id": run[0][0], "records": list(run[0][1])})
+        elif run:
+            docs.append(
+                {
+                    "_id": f"{run[0][0]}~{run[-1][0]}",
+                    "records": [record for _, records in run for record in records],
+                    "sources": [key for key, records in run for _ in records],
+                }
+            )
+        run.clear()
+
+    for key, records in entries:
+        if not records:
+            continue
+        if run and held + len(records) > max_records:
+            close()
+            held = 0
+        run.append((key, records))
+        held += len(records)
+    close()
+    return docs
+
+
 def snapshot_docs(latest: dict[str, tuple[str, Doc]], newest_key: str, size: int) -> list[Doc]:
     """The folded customers as snapshot documents keyed just after ``newest_key``."""
     items = sorted(latest.items())

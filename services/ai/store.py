@@ -115,13 +115,17 @@ class AiStore:
 
     # -- customers and orders ------------------------------------------------------
     def append_customers(self, entries: Entries) -> None:
-        """One log document per stream entry (the last record of an id in it wins)."""
-        docs = []
-        for entry_id, records in entries:
-            latest = {r.id: _customer_record(r) for r in records}
-            if latest:
-                docs.append({"_id": eventlog.log_key(entry_id), "records": list(latest.values())})
-        insert_new(self.db.customer_log, docs)
+        """The entries' records as log documents (eventlog.customer_log_docs): consecutive
+        entries share one of up to CHUNK records; the last record of an id in an entry
+        wins."""
+        keyed = [
+            (
+                eventlog.log_key(entry_id),
+                list({r.id: _customer_record(r) for r in records}.values()),
+            )
+            for entry_id, records in entries
+        ]
+        insert_new(self.db.customer_log, eventlog.customer_log_docs(keyed, CHUNK))
 
     def _compact_customers(
         self, docs: list[dict[str, Any]], latest: dict[str, tuple[str, dict[str, Any]]]

@@ -239,6 +239,38 @@ def test_log_keys_sort_in_stream_order() -> None:
     assert log_key(None) != log_key(None)
 
 
+def test_consecutive_entries_share_a_log_document_and_fold_as_their_entries() -> None:
+    from services.ai.eventlog import customer_log_docs, fold_customers
+
+    def rec(cid: str, spend: int) -> dict[str, object]:
+        return {"_id": cid, "spend": spend}
+
+    entries = [(f"k{n:02d}", [rec(f"c{n % 4}", n)]) for n in range(10)]
+    entries.insert(3, ("k03a", []))  # an entry without records adds nothing
+    grouped = customer_log_docs(entries, max_records=4)
+    assert [len(d["records"]) for d in grouped] == [4, 4, 2]
+    assert [d["_id"] for d in grouped] == ["k00~k03", "k04~k07", "k08~k09"]
+    one_each = [{"_id": key, "records": records} for key, records in entries if records]
+    expected = fold_customers(one_each)
+    assert {cid: rec["spend"] for cid, (_, rec) in expected.items()} == {
+        "c0": 8,
+        "c1": 9,
+        "c2": 6,
+        "c3": 7,
+    }
+    assert fold_customers(grouped) == expected
+    # a redelivery grouped differently, read before or after: the same fold
+    regrouped = customer_log_docs(entries[2:7], max_records=100)
+    assert fold_customers([*regrouped, *grouped]) == expected
+    assert fold_customers([*grouped, *regrouped]) == expected
+    # one entry alone keeps its own key, and an entry over the limit is not split
+    big = [("k1", [rec(f"c{n}", n) for n in range(6)]), ("k2", [rec("c0", 1)])]
+    assert [(d["_id"], len(d["records"])) for d in customer_log_docs(big, 4)] == [
+        ("k1", 6),
+        ("k2", 1),
+    ]
+
+
 def test_message_fold_is_independent_of_read_order() -> None:
     from datetime import UTC, datetime
 

@@ -308,6 +308,22 @@ def test_customer_records_fold_to_stream_order_whatever_order_they_were_written_
     assert {c["_id"]: c["city"] for c in ai_store.customers()} == {"c0": "Delhi", "c1": "Delhi"}
 
 
+def test_a_trickle_of_single_record_entries_is_one_log_insert(ai_store: AiStore) -> None:
+    base = customers(3)
+    entries = [
+        (f"1700000000000-{n}", [base[n % 3].model_copy(update={"total_spends": float(n)})])
+        for n in range(30)
+    ]
+    ai_store.append_customers(entries)
+    assert ai_store.db.customer_log.count_documents({}) == 1
+    expected = {"c0": 27.0, "c1": 28.0, "c2": 29.0}
+    assert {c["_id"]: c["total_spends"] for c in ai_store.customers()} == expected
+    ai_store.append_customers(entries)  # redelivered as read before: nothing added
+    assert ai_store.db.customer_log.count_documents({}) == 1
+    ai_store.append_customers(entries[20:25])  # redelivered in another grouping
+    assert {c["_id"]: c["total_spends"] for c in ai_store.customers()} == expected
+
+
 def test_a_mostly_superseded_customer_log_is_compacted_on_read(
     ai_store: AiStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
