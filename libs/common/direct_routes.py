@@ -4,8 +4,8 @@ Between the server and an endpoint FastAPI runs about a dozen ASGI layers, route
 matching and dependency solving: ~300 us of CPU per request on this project's 2-core
 machine, more than the endpoint's own work for a single-record POST. A route whose
 endpoint takes only the ``Request`` (it reads its headers and body itself) can skip
-them: the service's request-context middleware, which already binds the trace id and
-records the metrics, calls the endpoint directly.
+them: the service app (``libs.common.web.ServiceApp``) matches it first and calls the
+endpoint in the same request context (trace id, metrics) as every other route.
 
 What a client sees is unchanged: the internal-token check, the error bodies (the app's
 own exception handlers answer), the trace header and the metrics are the same, and the

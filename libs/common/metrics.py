@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter(
@@ -33,3 +35,19 @@ STREAM_BATCH_SECONDS = Histogram(
 )
 STREAM_LAG = Gauge("crm_stream_lag", "Entries not yet delivered to the group", ["stream", "group"])
 STREAM_PENDING = Gauge("crm_stream_pending", "Entries delivered but not acked", ["stream", "group"])
+
+# (service, method, route, status) -> the two children: labels() costs a lock and a
+# tuple build per call, on every request
+_request_children: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(service: str, method: str, route: str, status: int, seconds: float) -> None:
+    key = (service, method, route, status)
+    children = _request_children.get(key)
+    if children is None:
+        children = _request_children[key] = (
+            HTTP_REQUESTS.labels(service, method, route, str(status)),
+            HTTP_LATENCY.labels(service, method, route),
+        )
+    children[0].inc()
+    children[1].observe(seconds)

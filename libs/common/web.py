@@ -34,51 +34,77 @@ TRACE_HEADER = "x-trace-id"
 INTERNAL_TOKEN_HEADER = "x-internal-token"
 
 
+async def in_request_context(
+    service: str, scope: Scope, send: Send, respond: Callable[[Send], Awaitable[None]]
+) -> None:
+    """Answer one HTTP request by ``respond(send)`` with its trace id bound (from
+    X-Trace-Id or new) and echoed, and its count and latency recorded."""
+    trace_id = ""
+    for name, value in scope["headers"]:
+        if name == b"x-trace-id" or (name == b"x-request-id" and not trace_id):
+            trace_id = value.decode("latin-1")[:64]
+    trace_id = trace_id or new_trace_id()
+    bind_trace_id(trace_id)
+    started = time.perf_counter()
+    status = 500
+
+    async def send_with_trace(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            message["headers"] = [*message.get("headers", ()), (b"x-trace-id", trace_id.encode())]
+        await send(message)
+
+    try:
+        await respond(send_with_trace)
+    finally:
+        route = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        metrics.observe_request(
+            service, scope.get("method", "GET"), path, status, time.perf_counter() - started
+        )
+
+
 class RequestContextMiddleware:
-    """Binds a trace id per request (from X-Trace-Id or new), echoes it, records metrics.
+    """Every request of the framework's routes in its context (``in_request_context``).
 
     Pure ASGI so that streaming responses (server-sent events) are never buffered.
-    Serves the app's ``direct`` routes itself (libs.common.direct_routes).
     """
 
-    def __init__(self, app: ASGIApp, service: str, direct: DirectRoutes | None = None) -> None:
+    def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
-        self.direct = direct
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        raw = headers.get(TRACE_HEADER.encode()) or headers.get(b"x-request-id")
-        trace_id = raw.decode()[:64] if raw else new_trace_id()
-        bind_trace_id(trace_id)
-        started = time.perf_counter()
-        status_holder = {"status": 500}
+        await in_request_context(
+            self.service, scope, send, lambda traced: self.app(scope, receive, traced)
+        )
 
-        async def send_with_trace(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-trace-id", trace_id.encode())]
-            await send(message)
 
-        try:
-            if self.direct is not None and (route := self.direct.match(scope)) is not None:
-                await self.direct.serve(route, scope, receive, send_with_trace)
-            else:
-                await self.app(scope, receive, send_with_trace)
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            method = scope.get("method", "GET")
-            metrics.HTTP_REQUESTS.labels(
-                self.service, method, path, str(status_holder["status"])
-            ).inc()
-            metrics.HTTP_LATENCY.labels(self.service, method, path).observe(
-                time.perf_counter() - started
-            )
+class ServiceApp(FastAPI):
+    """FastAPI whose direct routes (libs.common.direct_routes) are answered ahead of
+    every framework layer (errors, middleware, routing), in the same request context."""
+
+    service = ""
+    direct: DirectRoutes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        direct = self.direct
+        if direct is not None and scope["type"] == "http":
+            route = direct.match(scope)
+            if route is not None:
+                scope["app"] = self  # request.app, as the framework would set it
+                await in_request_context(
+                    self.service,
+                    scope,
+                    send,
+                    lambda traced: direct.serve(route, scope, receive, traced),
+                )
+                return
+        await super().__call__(scope, receive, send)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -283,7 +309,7 @@ def create_service_app(
     """The shape every service app shares. ``internal_token=None`` leaves routes open
     (the gateway itself and the vendor simulator, an outside party). ``direct_routes``:
     (method, path) of high-rate routes served without the framework's layers."""
-    app = FastAPI(
+    app = ServiceApp(
         title=title or f"Mini CRM {service}",
         lifespan=_freezing_after_startup(lifespan),
         docs_url="/docs",
@@ -294,8 +320,10 @@ def create_service_app(
     deps = [Depends(internal_token_dependency(internal_token))] if internal_token else []
     for router in routers:
         app.include_router(router, dependencies=deps, responses=ERROR_RESPONSES)
-    direct = DirectRoutes(app, routers, direct_routes, internal_token) if direct_routes else None
-    app.add_middleware(RequestContextMiddleware, service=service, direct=direct)
+    app.service = service
+    if direct_routes:
+        app.direct = DirectRoutes(app, routers, direct_routes, internal_token)
+    app.add_middleware(RequestContextMiddleware, service=service)
     return app
 
 

@@ -101,3 +101,18 @@ def test_a_direct_route_must_exist_and_take_the_request_only(path, refusal):
             readiness={},
             direct_routes=[("POST", path)],
         )
+
+
+def test_the_direct_route_is_answered_ahead_of_the_framework_middleware():
+    client = make_client(True)
+    seen: list[str] = []
+
+    @client.app.middleware("http")  # type: ignore[attr-defined]
+    async def record(request: Request, call_next):  # type: ignore[no-untyped-def]
+        seen.append(request.url.path)
+        return await call_next(request)
+
+    headers = {"x-internal-token": TOKEN}
+    assert client.post("/api/things", content=b"1", headers=headers).status_code == 202
+    assert client.get("/healthz").status_code == 200
+    assert seen == ["/healthz"]
