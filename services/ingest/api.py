@@ -93,8 +93,8 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
         entries = encode_chunks(record_kind, valid, settings.chunk_size)
         del valid
     rejected_json = [r.model_dump(exclude_none=True) for r in rejected]
-    metrics.RECORDS.labels(kind, "accepted").inc(accepted)
-    metrics.RECORDS.labels(kind, "rejected").inc(len(rejected))
+    metrics.records(kind, "accepted").inc(accepted)
+    metrics.records(kind, "rejected").inc(len(rejected))
     if not accepted:
         details = rejected_json if batch else rejected_json[0]["errors"]
         raise ValidationFailed(f"no valid {kind} in the request", details)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 RECORDS = Counter(
     "crm_ingest_records_total", "Records received by the ingestion API", ["kind", "outcome"]
 )
+
+
+@cache
+def records(kind: str, outcome: str) -> Any:
+    """RECORDS' child for these labels, looked up once (labels() costs ~5 us a call)."""
+    return RECORDS.labels(kind, outcome)
+
+
 PREVIEW_SECONDS = Histogram(
     "crm_ingest_preview_seconds",
     "Audience preview time (count + sample)",
