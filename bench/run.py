@@ -188,7 +188,11 @@ def audience_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
         size = min(sizes.campaign_size, n)
         run.phase(
             "campaign",
-            lambda: run.add(*campaign.throughput(running, size, deadline_s=180 + size / 50)),
+            lambda: run.add(
+                *campaign.throughput(
+                    running, size, deadline_s=180 + size / 50, servers=server_pids(infra)
+                )
+            ),
         )
         single = min(sizes.single_campaign_size, n)
         run.phase(
