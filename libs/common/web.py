@@ -31,6 +31,7 @@ log = get_logger(__name__)
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
 TRACE_HEADER = "x-trace-id"
+_TRACE_HEADER_BYTES = TRACE_HEADER.encode()
 INTERNAL_TOKEN_HEADER = "x-internal-token"
 
 
@@ -41,7 +42,7 @@ async def in_request_context(
     X-Trace-Id or new) and echoed, and its count and latency recorded."""
     trace_id = ""
     for name, value in scope["headers"]:
-        if name == b"x-trace-id" or (name == b"x-request-id" and not trace_id):
+        if name == _TRACE_HEADER_BYTES or (name == b"x-request-id" and not trace_id):
             trace_id = value.decode("latin-1")[:64]
     trace_id = trace_id or new_trace_id()
     bind_trace_id(trace_id)
@@ -52,7 +53,10 @@ async def in_request_context(
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
-            message["headers"] = [*message.get("headers", ()), (b"x-trace-id", trace_id.encode())]
+            message["headers"] = [
+                *message.get("headers", ()),
+                (_TRACE_HEADER_BYTES, trace_id.encode()),
+            ]
         await send(message)
 
     try:
