@@ -22,7 +22,7 @@ from libs.common.errors import PermanentError
 from libs.common.events import AudienceResolved, CampaignLaunched, Recipient, SendRequested
 from libs.common.logging import get_logger
 from libs.common.rules import RuleError, compile_rules, now_utc, parse_rules
-from libs.common.streams import SEGMENT, SEND, default_consumer_name
+from libs.common.streams import SEGMENT, SEND, default_consumer_name, unread_entries
 from libs.common.templates import placeholder_values
 from services.ingest.audience import audience_documents, id_pages
 from services.ingest.handlers import Deps
@@ -51,28 +51,13 @@ def keep_claimed(deps: Deps, event: CampaignLaunched) -> None:
         )
 
 
-def send_backlog(client: redis.Redis) -> int | None:
-    """Send entries delivery has not read yet; None while it has no group on ``send``
-    (nothing reads them yet, so there is nothing to wait for)."""
-    try:
-        groups = client.xinfo_groups(SEND)
-    except redis.ResponseError:  # no stream yet
-        return None
-    lags = [g.get("lag") for g in groups]
-    if not lags:
-        return None
-    if any(lag is None for lag in lags):  # Redis < 7, or not computable after deletions
-        return int(client.xlen(SEND))
-    return max(int(lag) for lag in lags)
-
-
 def wait_for_room(deps: Deps, event: CampaignLaunched) -> None:
     """Hold the walk while delivery is ``send_backlog_max`` entries behind: the
     audience then waits in the database, not in Redis' memory."""
     limit = deps.settings.send_backlog_max
     if limit <= 0:
         return
-    while (backlog := send_backlog(deps.redis)) is not None and backlog > limit:
+    while (backlog := unread_entries(deps.redis, SEND)) is not None and backlog > limit:
         keep_claimed(deps, event)
         time.sleep(deps.settings.send_backlog_poll_s)
 

@@ -16,7 +16,7 @@ from libs.common.streams import StreamConsumer, StreamProducer, dlq_name, ensure
 from libs.common.streams.admin import safe_trim, stream_overview
 from libs.common.streams.consumer import ConsumerConfig
 from libs.common.testing.pytest_plugin import wait_until
-from tests.support.demo_worker import DemoEvent
+from tests.support.demo_worker import DemoEvent, DemoNote
 
 pytestmark = pytest.mark.integration
 
@@ -253,3 +253,24 @@ def test_after_a_short_read_a_lingering_consumer_gathers_a_trickle_into_one_batc
     runner.start()
     runner.join(timeout=20)
     assert seen == batches
+
+
+def test_a_handler_registered_for_two_types_gets_their_consecutive_entries_in_one_run(
+    redis_client,
+):
+    mixed = [DemoEvent(n=0), DemoNote(text="a"), DemoEvent(n=1), DemoNote(text="b")]
+    StreamProducer(redis_client).publish(mixed)
+    runs: list[list[str]] = []
+
+    def shared(events):
+        runs.append([type(e).__name__ for e in events])
+
+    config = ConsumerConfig(stream="demo", group="g", consumer="c1", batch_size=10)
+    StreamConsumer(redis_client, config, {DemoEvent: shared, DemoNote: shared}).run(burst=True)
+    assert runs == [["DemoEvent", "DemoNote", "DemoEvent", "DemoNote"]]
+
+    StreamProducer(redis_client).publish(mixed)
+    runs.clear()
+    separate = {DemoEvent: lambda events: shared(events), DemoNote: shared}
+    StreamConsumer(redis_client, config, separate).run(burst=True)
+    assert runs == [["DemoEvent"], ["DemoNote"], ["DemoEvent"], ["DemoNote"]]

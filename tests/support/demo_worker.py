@@ -24,6 +24,14 @@ class DemoEvent(Event):
     n: int
 
 
+class DemoNote(Event):
+    """A second type on the same stream."""
+
+    TYPE: ClassVar[str] = "demo.note.v1"
+    STREAM: ClassVar[str] = "demo"
+    text: str
+
+
 def main() -> None:
     stream, group, mode = sys.argv[1], sys.argv[2], sys.argv[3]
     settings = CommonSettings()

@@ -1,4 +1,10 @@
-from libs.common.streams.admin import ensure_group, replay_dlq, safe_trim, stream_overview
+from libs.common.streams.admin import (
+    ensure_group,
+    replay_dlq,
+    safe_trim,
+    stream_overview,
+    unread_entries,
+)
 from libs.common.streams.consumer import ConsumerConfig, StreamConsumer, default_consumer_name
 from libs.common.streams.names import (
     ALL_STREAMS,
@@ -28,4 +34,5 @@ __all__ = [
     "replay_dlq",
     "safe_trim",
     "stream_overview",
+    "unread_entries",
 ]

@@ -66,6 +66,24 @@ def _pending_age_ms(client: redis.Redis, stream: str, group: str) -> int | None:
     return int(rows[0]["time_since_delivered"])
 
 
+def unread_entries(client: redis.Redis, stream: str, group: str | None = None) -> int | None:
+    """Entries of ``stream`` not yet read by ``group`` (by the furthest-behind group when
+    None): its ``lag``. None while there is no such group (nothing reads the stream yet,
+    so there is nothing to wait for). Where Redis cannot tell the lag (before 7.0, or
+    after some deletions), the stream's length stands in for it."""
+    try:
+        groups = client.xinfo_groups(stream)
+    except redis.ResponseError:  # no stream yet
+        return None
+    lags = [g.get("lag") for g in groups if group is None or _text(g["name"]) == group]
+    if not lags:
+        return None
+    known = [int(lag) for lag in lags if lag is not None]
+    if len(known) < len(lags):
+        return int(client.xlen(stream))
+    return max(known)
+
+
 def stream_overview(client: redis.Redis, streams: tuple[str, ...]) -> list[dict[str, Any]]:
     """XINFO of every stream and group, for the admin page and alerts."""
     out: list[dict[str, Any]] = []

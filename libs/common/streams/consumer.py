@@ -4,10 +4,12 @@ At least once, made effectively once by idempotent handlers:
 - on start, the consumer drains its own pending entries (id ``0``), then reads new
   ones with ``>``; every ``claim_interval_s`` it XAUTOCLAIMs entries idle longer than
   the visibility timeout from dead consumers (walking the cursor to ``0-0``);
-- a handler gets a list of parsed events of one type; entries are XACKed only after it
-  returns. ``PermanentError`` dead-letters at once; any other exception leaves the
-  entry pending (retried by a later claim). A failing multi-entry run is retried entry
-  by entry so one poison entry does not hold back its neighbours;
+- a handler gets a list of consecutive parsed events it handles (of one type, unless
+  the same handler object is registered for several types, which then share a run);
+  entries are XACKed only after it returns. ``PermanentError`` dead-letters at once;
+  any other exception leaves the entry pending (retried by a later claim). A failing
+  multi-entry run is retried entry by entry so one poison entry does not hold back its
+  neighbours;
 - an entry delivered more than ``max_deliveries`` times goes to ``<stream>.dlq`` with
   its last error, XADD and XACK in one MULTI;
 - SIGTERM/SIGINT: stop reading, finish the batch in hand, ack, return.
@@ -247,7 +249,7 @@ class StreamConsumer:
             event._deliveries = count
             parsed.append(event)
 
-        for run in _runs_by_type(parsed):
+        for run in _runs_by_handler(parsed, self.handlers):
             self._dispatch(run, outcome, raw_by_id)
 
         self._finish(outcome)
@@ -359,12 +361,17 @@ def _entries_of(reply: Any) -> list[RawEntry]:
     return [(_text(entry_id), fields) for entry_id, fields in raw]
 
 
-def _runs_by_type(events: list[Event]) -> list[list[Event]]:
-    """Consecutive events of one type, in stream order."""
+def _runs_by_handler(events: list[Event], handlers: Mapping[type[Event], Any]) -> list[list[Event]]:
+    """Consecutive events of one handler, in stream order (of one type, unless a handler
+    object is registered for several types: a handler that wants to see what its
+    neighbours in the stream hold, like one write per message, not one per event)."""
     runs: list[list[Event]] = []
+    last: object = None
     for event in events:
-        if runs and type(runs[-1][0]) is type(event):
+        handler = handlers.get(type(event), type(event))
+        if runs and handler is last:
             runs[-1].append(event)
         else:
             runs.append([event])
+            last = handler
     return runs
