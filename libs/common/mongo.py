@@ -65,17 +65,26 @@ def insert_new(collection: Collection[dict[str, Any]], docs: Sequence[dict[str, 
     """Insert in one unordered bulk; documents whose ``_id`` already exists are left as
     they are (idempotent writes). Returns how many were inserted; any other error
     raises."""
+    return len(docs) - len(insert_new_reporting(collection, docs))
+
+
+def insert_new_reporting(
+    collection: Collection[dict[str, Any]], docs: Sequence[dict[str, Any]]
+) -> list[Any]:
+    """``insert_new``, returning the ``_id`` of each document that existed already (and
+    was left as it is), for a caller that falls back to an update for those."""
     if not docs:
-        return 0
+        return []
     try:
-        return len(collection.insert_many(list(docs), ordered=False).inserted_ids)
+        collection.insert_many(list(docs), ordered=False)
     except BulkWriteError as exc:
         errors = exc.details.get("writeErrors", [])
         if exc.details.get("writeConcernErrors") or any(
             e.get("code") != DUPLICATE_KEY for e in errors
         ):
             raise
-        return int(exc.details.get("nInserted", len(docs) - len(errors)))
+        return [docs[e["index"]]["_id"] for e in errors]
+    return []
 
 
 def count_matching(collection: Collection[dict[str, Any]], query: Mapping[str, Any]) -> int:
