@@ -22,7 +22,13 @@ from libs.common.events import (
 from libs.common.logging import get_logger
 from services.delivery.compose import Outgoing, batch_key
 from services.delivery.context import Deps, utcnow
-from services.delivery.dispatch import ACTIVE, PAUSED, record_finished, send_batch
+from services.delivery.dispatch import (
+    ACTIVE,
+    PAUSED,
+    record_finished,
+    send_batch,
+    without_content,
+)
 from services.delivery.models import CANCELLED
 
 log = get_logger(__name__)
@@ -90,7 +96,7 @@ def _send_held_batch(campaign_id: str, deps: Deps) -> bool:
         log.warning("delivery.held_vendor_unavailable", campaign_id=campaign_id)
         return False
     deps.store.update_held([(m.message_id, result.rows[m.message_id]) for m in batch])
-    deps.publish_outcomes(result.sent, result.failed)
+    deps.publish_outcomes(without_content(result.sent), result.failed)
     log.info(
         "delivery.held_sent",
         campaign_id=campaign_id,

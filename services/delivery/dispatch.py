@@ -77,9 +77,18 @@ def send_batch(
                 customer_id=m.customer_id,
                 vendor_message_id=vid,
                 at=now,
+                channel=m.channel,
+                to=m.to,
+                body=m.body,
             )
         )
     return result
+
+
+def without_content(sent: Sequence[SentMessage]) -> list[SentMessage]:
+    """Announcements of messages whose rows exist already: nothing for the receipt
+    worker to write."""
+    return [m.model_copy(update={"channel": None, "to": None, "body": None}) for m in sent]
 
 
 def record_finished(deps: Deps, campaign_id: str, failed: Sequence[bool], now: datetime) -> bool:

@@ -1,15 +1,17 @@
 """Group ``send``: a chunk of one campaign's recipients becomes vendor batches.
 
-Writes per message on the hot path: two. (1) One bulk insert of the chunk's rows, made
-*after* the vendor accepted them, already carrying ``sent`` and the vendor message id;
-(2) one conditional update when the receipt arrives. There is no ``queued`` write
-before the vendor call: the crash window between the vendor's answer and the insert
-is covered by the vendor idempotency key, derived from the batch's content (campaign,
-chunk, batch number, message ids). A redelivered chunk finds no rows for that batch,
-rebuilds the same batch, sends the same key and gets the same vendor ids back; the
-vendor sends nothing twice. Rows that already exist (any status) are never sent again:
-one query per chunk finds them first. A redelivered entry re-announces their outcomes
-(consumers dedupe by message id), in case the crash came between insert and publish.
+Database writes per sent message here: none. The vendor's answer is announced at once
+in ``MessagesSent``, with what was sent (channel, address, body), and the receipt
+worker writes the message's row from it (services.delivery.receipts): one write per
+message when its receipt is in the same read, two when it is not. There is no
+``queued`` write before the vendor call: the crash window between the vendor's answer
+and the announcement is covered by the vendor idempotency key, derived from the batch's
+content (campaign, chunk, batch number, message ids). A redelivered chunk finds no rows
+for that batch, rebuilds the same batch, sends the same key and gets the same vendor
+ids back; the vendor sends nothing twice, and the second announcement writes nothing
+new. Rows that already exist (any status) are never sent again: one query per read
+finds them first. A redelivered entry re-announces their outcomes (consumers dedupe by
+message id), in case the crash came between a write here and its announcement.
 
 The vendor out of reach for a whole retry budget leaves the entry pending: the stream
 runtime delivers it again after the visibility timeout; only its last allowed delivery
@@ -38,10 +40,11 @@ from libs.common.events import (
 )
 from libs.common.events import message_id as make_message_id
 from libs.common.logging import get_logger
+from services.delivery.backlog import wait_for_receipts
 from services.delivery.compose import Outgoing, Undeliverable, batch_key, compose
 from services.delivery.context import Deps, utcnow
 from services.delivery.dispatch import PAUSED, record_finished, send_batch
-from services.delivery.models import CANCELLED, FAILED, HELD
+from services.delivery.models import CANCELLED, FAILED, HELD, SENT
 
 log = get_logger(__name__)
 
@@ -65,7 +68,10 @@ class CampaignStates:
 
 def handle_send_requested(events: list[SendRequested], deps: Deps) -> None:
     """Send the chunks, ``send_concurrency`` at a time: a chunk spends most of its time
-    waiting on the vendor or the database, so overlapping them keeps both busy."""
+    waiting on the vendor or the database, so overlapping them keeps both busy. First,
+    wait while the receipt worker is far behind (services.delivery.backlog)."""
+    settings = deps.settings
+    wait_for_receipts(deps.redis, settings.receipt_backlog_max, settings.receipt_backlog_wait_s)
     controls = deps.store.get_controls(e.campaign_id for e in events)
     states = CampaignStates({cid: doc.get("state", "") for cid, doc in controls.items()})
     existing = _existing_rows(events, deps)
@@ -140,7 +146,9 @@ def send_chunk(
                 raise TransientError(
                     f"chunk {event.chunk} left for a later delivery: {result.unavailable}"
                 )
-            rows += [_row(m, now, result.rows[m.message_id]) for m in batch]
+            # a sent message's row is written by the receipt worker, from MessagesSent
+            outcomes = [(m, result.rows[m.message_id]) for m in batch]
+            rows += [_row(m, now, fields) for m, fields in outcomes if fields["status"] != SENT]
             sent += result.sent
             failed += result.failed
             if record_finished(deps, cid, [True] * len(result.failed), now):

@@ -21,8 +21,8 @@ class DeliverySettings(CommonSettings):
 
     port: int = 8003
     # Delivery's own database server, if it has one ("" = MONGODB_URI). Its rows take
-    # two writes per message, most of a campaign's database work: on a server that runs
-    # one database's commands at a time and every database on one interpreter
+    # one or two writes per message, most of a campaign's database work: on a server
+    # that runs one database's commands at a time and every database on one interpreter
     # (nx-27017), a server of its own keeps the other services' queries out of its way.
     own_mongodb_uri: str = Field("", alias="DELIVERY_MONGODB_URI")
     metrics_port: int = 0
@@ -30,18 +30,21 @@ class DeliverySettings(CommonSettings):
     receipt_callback_url: str = "http://127.0.0.1:8000/api/deliveries/receipts"
     webhook_secret: str = Field(DEV_WEBHOOK_SECRET, alias="VENDOR_WEBHOOK_SECRET")
     vendor_batch_size: int = Field(500, ge=1, le=1000)
-    # Chunks one send worker handles at once (threads): each mostly waits on the vendor
-    # or the database. On nx-27017, which writes one command of a database at a time,
-    # one chunk in flight already keeps delivery's database busy (py-spy: its lock held
-    # ~98% of a campaign), and a second one only queues inserts in front of the
-    # receipt worker's updates: 100k recipients on a database server of delivery's own,
-    # 1 -> 32.7-36.8 s, 2 -> 36.1-41.4 s (rows finished up to 9 s after the stats).
-    # A database that writes in parallel (MongoDB) or a slow vendor API wants more.
+    # Chunks one send worker handles at once (threads): each mostly waits on the vendor.
+    # The send worker writes no row of a sent message (the receipt worker does, see
+    # services.delivery.receipts), so on one database server the receipt worker sets
+    # the pace and the backlog brake below holds the send worker to it; a slow vendor
+    # API wants more.
     send_concurrency: int = Field(1, ge=1, le=32)
     # Send entries (of up to 500 recipients) read at a time: one read of the stream's
     # default 200 was 100,000 recipients in memory (the send worker peaked at 259 MB in
     # a 1M-recipient campaign). Each read costs one rows lookup for the whole batch.
     send_batch_entries: int = Field(20, ge=1)
+    # The send worker reads its next chunks once the receipt worker, which writes the
+    # sent messages' rows, has at most this many entries left (0 = never wait), and
+    # after receipt_backlog_wait_s at most (services.delivery.backlog).
+    receipt_backlog_max: int = Field(200, ge=0)
+    receipt_backlog_wait_s: float = Field(30.0, ge=0)
     vendor_timeout_s: float = Field(10.0, gt=0)
     vendor_max_retries: int = Field(7, ge=0)  # keep the total under the visibility timeout
     vendor_retry_base_ms: int = Field(200, ge=1)

@@ -2,13 +2,14 @@
 
 ``communications._id`` is the message id ``"{campaign_id}:{customer_id}"``: one row per
 campaign and customer by construction, so a redelivered send entry cannot create a
-second one. Every status change is a conditional update on the current status, so a
-status never moves backwards and a duplicate is a no-op. Documents never hold null or
-empty lists (keys are omitted instead).
+second one. Every status change is a conditional update on the current status, or the
+insert of a row final at once, so a status never moves backwards and a duplicate is a
+no-op. Documents never hold null or empty lists (keys are omitted instead).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.database import Database
 
-from libs.common.mongo import IndexSpec, count_matching, ensure_indexes, insert_new
+from libs.common.mongo import IndexSpec, count_matching, ensure_indexes, insert_new_reporting
 from services.delivery.metrics import MESSAGES
 from services.delivery.models import CANCELLED, HELD, SENT
 
@@ -66,12 +67,15 @@ class DeliveryStore:
                 found[doc["_id"]] = doc
         return found
 
-    def insert_new(self, docs: Sequence[Doc]) -> int:
-        """Insert rows in one bulk write; a row that already exists is left as it is."""
-        inserted = insert_new(self.comms, docs)
-        for doc in docs:
-            MESSAGES.labels(doc["status"]).inc()
-        return inserted
+    def insert_new(self, docs: Sequence[Doc]) -> list[str]:
+        """Insert rows in one bulk write; a row that already exists is left as it is.
+        Returns the ids of those."""
+        existing = insert_new_reporting(self.comms, docs)
+        skipped = set(existing)
+        written = Counter(doc["status"] for doc in docs if doc["_id"] not in skipped)
+        for status, count in written.items():
+            MESSAGES.labels(status).inc(count)
+        return existing
 
     def update_held(self, changes: Sequence[tuple[str, Doc]]) -> int:
         """Move held rows on (sent or failed), each only if it is still held."""
@@ -105,6 +109,17 @@ class DeliveryStore:
         return result.modified_count
 
     # -- communications: receipts --------------------------------------------------
+    def complete_rows(self, contents: Sequence[tuple[str, Doc]]) -> int:
+        """Add what was sent to rows written from their receipt alone (a receipt read
+        before its message's announcement): only rows without a channel yet."""
+        if not contents:
+            return 0
+        ops = [
+            UpdateOne({"_id": _id, "channel": {"$exists": False}}, {"$set": fields})
+            for _id, fields in contents
+        ]
+        return self.comms.bulk_write(ops, ordered=False).modified_count
+
     def receipt_marks(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """``(status, receipt_batch)`` of each existing row among ``ids`` (the token is ""
         when the row has none)."""

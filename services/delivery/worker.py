@@ -43,7 +43,7 @@ from services.delivery.autopause import AutoPause
 from services.delivery.context import Deps
 from services.delivery.controls import on_cancelled, on_paused, on_resumed, run_sweeper
 from services.delivery.ratelimit import RateLimiter
-from services.delivery.receipts import handle_receipts, ignore
+from services.delivery.receipts import handle_receipt_stream, ignore
 from services.delivery.sender import handle_send_requested
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import DeliveryStore
@@ -54,11 +54,13 @@ log = get_logger(__name__)
 DepsHandler = Callable[[list[Any], Deps], None]
 
 SEND_HANDLERS: dict[type[Event], DepsHandler] = {SendRequested: handle_send_requested}
+# One handler for every type: it sees a message's MessagesSent and its receipt in one
+# run, and writes the row once, final (services.delivery.receipts).
 RECEIPT_HANDLERS: dict[type[Event], DepsHandler] = {
-    ReceiptsReceived: handle_receipts,
-    MessagesSent: ignore,
-    MessagesFailed: ignore,
-    MessagesCancelled: ignore,
+    ReceiptsReceived: handle_receipt_stream,
+    MessagesSent: handle_receipt_stream,
+    MessagesFailed: handle_receipt_stream,
+    MessagesCancelled: handle_receipt_stream,
 }
 CONTROL_HANDLERS: dict[type[Event], DepsHandler] = {
     CampaignPaused: on_paused,
@@ -107,10 +109,13 @@ def make_consumers(deps: Deps, roles: Sequence[str]) -> list[StreamConsumer]:
     consumers = []
     for role in roles:
         stream, group, table = ROLES[role]
-        handlers = {etype: partial(fn, deps=deps) for etype, fn in table.items()}
+        # one bound handler per function: events of several types that share a function
+        # share its runs
+        bound = {fn: partial(fn, deps=deps) for fn in {*table.values(), ignore}}
+        handlers = {etype: bound[fn] for etype, fn in table.items()}
         for etype in EVENT_TYPES.values():
             if stream == etype.STREAM and etype not in handlers:
-                handlers[etype] = partial(ignore, deps=deps)
+                handlers[etype] = bound[ignore]
         batch = {
             "send": deps.settings.send_batch_entries,
             "receipt": deps.settings.receipt_batch_entries,

@@ -143,3 +143,11 @@ def chunk(campaign_id: str, people: list[Recipient], number: int = 0, **kw: Any)
 
 def rows(deps: Deps, campaign_id: str) -> dict[str, dict[str, Any]]:
     return {d["_id"]: d for d in deps.store.comms.find({"campaign_id": campaign_id})}
+
+
+def send_and_record(deps: Deps) -> int:
+    """The send worker, then the receipt worker, which writes the rows of the messages
+    the send worker announced; returns how many send entries were handled."""
+    handled = run(deps, "send")
+    run(deps, "receipt")
+    return handled

@@ -23,6 +23,7 @@ from tests.delivery.conftest import (
     recipients,
     rows,
     run,
+    send_and_record,
     vendor_stats,
 )
 
@@ -40,7 +41,7 @@ def test_pause_holds_and_resume_sends_the_held_messages(deps, vendor) -> None:
     publish(deps, [CampaignPaused(campaign_id="p1")])
     run(deps, "control")
     publish(deps, [chunk("p1", recipients(150))])
-    run(deps, "send")
+    send_and_record(deps)
     assert statuses(deps, "p1") == {"held": 150}
     assert vendor_stats(vendor)["accepted"] == 0
     held = rows(deps, "p1")["p1:cu3"]
@@ -54,7 +55,7 @@ def test_pause_holds_and_resume_sends_the_held_messages(deps, vendor) -> None:
     assert sum(len(e.messages) for e in sent) == 150
 
     publish(deps, [chunk("p1", recipients(10, start=500), number=1)])
-    run(deps, "send")
+    send_and_record(deps)
     assert statuses(deps, "p1") == {"sent": 160}
 
 
@@ -62,11 +63,11 @@ def test_cancel_cancels_held_messages_and_every_later_chunk(deps, vendor) -> Non
     publish(deps, [CampaignPaused(campaign_id="x1")])
     run(deps, "control")
     publish(deps, [chunk("x1", recipients(20))])
-    run(deps, "send")
+    send_and_record(deps)
     publish(deps, [CampaignCancelled(campaign_id="x1"), CampaignResumed(campaign_id="x1")])
     run(deps, "control")
     publish(deps, [chunk("x1", recipients(5, start=100), number=1)])
-    run(deps, "send")
+    send_and_record(deps)
 
     assert statuses(deps, "x1") == {"cancelled": 25}
     assert vendor_stats(vendor)["accepted"] == 0
@@ -80,7 +81,7 @@ def test_sweep_sends_rows_held_after_the_resume_was_handled(deps, vendor) -> Non
     publish(deps, [CampaignPaused(campaign_id="s1")])
     run(deps, "control")
     publish(deps, [chunk("s1", recipients(7))])
-    run(deps, "send")
+    send_and_record(deps)
     deps.store.set_control("s1", "active", "resumed", rows(deps, "s1")["s1:cu0"]["created_at"])
     sweep_held(deps)
     assert statuses(deps, "s1") == {"sent": 7}

@@ -8,7 +8,15 @@ import pytest
 
 from libs.common.events import CampaignAutoPaused, Receipt, ReceiptsReceived
 from libs.common.streams.names import CAMPAIGN_EVENTS, RECEIPT
-from tests.delivery.conftest import chunk, publish, read_stream, recipients, rows, run
+from tests.delivery.conftest import (
+    chunk,
+    publish,
+    read_stream,
+    recipients,
+    rows,
+    run,
+    send_and_record,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +39,7 @@ def pending(deps, stream: str, group: str) -> int:
 
 def test_status_never_moves_backwards_and_duplicates_are_no_ops(deps) -> None:
     publish(deps, [chunk("r1", recipients(3))])
-    run(deps, "send")
-    run(deps, "receipt")  # the MessagesSent entry: ignored by this group
+    send_and_record(deps)  # the MessagesSent entry: the rows, written ``sent``
     publish(
         deps,
         [
@@ -57,21 +64,45 @@ def test_status_never_moves_backwards_and_duplicates_are_no_ops(deps) -> None:
     assert pending(deps, RECEIPT, "receipt") == 0
 
 
-def test_a_receipt_that_overtakes_its_row_waits_pending_and_applies_later(deps) -> None:
-    publish(deps, [ReceiptsReceived(receipts=[receipt("r2", "cu0", "DELIVERED")])])
-    run(deps, "receipt")
-    assert pending(deps, RECEIPT, "receipt") == 1  # left for a retry, not lost
-
+def test_a_receipt_read_before_its_announcement_writes_the_row_and_the_announcement_completes_it(
+    deps,
+) -> None:
     publish(deps, [chunk("r2", recipients(1))])
     run(deps, "send")
+    [announced] = read_stream(deps, RECEIPT)
+    deps.redis.xdel(RECEIPT, announced.entry_id)  # to be read after the receipt
+    publish(deps, [ReceiptsReceived(receipts=[receipt("r2", "cu0", "DELIVERED")])])
+    run(deps, "receipt")
+    early = rows(deps, "r2")["r2:cu0"]
+    assert early["status"] == "delivered" and "body" not in early
+    assert pending(deps, RECEIPT, "receipt") == 0
+
+    publish(deps, [announced])
+    run(deps, "receipt")
+    row = rows(deps, "r2")["r2:cu0"]
+    assert row["status"] == "delivered"  # never back to sent
+    assert (row["channel"], row["to"]) == ("email", "p0@example.com")
+    assert row["body"] == "Hi Person0, you spent 100"
+    assert deps.redis.lrange("delivery:outcomes:r2", 0, -1) == [b"0"]
+
+
+def test_a_receipt_for_a_row_still_held_waits_pending_for_the_resume(deps) -> None:
+    deps.store.insert_new(
+        [{"_id": "r10:cu0", "campaign_id": "r10", "customer_id": "cu0", "status": "held"}]
+    )
+    publish(deps, [ReceiptsReceived(receipts=[receipt("r10", "cu0", "DELIVERED")])])
+    run(deps, "receipt")
+    assert rows(deps, "r10")["r10:cu0"]["status"] == "held"
+    assert pending(deps, RECEIPT, "receipt") == 1  # left for a retry, not lost
+    deps.store.comms.update_one({"_id": "r10:cu0"}, {"$set": {"status": "sent"}})
     run(deps, "receipt")  # the same consumer name drains its own pending entry first
-    assert rows(deps, "r2")["r2:cu0"]["status"] == "delivered"
+    assert rows(deps, "r10")["r10:cu0"]["status"] == "delivered"
     assert pending(deps, RECEIPT, "receipt") == 0
 
 
 def test_failure_rate_over_the_window_auto_pauses_and_holds_the_rest(deps, vendor) -> None:
     publish(deps, [chunk("r3", recipients(30))])
-    run(deps, "send")
+    send_and_record(deps)
     failing = [receipt("r3", f"cu{i}", "FAILED", "carrier rejected") for i in range(15)]
     passing = [receipt("r3", f"cu{i}", "DELIVERED") for i in range(15, 20)]
     publish(deps, [ReceiptsReceived(receipts=failing + passing)])
@@ -85,7 +116,7 @@ def test_failure_rate_over_the_window_auto_pauses_and_holds_the_rest(deps, vendo
     assert control["state"] == "paused" and control["reason"] == paused[0].reason
 
     publish(deps, [chunk("r3", recipients(5, start=500), number=1)])
-    run(deps, "send")
+    send_and_record(deps)
     stored = rows(deps, "r3")
     later = [stored[f"r3:cu{i}"] for i in range(500, 505)]
     assert {r["status"] for r in later} == {"held"}
@@ -93,7 +124,7 @@ def test_failure_rate_over_the_window_auto_pauses_and_holds_the_rest(deps, vendo
 
 def test_only_receipts_this_call_applied_feed_the_auto_pause_window(deps) -> None:
     publish(deps, [chunk("r4", recipients(6))])
-    run(deps, "send")
+    send_and_record(deps)
     first = [receipt("r4", f"cu{i}", "DELIVERED") for i in range(3)]
     publish(deps, [ReceiptsReceived(receipts=first)])
     run(deps, "receipt")
@@ -103,23 +134,26 @@ def test_only_receipts_this_call_applied_feed_the_auto_pause_window(deps) -> Non
     later += [receipt("r4", "cu99", "DELIVERED")]
     publish(deps, [ReceiptsReceived(receipts=later)])
     run(deps, "receipt")
-    run(deps, "receipt")  # redelivered: cu99 is still unknown, cu3 and cu4 are final already
+    publish(deps, [ReceiptsReceived(receipts=later)])  # and once more
+    run(deps, "receipt")
     window = deps.redis.lrange("delivery:outcomes:r4", 0, -1)
-    assert sorted(window) == [b"0", b"0", b"0", b"0", b"1"]  # cu0-2, cu3 (failed), cu4
+    # cu0-2, then cu3 (failed), cu4 and cu99 (its row written from the receipt), once each
+    assert sorted(window) == [b"0", b"0", b"0", b"0", b"0", b"1"]
     stored = rows(deps, "r4")
     assert [stored[f"r4:cu{i}"]["status"] for i in range(6)] == ["delivered"] * 3 + [
         "failed",
         "delivered",
         "sent",
     ]
-    assert pending(deps, RECEIPT, "receipt") == 1  # cu99's entry waits for its row
+    assert stored["r4:cu99"]["status"] == "delivered"
+    assert pending(deps, RECEIPT, "receipt") == 0
 
 
 def test_a_row_written_between_the_update_and_the_read_back_still_gets_its_receipt(
     deps,
 ) -> None:
     publish(deps, [chunk("r5", recipients(2))])
-    run(deps, "send")
+    send_and_record(deps)
     sent_rows = rows(deps, "r5")
     late = sent_rows.pop("r5:cu1")
     deps.store.comms.delete_one({"_id": "r5:cu1"})  # as if the send worker had not written it
@@ -152,7 +186,7 @@ def test_a_row_written_between_the_update_and_the_read_back_still_gets_its_recei
 
 def test_a_receipt_a_moment_ahead_of_its_row_is_applied_without_a_redelivery(deps) -> None:
     publish(deps, [chunk("r6", recipients(1))])
-    run(deps, "send")
+    send_and_record(deps)
     row = rows(deps, "r6")["r6:cu0"]
     deps.store.comms.delete_one({"_id": "r6:cu0"})
     real = deps.store.receipt_marks
@@ -179,3 +213,68 @@ def test_the_send_and_receipt_workers_read_their_own_number_of_entries(deps) -> 
     assert receipt.config.batch_size == 7
     assert send.config.batch_size == 3
     assert control.config.batch_size == deps.settings.stream_batch_size not in (3, 7)
+
+
+def test_a_message_sent_and_received_within_one_read_is_written_once_final(deps) -> None:
+    publish(deps, [chunk("r7", recipients(4))])
+    run(deps, "send")  # MessagesSent in the stream, no rows yet
+    publish(
+        deps,
+        [
+            ReceiptsReceived(
+                receipts=[
+                    receipt("r7", "cu0", "DELIVERED"),
+                    receipt("r7", "cu1", "FAILED", "mailbox full"),
+                    receipt("r7", "cu2", "DELIVERED"),
+                ]
+            )
+        ],
+    )
+    updates: list[object] = []
+    real = deps.store.apply_final
+    deps.store.apply_final = lambda changes: updates.append(changes) or real(changes)
+    assert run(deps, "receipt") == 2  # one read: the MessagesSent entry and the receipts
+    stored = rows(deps, "r7")
+    assert [stored[f"r7:cu{i}"]["status"] for i in range(4)] == [
+        "delivered",
+        "failed",
+        "delivered",
+        "sent",
+    ]
+    assert stored["r7:cu1"]["reason"] == "mailbox full"
+    assert stored["r7:cu0"]["body"] == "Hi Person0, you spent 100"
+    assert stored["r7:cu0"]["vendor_message_id"].startswith("vm_")
+    assert updates == []  # three rows inserted final, one inserted sent: no update at all
+    window = deps.redis.lrange("delivery:outcomes:r7", 0, -1)
+    assert sorted(window) == [b"0", b"0", b"1"]
+
+
+def test_an_announcement_again_after_the_receipt_changes_nothing(deps) -> None:
+    publish(deps, [chunk("r8", recipients(2))])
+    run(deps, "send")
+    [announced] = read_stream(deps, RECEIPT)
+    publish(deps, [ReceiptsReceived(receipts=[receipt("r8", "cu0", "DELIVERED")])])
+    run(deps, "receipt")
+    # a redelivered send entry announces the same messages, with their content, and its
+    # receipt comes again in the same read: written once, counted once
+    publish(
+        deps,
+        [announced, ReceiptsReceived(receipts=[receipt("r8", "cu0", "FAILED", "late")])],
+    )
+    run(deps, "receipt")
+    stored = rows(deps, "r8")
+    assert (stored["r8:cu0"]["status"], stored["r8:cu1"]["status"]) == ("delivered", "sent")
+    assert deps.redis.lrange("delivery:outcomes:r8", 0, -1) == [b"0"]
+
+
+def test_a_receipt_read_with_a_repeated_announcement_moves_the_row_written_before(deps) -> None:
+    publish(deps, [chunk("r9", recipients(2))])
+    run(deps, "send")
+    [announced] = read_stream(deps, RECEIPT)
+    run(deps, "receipt")  # the rows, sent
+    publish(deps, [announced, ReceiptsReceived(receipts=[receipt("r9", "cu1", "DELIVERED")])])
+    run(deps, "receipt")  # the final row's insert finds the row: updated instead
+    stored = rows(deps, "r9")
+    assert (stored["r9:cu0"]["status"], stored["r9:cu1"]["status"]) == ("sent", "delivered")
+    assert deps.redis.lrange("delivery:outcomes:r9", 0, -1) == [b"0"]
+    assert pending(deps, RECEIPT, "receipt") == 0

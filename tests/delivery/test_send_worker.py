@@ -16,6 +16,7 @@ from tests.delivery.conftest import (
     recipients,
     rows,
     run,
+    send_and_record,
     vendor_control,
     vendor_stats,
 )
@@ -27,7 +28,7 @@ def test_each_customer_gets_the_template_rendered_for_them(deps, vendor) -> None
     people = recipients(3)
     people.append(Recipient(customer_id="sms-only", name="Zed", phone="+15550000001"))
     publish(deps, [chunk("c1", people, message="Hi {firstName}, you spent {totalSpends}!")])
-    assert run(deps, "send") == 1
+    assert send_and_record(deps) == 1
 
     stored = rows(deps, "c1")
     assert stored["c1:cu0"]["body"] == "Hi Person0, you spent 100!"
@@ -46,7 +47,7 @@ def test_each_customer_gets_the_template_rendered_for_them(deps, vendor) -> None
 def test_requested_channel_without_contact_data_fails_with_a_reason(deps, vendor) -> None:
     people = [Recipient(customer_id="no-phone", name="Ann", email="a@example.com")]
     publish(deps, [chunk("c2", people, channel="sms")])
-    run(deps, "send")
+    send_and_record(deps)
     row = rows(deps, "c2")["c2:no-phone"]
     assert row["status"] == "failed" and row["reason"] == "no phone number"
     [failed] = read_stream(deps, RECEIPT)
@@ -57,18 +58,19 @@ def test_requested_channel_without_contact_data_fails_with_a_reason(deps, vendor
 def test_redelivered_send_entry_sends_nothing_twice(deps, vendor) -> None:
     people = recipients(250)
     publish(deps, [chunk("c3", people, number=7)])
-    real_insert = deps.store.insert_new
+    real_publish = deps.publish_outcomes
 
-    def crash(_docs):
-        raise RuntimeError("worker died after the vendor accepted, before the write")
+    def crash(_sent, _failed):
+        raise RuntimeError("worker died after the vendor accepted, before the announcement")
 
-    deps.store.insert_new = crash  # the crash window: vendor accepted, nothing recorded
-    run(deps, "send")
+    deps.publish_outcomes = crash  # the crash window: vendor accepted, nothing recorded
+    send_and_record(deps)
     assert rows(deps, "c3") == {}
+    assert read_stream(deps, RECEIPT) == []
     assert vendor_stats(vendor)["accepted"] == 250
 
-    deps.store.insert_new = real_insert
-    run(deps, "send")  # same consumer name: drains its own pending entry first
+    deps.publish_outcomes = real_publish
+    send_and_record(deps)  # same consumer name: drains its own pending entry first
     stats = vendor_stats(vendor)
     assert stats["accepted"] == 250
     assert stats["duplicatesRefused"] == 250
@@ -77,27 +79,49 @@ def test_redelivered_send_entry_sends_nothing_twice(deps, vendor) -> None:
     assert len(rows(deps, "c3")) == 250
 
     publish(deps, [chunk("c3", people, number=7)])  # the same chunk once more
-    run(deps, "send")
+    send_and_record(deps)
     assert vendor_stats(vendor)["accepted"] == 250
 
 
 def test_rows_written_but_not_announced_are_announced_on_redelivery(deps, vendor) -> None:
-    publish(deps, [chunk("c4", recipients(5))])
+    # undeliverable messages: their failed rows are written by the send worker itself
+    people = [Recipient(customer_id=f"np{i}", name="Ann", email="a@example.com") for i in range(5)]
+    publish(deps, [chunk("c4", people, channel="sms")])
     real_publish = deps.publish_outcomes
 
     def crash(_sent, _failed):
         raise RuntimeError("died between the write and the announcement")
 
     deps.publish_outcomes = crash
-    run(deps, "send")
+    send_and_record(deps)
+    assert {r["status"] for r in rows(deps, "c4").values()} == {"failed"}
     assert len(rows(deps, "c4")) == 5
     assert read_stream(deps, RECEIPT) == []
 
     deps.publish_outcomes = real_publish
-    run(deps, "send")
+    send_and_record(deps)
+    [failed] = read_stream(deps, RECEIPT)
+    assert isinstance(failed, MessagesFailed) and len(failed.messages) == 5
+    assert vendor_stats(vendor)["accepted"] == 0
+
+
+def test_a_sent_message_is_announced_with_its_content_and_written_by_the_receipt_worker(
+    deps, vendor
+) -> None:
+    publish(deps, [chunk("c12", recipients(3), message="Hi {firstName}")])
+    assert run(deps, "send") == 1
+    assert rows(deps, "c12") == {}  # the send worker wrote nothing
     [sent] = read_stream(deps, RECEIPT)
-    assert len(sent.messages) == 5
-    assert vendor_stats(vendor)["accepted"] == 5
+    assert [(m.channel, m.to, m.body) for m in sent.messages][0] == (
+        "email",
+        "p0@example.com",
+        "Hi Person0",
+    )
+    run(deps, "receipt")
+    stored = rows(deps, "c12")
+    assert {r["status"] for r in stored.values()} == {"sent"}
+    assert stored["c12:cu1"]["body"] == "Hi Person1" and stored["c12:cu1"]["to"] == "p1@example.com"
+    assert stored["c12:cu1"]["vendor_message_id"] == sent.messages[1].vendor_message_id
 
 
 @pytest.mark.parametrize("fault", [{"errorRate": 1.0}, {"down": True}], ids=["429-500", "down"])
@@ -109,7 +133,7 @@ def test_vendor_faults_are_retried_until_it_accepts(deps, vendor, fault) -> None
     timer.start()
     publish(deps, [chunk("c5", recipients(120))])
     started = time.monotonic()
-    run(deps, "send")
+    send_and_record(deps)
     timer.join()
     stats = vendor_stats(vendor)
     assert stats["refused429"] + stats["refused5xx"] + stats["refusedDown"] >= 2
@@ -125,7 +149,7 @@ def test_vendor_out_of_reach_leaves_the_chunk_pending_and_sends_it_later(deps, v
         deps, [chunk("c9", recipients(10), number=0), chunk("c9", recipients(10, 10), number=1)]
     )
     started = time.monotonic()
-    run(deps, "send")
+    send_and_record(deps)
     assert rows(deps, "c9") == {}
     assert int(deps.redis.xpending(SEND, "send")["pending"]) == 2
     assert vendor_stats(vendor)["refusedDown"] == 4  # the second chunk met the open breaker
@@ -134,7 +158,7 @@ def test_vendor_out_of_reach_leaves_the_chunk_pending_and_sends_it_later(deps, v
     vendor_control(vendor, down=False)
     deps.vendor.breaker_s = 0
     deps.vendor._open_until = 0.0
-    run(deps, "send")  # the same consumer drains its pending entries: deliveries == 2
+    send_and_record(deps)  # the same consumer drains its pending entries: deliveries == 2
     assert {r["status"] for r in rows(deps, "c9").values()} == {"sent"}
     assert len(rows(deps, "c9")) == 20
 
@@ -143,7 +167,7 @@ def test_retry_budget_exhausted_on_the_last_delivery_marks_the_batch_failed(deps
     vendor_control(vendor, down=True)
     deps.settings.stream_max_deliveries = 1  # the first delivery is the last one allowed
     publish(deps, [chunk("c6", recipients(10))])
-    run(deps, "send")
+    send_and_record(deps)
     stored = rows(deps, "c6")
     assert {r["status"] for r in stored.values()} == {"failed"}
     assert all(
@@ -158,7 +182,7 @@ def test_send_rate_limit_spreads_batches_over_seconds(deps, vendor) -> None:
     deps.limiter.campaign_per_s = 100
     publish(deps, [chunk("c7", recipients(100, 100 * n), number=n) for n in range(3)])
     started = time.monotonic()
-    run(deps, "send")
+    send_and_record(deps)
     assert len(rows(deps, "c7")) == 300
     assert time.monotonic() - started > 0.95  # three one-second windows were needed
 
@@ -173,12 +197,12 @@ def test_chunk_redelivered_after_a_pause_is_finished_not_held_for_a_second_send(
         raise RuntimeError("died after the vendor accepted")
 
     deps.store.insert_new = crash
-    run(deps, "send")
+    send_and_record(deps)
     deps.store.insert_new = real_insert
     publish(deps, [CampaignPaused(campaign_id="c8")])
     run(deps, "control")
 
-    run(deps, "send")
+    send_and_record(deps)
     assert {r["status"] for r in rows(deps, "c8").values()} == {"sent"}
     stats = vendor_stats(vendor)
     assert stats["accepted"] == 120 and stats["duplicatesRefused"] == 120
@@ -206,11 +230,12 @@ def test_chunks_of_a_batch_are_sent_concurrently_each_once(deps, vendor) -> None
     publish(deps, [chunk("c10", recipients(25, 25 * n), number=n) for n in range(8)])
     run(deps, "send")
     assert most > 1, "chunks were sent one after the other"
+    sent = [m for e in read_stream(deps, RECEIPT) for m in e.messages]
+    assert len(sent) == 200 and len({m.message_id for m in sent}) == 200
+    run(deps, "receipt")  # acknowledged by every group: trimmed from the stream
     stored = rows(deps, "c10")
     assert len(stored) == 200 and {r["status"] for r in stored.values()} == {"sent"}
     assert vendor_stats(vendor)["accepted"] == 200
-    sent = [m for e in read_stream(deps, RECEIPT) for m in e.messages]
-    assert len(sent) == 200 and len({m.message_id for m in sent}) == 200
 
 
 def test_an_auto_pause_by_another_chunk_holds_this_chunks_later_batches(deps, vendor) -> None:
@@ -232,6 +257,7 @@ def test_an_auto_pause_by_another_chunk_holds_this_chunks_later_batches(deps, ve
     states = CampaignStates({})
     deps.limiter.acquire = pause_during_first_batch
     send_chunk(chunk("c11", recipients(15)), states, {}, deps)
+    run(deps, "receipt")
     stored = rows(deps, "c11")
     statuses = sorted(r["status"] for r in stored.values())
     assert statuses == ["held"] * 10 + ["sent"] * 5
@@ -240,7 +266,7 @@ def test_an_auto_pause_by_another_chunk_holds_this_chunks_later_batches(deps, ve
 
 def test_rows_already_written_are_found_for_every_chunk_of_a_batch(deps, vendor) -> None:
     publish(deps, [chunk("c5", recipients(10))])
-    run(deps, "send")
+    send_and_record(deps)
     assert vendor_stats(vendor)["accepted"] == 10
     # one read batch: a chunk half written already (recipients out of order), a campaign
     # whose id starts like the first one's, and a fresh chunk of the first campaign
@@ -252,7 +278,7 @@ def test_rows_already_written_are_found_for_every_chunk_of_a_batch(deps, vendor)
             chunk("c5", recipients(5, 30), number=2),
         ],
     )
-    run(deps, "send")
+    send_and_record(deps)
     stats = vendor_stats(vendor)
     assert stats["accepted"] == 10 + 10 + 10 + 5
     assert stats["duplicateClientRefs"] == 0

@@ -45,6 +45,12 @@ class SentMessage(BaseModel):
     customer_id: str
     vendor_message_id: str
     at: datetime
+    # What was sent: delivery's receipt worker writes the message's row from these
+    # (final at once when its receipt is in the same read). None when a message is
+    # announced again, its row already written.
+    channel: str | None = None
+    to: str | None = None
+    body: str | None = None
 
 
 class FailedMessage(BaseModel):
