@@ -64,7 +64,7 @@ def infrastructure() -> Iterator[Infra]:
 
 # Limits meant for people, not for a benchmark of the machinery behind them.
 STACK_ENV = {
-    "LOG_LEVEL": "WARNING",
+    "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),  # INFO: the stack's events
     "GATEWAY_RATE_LIMIT_INGEST_PER_S": "100000000",
     "DELIVERY_RATE_LIMIT_PER_S": "0",
     "DELIVERY_CAMPAIGN_RATE_LIMIT_PER_S": "0",
