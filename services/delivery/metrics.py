@@ -5,6 +5,13 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 MESSAGES = Counter("crm_delivery_messages_total", "Messages recorded by status", ["status"])
+ROW_WRITES = Counter(
+    "crm_delivery_row_writes_total",
+    "Rows the receipt worker wrote, by write: insert_final (announcement and receipt in one "
+    "read), insert_sent, insert_from_receipt, complete (what was sent, added to one of "
+    "those), update (a receipt moving a sent row)",
+    ["write"],
+)
 VENDOR_ATTEMPTS = Counter(
     "crm_delivery_vendor_attempts_total",
     "Vendor batch requests by outcome (accepted, retry, refused, unavailable)",

@@ -32,16 +32,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
 from libs.common.errors import TransientError
 from libs.common.events import Event, MessagesSent, Receipt, ReceiptsReceived, SentMessage
+from libs.common.logging import get_logger
 from services.delivery.context import Deps, utcnow
 from services.delivery.dispatch import record_finished
-from services.delivery.metrics import MESSAGES
+from services.delivery.metrics import MESSAGES, ROW_WRITES
 from services.delivery.models import DELIVERED, FAILED, HELD, SENT
+
+log = get_logger(__name__)
 
 Marks = dict[str, tuple[str, str]]  # message id -> (status, token) after the writes
 
@@ -66,6 +69,7 @@ def handle_receipt_stream(events: list[Event], deps: Deps) -> None:
     if todo:
         todo = writes.apply_receipts(receipts, todo)
     writes.count_outcomes(receipts)
+    writes.report(len(sent.keys() | receipts.keys()))
     if todo:
         raise TransientError(f"{len(todo)} receipts for rows still held: {todo[:3]}")
 
@@ -80,6 +84,7 @@ class ReceiptWrites:
         self.token = token
         self.marks: Marks = {}
         self.inserted_final: set[str] = set()  # counted by the insert's metric already
+        self.writes: Counter[str] = Counter()  # rows written, by write (ROW_WRITES)
 
     def write_sent(self, sent: dict[str, SentMessage], receipts: dict[str, Receipt]) -> None:
         """Insert the sent messages' rows, final where the run holds their receipt. A row
@@ -87,9 +92,13 @@ class ReceiptWrites:
         announcement (its receipt, if any, is applied as an update)."""
         rows = [_sent_row(m, receipts.get(mid), self.token, self.now) for mid, m in sent.items()]
         existing = set(self.store.insert_new(rows))
-        self._inserted_final([mid for mid in sent if mid in receipts and mid not in existing])
+        final = [mid for mid in sent if mid in receipts and mid not in existing]
+        self._inserted_final(final)
+        self.writes["insert_final"] += len(final)
+        self.writes["insert_sent"] += len(rows) - len(existing) - len(final)
         if existing:
-            self.store.complete_rows([(mid, _content(sent[mid])) for mid in existing])
+            contents = [(mid, _content(sent[mid])) for mid in existing]
+            self.writes["complete"] += self.store.complete_rows(contents)
 
     def apply_receipts(self, receipts: dict[str, Receipt], todo: list[str]) -> list[str]:
         """Move the rows of ``todo`` that are still ``sent``, write the missing ones final;
@@ -133,7 +142,9 @@ class ReceiptWrites:
         """Rows final from their receipt alone (their announcement is read later)."""
         rows = [_receipt_row(r, self.token, self.now) for r in receipts]
         existing = self.store.insert_new(rows)
-        self._inserted_final([r.message_id for r in receipts if r.message_id not in existing])
+        inserted = [r.message_id for r in receipts if r.message_id not in existing]
+        self._inserted_final(inserted)
+        self.writes["insert_from_receipt"] += len(inserted)
         if existing:  # written meanwhile: what they hold now
             self.marks.update(self.store.receipt_marks(existing))
 
@@ -151,7 +162,17 @@ class ReceiptWrites:
             key = (fields["status"], fields.get("reason", ""))
             groups[key].append(receipt.message_id)
             fields_of.setdefault(key, fields)
-        return self.store.apply_final([(ids, fields_of[key]) for key, ids in groups.items()])
+        matched = self.store.apply_final([(ids, fields_of[key]) for key, ids in groups.items()])
+        self.writes["update"] += matched
+        return matched
+
+    def report(self, messages: int) -> None:
+        """The run's writes, in the metric and in one log event."""
+        for write, count in self.writes.items():
+            if count:
+                ROW_WRITES.labels(write).inc(count)
+        if messages:
+            log.info("delivery.rows_written", messages=messages, **self.writes)
 
 
 def _content(message: SentMessage) -> dict[str, Any]:

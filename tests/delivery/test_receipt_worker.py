@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 
 from libs.common.events import CampaignAutoPaused, Receipt, ReceiptsReceived
 from libs.common.streams.names import CAMPAIGN_EVENTS, RECEIPT
+from services.delivery.metrics import ROW_WRITES
 from tests.delivery.conftest import (
     chunk,
     publish,
@@ -30,6 +32,18 @@ def receipt(campaign_id: str, customer_id: str, status: str, reason: str | None 
         status=status,
         at=datetime.now(UTC),
         reason=reason,
+    )
+
+
+def row_writes() -> Counter[str]:
+    """The receipt worker's row writes so far, by write (its Prometheus counter)."""
+    return Counter(
+        {
+            sample.labels["write"]: int(sample.value)
+            for metric in ROW_WRITES.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total")
+        }
     )
 
 
@@ -72,13 +86,17 @@ def test_a_receipt_read_before_its_announcement_writes_the_row_and_the_announcem
     [announced] = read_stream(deps, RECEIPT)
     deps.redis.xdel(RECEIPT, announced.entry_id)  # to be read after the receipt
     publish(deps, [ReceiptsReceived(receipts=[receipt("r2", "cu0", "DELIVERED")])])
+    before = row_writes()
     run(deps, "receipt")
+    assert row_writes() - before == Counter(insert_from_receipt=1)
     early = rows(deps, "r2")["r2:cu0"]
     assert early["status"] == "delivered" and "body" not in early
     assert pending(deps, RECEIPT, "receipt") == 0
 
     publish(deps, [announced])
+    before = row_writes()
     run(deps, "receipt")
+    assert row_writes() - before == Counter(complete=1)
     row = rows(deps, "r2")["r2:cu0"]
     assert row["status"] == "delivered"  # never back to sent
     assert (row["channel"], row["to"]) == ("email", "p0@example.com")
@@ -233,7 +251,9 @@ def test_a_message_sent_and_received_within_one_read_is_written_once_final(deps)
     updates: list[object] = []
     real = deps.store.apply_final
     deps.store.apply_final = lambda changes: updates.append(changes) or real(changes)
+    before = row_writes()
     assert run(deps, "receipt") == 2  # one read: the MessagesSent entry and the receipts
+    assert row_writes() - before == Counter(insert_final=3, insert_sent=1)
     stored = rows(deps, "r7")
     assert [stored[f"r7:cu{i}"]["status"] for i in range(4)] == [
         "delivered",
