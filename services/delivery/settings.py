@@ -43,7 +43,7 @@ class DeliverySettings(CommonSettings):
     # The send worker reads its next chunks once the receipt worker, which writes the
     # sent messages' rows, has at most this many entries left (0 = never wait), and
     # after receipt_backlog_wait_s at most (services.delivery.backlog).
-    receipt_backlog_max: int = Field(200, ge=0)
+    receipt_backlog_max: int = Field(100, ge=0)
     receipt_backlog_wait_s: float = Field(30.0, ge=0)
     vendor_timeout_s: float = Field(10.0, gt=0)
     vendor_max_retries: int = Field(7, ge=0)  # keep the total under the visibility timeout

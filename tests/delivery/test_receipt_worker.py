@@ -298,3 +298,16 @@ def test_a_receipt_read_with_a_repeated_announcement_moves_the_row_written_befor
     assert (stored["r9:cu0"]["status"], stored["r9:cu1"]["status"]) == ("sent", "delivered")
     assert deps.redis.lrange("delivery:outcomes:r9", 0, -1) == [b"0"]
     assert pending(deps, RECEIPT, "receipt") == 0
+
+
+def test_rows_are_inserted_in_chunks_and_the_existing_ones_of_every_chunk_reported(
+    deps, monkeypatch
+) -> None:
+    from services.delivery import store
+
+    monkeypatch.setattr(store, "INSERT_CHUNK", 2)
+    row = {"campaign_id": "r11", "customer_id": "x", "status": "sent"}
+    deps.store.insert_new([{**row, "_id": "r11:b"}, {**row, "_id": "r11:e"}])
+    docs = [{**row, "_id": f"r11:{c}"} for c in "abcdef"]
+    assert sorted(deps.store.insert_new(docs)) == ["r11:b", "r11:e"]
+    assert len(rows(deps, "r11")) == 6
