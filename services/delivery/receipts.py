@@ -119,11 +119,15 @@ class ReceiptWrites:
             if late:
                 self._update([receipts[mid] for mid in late])
                 self.marks.update(self.store.receipt_marks(late))
-            todo = [mid for mid in todo if self.marks.get(mid, ("", ""))[0] in ("", SENT, HELD)]
-            todo = [mid for mid in todo if self.marks.get(mid, ("", ""))[1] != self.token]
+            # left: rows not found, still sent, or still held (a final row is done)
+            todo = [mid for mid in todo if self._still_open(mid)]
             if not todo:
                 return []
         return todo
+
+    def _still_open(self, mid: str) -> bool:
+        status, token = self.marks.get(mid, ("", ""))
+        return token != self.token and status in ("", SENT, HELD)
 
     def count_outcomes(self, receipts: dict[str, Receipt]) -> None:
         """Feed the auto-pause window with the receipts this call applied, once each."""
@@ -142,7 +146,8 @@ class ReceiptWrites:
         """Rows final from their receipt alone (their announcement is read later)."""
         rows = [_receipt_row(r, self.token, self.now) for r in receipts]
         existing = self.store.insert_new(rows)
-        inserted = [r.message_id for r in receipts if r.message_id not in existing]
+        written_meanwhile = set(existing)
+        inserted = [r.message_id for r in receipts if r.message_id not in written_meanwhile]
         self._inserted_final(inserted)
         self.writes["insert_from_receipt"] += len(inserted)
         if existing:  # written meanwhile: what they hold now
