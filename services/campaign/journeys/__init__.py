@@ -1,0 +1,1 @@
+"""Journeys: messages triggered by what customers do (definition, program, runner)."""
