@@ -1,9 +1,10 @@
 """Campaign figures derived from per-message states. Pure: no I/O.
 
-Every message of a campaign has one state document whose status only moves forward
-(``sent`` < any final status). Each document also carries one grouping key ``k`` that
-says everything the figures need about it, so one ``$group`` by ``k`` per campaign gives
-the counters, the failure reasons and the timeline at once:
+Every message of a campaign has one state whose rank only moves forward (``sent`` <
+any final status), kept with the counters in Redis by ``tally`` (one Lua script moves a
+state and its counter together). Each state counts under one grouping key ``k`` that
+says everything the figures need about it, so the counters per ``k`` give the
+counters, the failure reasons and the timeline at once:
 
     sent                        accepted by the vendor, no receipt yet
     delivered|<bucket>          delivered; bucket = start of its 10 s window (epoch s)
@@ -12,8 +13,8 @@ the counters, the failure reasons and the timeline at once:
     cancelled                   never sent: its campaign was cancelled
     unknown                     sent, but no receipt before the completion timeout
 
-Counters recomputed this way stay exact under redelivery, duplicate receipts and a
-crash between any two writes: they are a function of the documents, never increments.
+The figures are a function of the per-``k`` counters, never separate increments, so
+they stay exact under redelivery, duplicate receipts and a crash between two entries.
 """
 
 from __future__ import annotations

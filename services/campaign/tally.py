@@ -129,7 +129,7 @@ class Tally:
         return sum(int(n) for n in pipe.execute()) if by_campaign else 0
 
     def groups(self, campaign_id: str) -> list[dict[str, Any]]:
-        """The counters as ``[{"_id": k, "n": count}]`` (what a ``$group`` by k gave)."""
+        """The non-zero counters as ``[{"_id": k, "n": count}]``, as ``stats`` reads them."""
         counts = self.client.hgetall(_keys(campaign_id)[1])
         return [{"_id": _text(k), "n": int(n)} for k, n in counts.items() if int(n)]
 
