@@ -1,0 +1,65 @@
+"""Unsubscribe tokens: who, on which channel, from which campaign, signed.
+
+A token names a customer, a channel and the campaign (or journey) whose message
+carried it, signed with HMAC-SHA256 by itsdangerous, so it cannot be guessed, forged
+or edited, and ids inside it are not sequential counters. Keys rotate: tokens are
+signed with the newest key of the ring and verified with every key still in it; a
+token whose key left the ring is refused like a forged one. A salt keeps these
+signatures apart from anything else signed with the same secrets.
+
+Tokens do not expire by age: a link in a message from last year must still work
+(people unsubscribe from old mail); rotating the key out is what retires them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from libs.common.errors import ValidationFailed
+
+Channel = Literal["email", "sms"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms")
+SALT = "mini-crm.unsubscribe.v1"
+
+
+class InvalidToken(ValidationFailed):
+    code = "invalid_token"
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    customer_id: str
+    channel: Channel
+    campaign_id: str
+
+
+class TokenSigner:
+    def __init__(self, keys: Sequence[str]) -> None:
+        """``keys`` oldest first; the last one signs."""
+        if not keys or not all(keys):
+            raise ValueError("an unsubscribe signer needs at least one non-empty key")
+        self._serializer = URLSafeSerializer(list(keys), salt=SALT)
+
+    def sign(self, customer_id: str, channel: Channel, campaign_id: str) -> str:
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}")
+        return str(self._serializer.dumps([customer_id, channel, campaign_id]))
+
+    def verify(self, token: str) -> Unsubscribe:
+        try:
+            payload = self._serializer.loads(token)
+        except BadSignature:
+            raise InvalidToken("this unsubscribe link is not valid") from None
+        if (
+            not isinstance(payload, list)
+            or len(payload) != 3
+            or not all(isinstance(p, str) and p for p in payload)
+            or payload[1] not in CHANNELS
+        ):
+            raise InvalidToken("this unsubscribe link is not valid")
+        customer_id, channel, campaign_id = payload
+        return Unsubscribe(customer_id, channel, campaign_id)
