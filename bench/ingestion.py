@@ -67,6 +67,26 @@ def batch_bodies(records: int, prefix: str) -> list[bytes]:
     ]
 
 
+@contextmanager
+def fsync_always(redis_url: str) -> Iterator[None]:
+    """Redis fsyncs its append-only file before each reply while inside; restored after."""
+    client = redis.Redis.from_url(redis_url)
+    before = client.config_get("appendonly")["appendonly"], client.config_get("appendfsync")
+    client.config_set("appendonly", "yes")
+    client.config_set("appendfsync", "always")
+    deadline = time.monotonic() + 300
+    while int(client.info("persistence")["aof_rewrite_in_progress"]):  # the initial write
+        if time.monotonic() > deadline:
+            raise TimeoutError("Redis did not finish writing its append-only file")
+        time.sleep(0.2)
+    try:
+        yield
+    finally:
+        client.config_set("appendfsync", before[1]["appendfsync"])
+        client.config_set("appendonly", before[0])
+        client.close()
+
+
 def _records_in_stream(redis_url: str, entry_ids: list[str]) -> int:
     """Sum of the chunk sizes of these entries, read back from the stream."""
     if not entry_ids:
@@ -109,13 +129,34 @@ def wait_api_idle(stack: RunningStack, timeout_s: float = 180) -> float:
 
 
 def accept(
-    stack: RunningStack, redis_url: str, records: int, *, via_gateway: bool, concurrency: int = 8
+    stack: RunningStack,
+    redis_url: str,
+    records: int,
+    *,
+    via_gateway: bool,
+    concurrency: int = 8,
+    durable: bool = False,
 ) -> list[Figure]:
     """POST 1,000-record batches until ``records`` are accepted; verify them in the stream.
 
     Run with the ``ingest`` stream's consumers stopped, so the figure is the API's own
     acceptance rate and not shared with the worker's database writes on the same cores.
+    ``durable``: the same against Redis with ``appendonly yes`` and ``appendfsync always``
+    (a 202 only after the entries are fsynced: docs/operations.md, "What survives").
     """
+    if durable:
+        with fsync_always(redis_url):
+            figures = accept(stack, redis_url, records, via_gateway=False, concurrency=concurrency)
+        return [
+            Figure(
+                f.key.replace("ingest_accept", "ingest_accept_durable", 1),
+                f.value,
+                f.unit,
+                "Redis appendonly yes + appendfsync always (fsync before every reply): " + f.method,
+                "",
+            )
+            for f in figures
+        ]
     prefix = "g" if via_gateway else "a"
     bodies = batch_bodies(records, prefix)
     if via_gateway:

@@ -160,6 +160,16 @@ def ingest_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
                 *ingestion.accept(running, infra.redis_url, sizes.accept_records, via_gateway=False)
             ),
         )
+        # The same with Redis fsyncing before each reply: what a 202 costs when it must
+        # survive a crash of Redis or of its machine (docs/operations.md).
+        run.phase(
+            "ingest_accept_durable",
+            lambda: run.add(
+                *ingestion.accept(
+                    running, infra.redis_url, sizes.accept_records, via_gateway=False, durable=True
+                )
+            ),
+        )
         run.phase(
             "ingest_accept_gateway",
             lambda: run.add(
@@ -285,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
         if "audience" in phases:
             run.phase("audience", lambda: audience_phase(run, infra, sizes))
     run.ratio("ingest_accept_vs_raw_xadd", "ingest_accept_records_per_s", "redis_raw_xadd_per_s")
+    run.ratio(
+        "ingest_accept_durable_vs_default",
+        "ingest_accept_durable_records_per_s",
+        "ingest_accept_records_per_s",
+    )
     run.ratio(
         "ingest_e2e_vs_raw_upsert", "ingest_e2e_records_per_s", "db_raw_upsert_per_s", ">= 0.8"
     )

@@ -7,6 +7,7 @@ Everything is idempotent, so a redelivered entry converges to the same state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,21 +35,32 @@ class Deps:
 
 def upsert_customers(events: list[CustomersUpserted], deps: Deps) -> None:
     records = [record for event in events for record in event.customers]
-    changed = deps.store.upsert_customers(records)
-    _after_write(events, changed, deps)
+    changed = deps.store.upsert_customers(records, on_written=_announcer(deps))
+    _after_write(events, deps)
     log.info("ingest.customers_upserted", entries=len(events), changed=len(changed))
 
 
 def record_orders(events: list[OrdersRecorded], deps: Deps) -> None:
     records = [record for event in events for record in event.orders]
-    changed = deps.store.insert_orders(records)
-    _after_write(events, changed, deps)
+    deps.store.insert_orders(records, on_written=_announcer(deps))
+    _after_write(events, deps)
     log.info("ingest.orders_recorded", entries=len(events), orders=len(records))
+
+
+def _announcer(deps: Deps) -> Callable[[list[dict[str, Any]]], None]:
+    """The change notice of each write slice, sent as soon as the slice is written: a
+    run of 200 entries (100,000 records) used to announce everything at its end, so the
+    database held minutes of writes the read model had not heard of, and a worker
+    killed meanwhile left them unannounced until its entries were redelivered."""
+
+    def announce(docs: list[dict[str, Any]]) -> None:
+        notify_changed(deps.redis, docs, deps.settings.changes_maxlen, WRITE_SLICE)
+
+    return announce
 
 
 def _after_write(
     events: list[CustomersUpserted] | list[OrdersRecorded],
-    docs: list[dict[str, Any]],
     deps: Deps,
 ) -> None:
     progress = [
@@ -61,4 +73,3 @@ def _after_write(
         if event.import_id
     ]
     deps.store.record_import_progress(progress)  # type: ignore[arg-type]
-    notify_changed(deps.redis, docs, deps.settings.changes_maxlen, WRITE_SLICE)

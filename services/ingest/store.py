@@ -26,7 +26,7 @@ it is redone on top of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,8 @@ from libs.common.mongo import (
 from services.ingest.aggregates import build_customer, same_content, version_of
 
 Doc = dict[str, Any]
+# Called with each write slice's documents as soon as they are in the database.
+OnWritten = Callable[[list[Doc]], None] | None
 
 INDEXES = [
     IndexSpec("orders", [("customer_id", ASCENDING)]),
@@ -113,11 +115,15 @@ class CustomerStore:
         ensure_indexes(self.db, INDEXES)
 
     # -- writes (ingest worker) ------------------------------------------------------
-    def upsert_customers(self, records: Sequence[CustomerRecord]) -> list[Doc]:
+    def upsert_customers(
+        self, records: Sequence[CustomerRecord], on_written: OnWritten = None
+    ) -> list[Doc]:
         latest = {r.id: r for r in records}  # the last record of an id in a batch wins
-        return self.write_customers(list(latest), latest)
+        return self.write_customers(list(latest), latest, on_written)
 
-    def insert_orders(self, records: Sequence[OrderRecord]) -> list[Doc]:
+    def insert_orders(
+        self, records: Sequence[OrderRecord], on_written: OnWritten = None
+    ) -> list[Doc]:
         docs = [
             {
                 "_id": r.id,
@@ -129,28 +135,41 @@ class CustomerStore:
             for r in {r.id: r for r in records}.values()
         ]
         insert_new(self.orders, docs)  # an order is immutable: a re-sent id is ignored
-        return self.write_customers(list(dict.fromkeys(r.customer_id for r in records)), {})
+        ids = list(dict.fromkeys(r.customer_id for r in records))
+        return self.write_customers(ids, {}, on_written)
 
     def write_customers(
-        self, ids: Sequence[str], records: Mapping[str, CustomerRecord]
+        self,
+        ids: Sequence[str],
+        records: Mapping[str, CustomerRecord],
+        on_written: OnWritten = None,
     ) -> list[Doc]:
         """Rebuild these customers from their record (if given; else recount their
         orders); returns the documents to announce: those written, and those found
         already equal to their rebuild, as stored (a redelivery after a crash between
-        the write and its change notice must announce them again)."""
+        the write and its change notice must announce them again).
+
+        ``on_written`` gets each slice's documents right after the slice is written, so
+        the read model never waits for the rest of a long run to learn of them."""
         if len(ids) > WRITE_SLICE:  # keeps each $in query and bulk write moderate
             return [
                 doc
                 for start in range(0, len(ids), WRITE_SLICE)
-                for doc in self.write_customers(ids[start : start + WRITE_SLICE], records)
+                for doc in self.write_customers(
+                    ids[start : start + WRITE_SLICE], records, on_written
+                )
             ]
         pending, changed = list(ids), list[Doc]()
         for _ in range(MAX_ATTEMPTS):
             if not pending:
+                if on_written is not None:
+                    on_written(changed)
                 return changed
             done, lost = self._write_once(pending, records)
             changed.extend(doc for cid, doc in done.items() if cid not in lost)
             pending = [cid for cid in done if cid in lost]
+        if on_written is not None:
+            on_written(changed)  # what did land is announced before the error
         raise TransientError(f"customers kept changing under this write: {pending[:5]}")
 
     def _write_once(

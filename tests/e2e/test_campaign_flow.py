@@ -73,14 +73,26 @@ def all_communications(client: httpx.Client, campaign_id: str) -> list[dict]:
     rows: list[dict] = []
     page = 1
     while True:
-        body = client.get(
-            f"/api/campaigns/{campaign_id}/communications",
-            params={"page": page, "pageSize": 500},
-        ).json()
+        body = _communications_page(client, campaign_id, page)
         rows.extend(body["items"])
         if not body["items"] or len(rows) >= body["total"]:
             return rows
         page += 1
+
+
+def _communications_page(client: httpx.Client, campaign_id: str, page: int) -> dict:
+    """One page; asked again while the stack answers 502/503/504 (a page and its count
+    took the gateway's 30-s upstream timeout on a machine at load average 50)."""
+    for _ in range(10):
+        response = client.get(
+            f"/api/campaigns/{campaign_id}/communications",
+            params={"page": page, "pageSize": 500},
+        )
+        if response.status_code not in (502, 503, 504):
+            break
+        time.sleep(3)
+    assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
+    return dict(response.json())
 
 
 def assert_exact_delivery(client: httpx.Client, campaign: dict, audience: int) -> None:

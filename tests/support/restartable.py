@@ -26,6 +26,12 @@ class RestartableServer:
             self.proc.terminate()
             self.proc.wait(timeout=30)
 
+    def crash(self) -> None:
+        """SIGKILL: no shutdown, no final fsync or save (what a crash leaves behind)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
 
 def redis_with_aof(workdir: Path) -> RestartableServer:
     port = free_port()

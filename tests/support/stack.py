@@ -58,7 +58,11 @@ class RunningStack:
         path = self.logdir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def wait_ready(self, timeout: float = 90) -> None:
+    def wait_ready(self, timeout: float = 300) -> None:
+        """Until every API answers /readyz 200; a process that exits fails at once.
+
+        The bound is for a machine that is busy: twenty interpreters importing at
+        once beside two CPU burners and other suites took longer than 90 s."""
         deadline = time.monotonic() + timeout
         waiting = set(self.layout.ports)
         while waiting and time.monotonic() < deadline:
