@@ -332,6 +332,23 @@ def test_describe_in_words_loads_rules_into_the_builder(page: Any) -> None:
     assert field.input_value() in {"totalSpends", "lastVisit"}
 
 
+def test_describe_in_words_shows_skipped_words_and_no_stale_result_after_a_failure(
+    page: Any,
+) -> None:
+    page.get_by_role("link", name="Audience builder").first.click()
+    box = page.get_by_label("Describe the audience")
+    box.fill("customers in Mumbai who signed up this year and love cricket")
+    page.get_by_role("button", name="Build rules").click()
+    page.get_by_test_id("ai-explanation").wait_for(timeout=30_000)
+    assert "on or after 1 Jan" in page.get_by_test_id("ai-explanation").inner_text()
+    assert "love cricket" in page.get_by_test_id("ai-skipped").inner_text()
+    box.fill("people who love cricket")
+    page.get_by_role("button", name="Build rules").click()
+    page.get_by_text("love cricket").first.wait_for(timeout=30_000)
+    page.get_by_test_id("ai-explanation").wait_for(state="detached", timeout=30_000)
+    assert page.get_by_test_id("ai-skipped").count() == 0
+
+
 def test_lookalike_audience_can_be_loaded_into_the_builder(page: Any) -> None:
     page.get_by_role("button", name=f"Load segment UI segment {RUN}").click()
     wait_for_text(page.get_by_test_id("audience-count"), f"{EXPECTED:,}")

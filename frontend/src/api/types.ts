@@ -176,6 +176,10 @@ export interface SegmentFromText {
   rules: RulesJson;
   explanation: string;
   source: AiSource;
+  /** how vague words were read, thresholds included */
+  notes?: string[];
+  /** words not understood and left out of the rules */
+  skipped?: string[];
 }
 
 export interface MessageSuggestion {
