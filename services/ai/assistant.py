@@ -52,7 +52,8 @@ SUGGESTIONS_PROMPT = (
     "tone and length (friendly, urgent, premium, short SMS under 80 characters). Messages "
     "may use only these placeholders: "
     + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
-    + ". No other braces."
+    + ". Format money and dates with filters: {totalSpends|currency}, {lastVisit|date}, "
+    '{firstName|default:"there"}. No other braces.'
 )
 SUMMARY_PROMPT = (
     "You summarise a messaging campaign's results for a marketer in 2-4 plain sentences. "

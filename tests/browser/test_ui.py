@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,12 @@ ORDERS = [
     for i, c in enumerate(CUSTOMERS)
     if c["city"] != CITY
 ]
+
+
+FORMATTED_MESSAGE = (
+    'Thanks {firstName|default:"friend"}! {totalSpends|currency} with us since {lastVisit|date}.'
+)
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T")
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -260,6 +267,11 @@ def test_campaign_from_ai_suggestion_completes_live(page: Any, screenshot_dir: P
     message = page.get_by_label("Message text").input_value()
     assert message.strip(), "the AI suggestion did not fill the message"
     page.get_by_test_id("message-preview").wait_for()
+    # The preview is the server's rendering, the one delivery uses: money and dates formatted.
+    page.get_by_label("Message text").fill(FORMATTED_MESSAGE)
+    preview = page.get_by_test_id("message-preview")
+    preview.locator("mark", has_text="₹").wait_for()
+    assert not ISO_TIME.search(preview.inner_text()), preview.inner_text()
     wait_for_text(page.get_by_test_id("audience-count"), f"{EXPECTED:,}")
     shot(page, screenshot_dir, "05-campaign-composer")
     page.get_by_role("button", name="Review and launch").click()
@@ -284,6 +296,8 @@ def test_campaign_from_ai_suggestion_completes_live(page: Any, screenshot_dir: P
     page.get_by_role("table", name="Messages of this campaign").get_by_role("link").first.click()
     received = page.get_by_role("heading", name="Messages received").locator("xpath=../..")
     received.get_by_role("link", name=f"Campaign {campaign_id}").wait_for()
+    body = received.get_by_text("with us since").first.inner_text()
+    assert "₹" in body and not ISO_TIME.search(body), body
     shot(page, screenshot_dir, "07b-customer-detail")
     page.get_by_role("link", name="Campaigns").first.click()
     page.get_by_role("link", name=f"UI campaign {RUN}").wait_for()

@@ -172,6 +172,15 @@ export interface StreamInfo {
 
 export type AiSource = "llm" | "fallback";
 
+/** A message rendered for one sample customer by the server's (and delivery's) renderer. */
+export interface MessagePreview {
+  text: string;
+  segments: { kind: "text" | "value" | "missing"; text: string }[];
+  fields: string[];
+  currency: string;
+  locale: string;
+}
+
 export interface SegmentFromText {
   rules: RulesJson;
   explanation: string;
