@@ -14,7 +14,7 @@ from services.ai.text_vocab import ORDER, VISIT, Rule, cond
 
 JOIN = (
     r"joined(?: us)?|signed up|registered|became (?:a )?customers?|were acquired|acquired"
-    r"|onboarded|came on ?board"
+    r"|onboarded|came on ?board|sign-?ups?"
 )
 MONTHS = {name.lower(): i for i, name in enumerate(month_name) if name}
 MONTHS.update({name[:3]: i for name, i in list(MONTHS.items())})

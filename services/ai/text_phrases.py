@@ -49,7 +49,7 @@ def read_phrases(text: str, facts: AudienceFacts) -> tuple[str, Slots]:
 
         text = re.sub(pattern, replace, text)
     if slots.explicit_join:  # "new customers who joined this year": the date says it all
-        text = re.sub(rf"\bnew(?=\s+{PEOPLE}\b)", " ", text)
+        text = re.sub(rf"\bnew(?=\s+(?:{PEOPLE}|zz\d+zz)\b)", " ", text)
     return re.sub(r"\s+", " ", text).strip(), slots
 
 
@@ -168,14 +168,24 @@ def _domains(match: re.Match[str], slots: Slots) -> str | None:
     return slots.add([rule], f"email address at {' or '.join(v.strip('@.') for v in values)}")
 
 
-DOMAIN = r"@?[a-z0-9][a-z0-9-]*(?:\.[a-z]{2,}){0,3}"
-DOMAINS = rf"(?P<doms>{DOMAIN}(?:\s+(?:or|and)\s+{DOMAIN})*)"
-MAIL = r"(?:e-?mail|mail)(?:\s+(?:address(?:es)?|ids?|accounts?))?|address(?:es)?|accounts?|ids?"
-FREE_MAIL = r"gmail|yahoo|hotmail|outlook|rediffmail|rediff|icloud|proton(?:mail)?|live|aol|zoho"
+def _domain_re(facts: AudienceFacts) -> str:
+    """A domain as written: with a dot or an @ (acme.in, @acme), or a bare name that is a
+    known mail provider or the first label of a domain in the data (gmail, acme)."""
+    names = {d.split(".")[0] for d in facts.domains} | set(FREE_MAIL.split("|"))
+    bare = _alternation(sorted(n for n in names if re.fullmatch(r"[a-z0-9-]+", n)))
+    return rf"(?:@?[a-z0-9][a-z0-9-]*(?:\.[a-z]{{2,}}){{1,3}}|@[a-z0-9][a-z0-9-]*|(?:{bare})\b)"
+
+
+MAIL = (
+    r"(?:e-?mails?|mails?)(?:\s+(?:address(?:es)?|ids?|accounts?))?|address(?:es)?|accounts?|ids?"
+)
+FREE_MAIL = "gmail|yahoo|hotmail|outlook|rediffmail|rediff|icloud|proton|protonmail|aol|zoho"
 
 
 def _recognisers(facts: AudienceFacts) -> list[tuple[str, Recogniser]]:
     ordered = rf"(?:{ORDER})"
+    domain = _domain_re(facts)
+    domains = rf"(?P<doms>{domain}(?:\s+(?:or|and)\s+{domain})*)"
     out: list[tuple[str, Recogniser]] = []
     tags = [t for t in facts.tags if re.fullmatch(r"[a-z0-9_][a-z0-9_-]*", t)]
     if tags:  # "tagged loyal" is the tag, whatever "loyal" means elsewhere
@@ -190,15 +200,15 @@ def _recognisers(facts: AudienceFacts) -> list[tuple[str, Recogniser]]:
     out += [
         # -- email domains (before dates: "gmail" is not a month, but "mar" could be)
         (
-            rf"\b(?:with|having|has|have|using|uses?|on)\s+(?:an?\s+|the\s+)?{DOMAINS}\s+(?:{MAIL})\b",
+            rf"\b(?:with|having|has|have|using|uses?|on)\s+(?:an?\s+|the\s+)?{domains}\s+(?:{MAIL})\b",
             _domains,
         ),
         (
             rf"\b(?:e-?mails?|e-?mail addresses|addresses)\s+(?:ending|that end|ends|end)\s+"
-            rf"(?:in|with)\s+{DOMAINS}",
+            rf"(?:in|with)\s+{domains}",
             _domains,
         ),
-        (rf"\b(?:e-?mail(?:\s+domain)?|domain)\s+(?:is|=|at|on|of)\s+{DOMAINS}", _domains),
+        (rf"\b(?:e-?mail(?:\s+domain)?|domain)\s+(?:is|=|at|on|of)\s+{domains}", _domains),
         (
             rf"\b(?P<doms>(?:{FREE_MAIL})(?:\s+(?:or|and)\s+(?:{FREE_MAIL}))*)\s+(?:users?|{MAIL})\b",
             _domains,

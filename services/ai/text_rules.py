@@ -338,12 +338,13 @@ _PATTERNS: tuple[tuple[str, Matcher], ...] = (
     (r"\b(?:with|having|has|have)?\s*(?:the|a)?\s*tags?\s+(?P<tag>[a-z0-9_][a-z0-9_-]*)", _tag),
     (r"\b(?:with\s+|having\s+)?(?:the\s+|a\s+)?(?P<tag>[a-z0-9_][a-z0-9_-]*)\s+tag\b", _tag),
     (
-        r"\b(?:without|no|missing)\s+(?:an?\s+|any\s+)?(?P<f>email|phone)"
-        r"(?:\s+(?:number|address|id))?",
+        r"\b(?:without|no|missing)\s+(?:an?\s+|any\s+)?(?P<f>email|phone)s?"
+        r"(?:\s+(?:numbers?|address(?:es)?|ids?))?",
         _contact(False),
     ),
     (
-        r"\b(?:with|having|has|have)\s+(?:an?\s+)?(?P<f>email|phone)(?:\s+(?:number|address|id))?",
+        r"\b(?:with|having|has|have)\s+(?:an?\s+)?(?P<f>email|phone)s?"
+        r"(?:\s+(?:numbers?|address(?:es)?|ids?))?",
         _contact(True),
     ),
 )

@@ -20,6 +20,7 @@ from phrase_data import (
     P90_SPEND,
     Customer,
     at,
+    nearest_rank,
     on_or_after,
 )
 
@@ -341,6 +342,46 @@ PHRASES: list[tuple[str, Predicate]] = [
     (
         "ordered this month and spent over 5k",
         lambda c: on_or_after(c.last_order, THIS_MONTH) and c.spend > 5_000,
+    ),
+    # -- written after the parser, not tuned to it (a miss here is a real gap)
+    (
+        "customers who spent more than 50k in Mumbai and Pune",
+        lambda c: c.spend > 50_000 and c.city in ("Mumbai", "Pune"),
+    ),
+    ("people from bangalore with over 3 orders", lambda c: c.city == "Bengaluru" and c.orders > 3),
+    (
+        "high spenders who have not purchased since January",
+        lambda c: c.spend > P75_SPEND and not on_or_after(c.last_order, at(2026, 1)),
+    ),
+    (
+        "customers who joined in the last 6 months and spent under 5k",
+        lambda c: c.joined_days <= 180 and c.spend < 5_000,
+    ),
+    ("inactive vips", lambda c: c.visit_days > 90 and "vip" in c.tags),
+    (
+        "shoppers who signed up in 2025 but never bought anything",
+        lambda c: at(2025, 1) <= c.joined < at(2026, 1) and never_ordered(c),
+    ),
+    (
+        "everyone in Hyderabad except the churn-risk ones",  # no "tag absent" rule exists
+        lambda c: c.city == "Hyderabad" and "churn-risk" not in c.tags,
+    ),
+    ("customers whose last order was more than 60 days ago", lambda c: c.order_days > 60),
+    ("top 5% customers", lambda c: c.spend > nearest_rank([x.spend for x in CUSTOMERS], 95)),
+    ("customers with more than 1 lakh in total spend", lambda c: c.spend > 100_000),
+    ("customers with yahoo.co.in emails", lambda c: c.domain == "yahoo.co.in"),
+    (
+        "loyal customers who haven't ordered in 90 days",
+        lambda c: c.orders >= P75_ORDERS and c.order_days > 90,
+    ),
+    ("users with at least 3 visits in Chennai", lambda c: c.city == "Chennai" and c.visits >= 3),
+    ("new signups this month", lambda c: c.joined >= THIS_MONTH),
+    ("spent ₹10k-₹50k", lambda c: 10_000 <= c.spend <= 50_000),
+    ("VIP customers not seen in 3 months", lambda c: "vip" in c.tags and c.visit_days > 90),
+    ("customers with an email", lambda c: c.email is not None),
+    (
+        "people who visited last week",
+        lambda c: at(2026, 6, 8) <= (c.last_visit or at(1900, 1)) < THIS_WEEK,
     ),
 ]
 
