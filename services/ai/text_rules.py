@@ -91,7 +91,7 @@ def parse_description(description: str, facts: AudienceFacts | None = None) -> P
         clauses = [c.strip() for c in re.split(r"\band\b", alternative) if c.strip()]
         for raw in clauses:
             clause = _Clause(raw)
-            leftover = _parse_clause(clause, previous, slots)
+            leftover = _parse_clause(clause, previous, slots, alone=len(clauses) == 1)
             if leftover:
                 if NEGATIONS.intersection(leftover.split()) and clause.conditions:
                     # a negation not understood could turn the meaning around: drop it all
@@ -350,8 +350,10 @@ _PATTERNS: tuple[tuple[str, Matcher], ...] = (
 )
 
 
-def _parse_clause(clause: _Clause, previous: list[Rule], slots: Slots) -> str:
-    """Fill clause.conditions; return what was not understood ('' when all was)."""
+def _parse_clause(clause: _Clause, previous: list[Rule], slots: Slots, *, alone: bool) -> str:
+    """Fill clause.conditions; return what was not understood ('' when all was). Only a
+    clause that is a whole "or" alternative may be a bare value repeating the last field
+    ("in Pune or Ujjain"); "and love cricket" is no city."""
 
     def on_slot(match: re.Match[str], clause: _Clause) -> str | None:
         conditions, notes = slots.items[int(match.group(1))]
@@ -365,7 +367,7 @@ def _parse_clause(clause: _Clause, previous: list[Rule], slots: Slots) -> str:
     numeric = [c for c in previous if c["field"] in _NUMERIC and c["operator"] in _CMP_OPS]
     _parse_comparisons(clause, numeric[-1] if numeric else None)
     leftover = [w for w in clause.text.split() if w not in FILLER]
-    if leftover and not clause.conditions:
+    if leftover and not clause.conditions and alone:
         _inherit(clause, leftover, previous)
         leftover = [] if clause.conditions else leftover
     return " ".join(leftover)

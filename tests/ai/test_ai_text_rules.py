@@ -271,6 +271,12 @@ def test_words_not_understood_are_skipped_and_the_rest_kept() -> None:
     assert parsed.skipped == ["last 30 days"]
 
 
+def test_words_after_and_are_never_taken_for_another_city() -> None:
+    parsed = parse_description("customers in Mumbai who signed up this year and love cricket")
+    assert [c["field"] for c in parsed.rules["conditions"]] == ["city", "createdAt"]
+    assert parsed.skipped == ["love cricket"]
+
+
 def test_a_clause_with_a_negation_not_understood_is_left_out_whole() -> None:
     parsed = parse_description("in Pune and not vip")
     assert parsed.rules["conditions"] == [{"field": "city", "operator": "=", "value": "Pune"}]
