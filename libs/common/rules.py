@@ -394,6 +394,8 @@ def describe(node: Group | Condition) -> str:
         if node.operator in words:
             return words[node.operator]
         value = to_json(node)["value"]
+        if isinstance(node.value, datetime) and node.value.time() == datetime.min.time():
+            value = node.value.date().isoformat()  # a calendar day, not midnight UTC
         return f"{label} {node.operator} {value}"
     inner = f" {node.operator.lower()} ".join(describe(c) for c in node.conditions)
     return f"({inner})" if len(node.conditions) > 1 else inner or "everyone"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from libs.common.formatting import WorkspaceFormat, check_format
+
 DEV_INTERNAL_TOKEN = "dev-internal-token-change-me"
 
 
@@ -39,12 +41,24 @@ class CommonSettings(BaseSettings):
     # saturated the kernel then favours the APIs (request latency) over the workers,
     # whose throughput only suffers while something interactive needs the CPU.
     worker_nice: int = Field(5, ge=0, le=19, alias="WORKER_NICE")
+    # Message templates format {totalSpends|currency} and dates with these
+    # (libs/common/formatting.py): an ISO 4217 code and a locale tag known to CLDR.
+    workspace_currency: str = Field("INR", alias="WORKSPACE_CURRENCY")
+    workspace_locale: str = Field("en-IN", alias="WORKSPACE_LOCALE")
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> CommonSettings:
         if self.environment != "development" and self.internal_token == DEV_INTERNAL_TOKEN:
             raise ValueError("INTERNAL_TOKEN must be set outside development")
         return self
+
+    @model_validator(mode="after")
+    def _known_workspace_format(self) -> CommonSettings:
+        check_format(self.workspace_currency, self.workspace_locale)
+        return self
+
+    def workspace_format(self) -> WorkspaceFormat:
+        return WorkspaceFormat(self.workspace_currency, self.workspace_locale)
 
     def database_name(self, service: str) -> str:
         """One database per service on the shared server makes ownership visible."""

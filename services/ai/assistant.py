@@ -30,6 +30,7 @@ from services.ai.store import AiStore
 from services.ai.suggestions import suggest_messages
 from services.ai.summary import AccountRates, campaign_metrics, summarise
 from services.ai.tagging import TAGS, tag_campaign
+from services.ai.text_facts import AudienceFacts, facts_from_customers
 from services.ai.text_rules import parse_description
 from services.ai.timing import recommend
 
@@ -51,7 +52,8 @@ SUGGESTIONS_PROMPT = (
     "tone and length (friendly, urgent, premium, short SMS under 80 characters). Messages "
     "may use only these placeholders: "
     + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
-    + ". No other braces."
+    + ". Format money and dates with filters: {totalSpends|currency}, {lastVisit|date}, "
+    '{firstName|default:"there"}. No other braces.'
 )
 SUMMARY_PROMPT = (
     "You summarise a messaging campaign's results for a marketer in 2-4 plain sentences. "
@@ -81,13 +83,27 @@ class Assistant:
             return m.SegmentFromTextResponse(
                 rules=answer.rules, explanation=answer.explanation, source="llm"
             )
-        parsed = parse_description(req.description)
+        facts = await asyncio.to_thread(self._facts)
+        parsed = parse_description(req.description, facts)
         explanation = "Customers whose " + describe(parse_rules(parsed.rules)) + "."
         if parsed.notes:
-            explanation += " Note: " + "; ".join(parsed.notes) + "."
+            explanation += " Read as: " + "; ".join(parsed.notes) + "."
+        if parsed.skipped:
+            explanation += (
+                " Not understood, left out: "
+                + ", ".join(f"'{words}'" for words in parsed.skipped)
+                + "."
+            )
         return m.SegmentFromTextResponse(
-            rules=parsed.rules, explanation=explanation, source="fallback"
+            rules=parsed.rules,
+            explanation=explanation,
+            source="fallback",
+            notes=parsed.notes,
+            skipped=parsed.skipped,
         )
+
+    def _facts(self) -> AudienceFacts:
+        return facts_from_customers(self.store.customers(), now_utc())
 
     # 2 -----------------------------------------------------------------------------------
     async def message_suggestions(

@@ -22,6 +22,10 @@ class SegmentFromTextResponse(BaseModel):
     rules: dict[str, Any]
     explanation: str
     source: Source
+    # how vague words were read ("'big spenders' = total spend > 18,450 (top 25% ...)")
+    notes: list[str] = Field(default_factory=list)
+    # words that were not understood and left out of the rules
+    skipped: list[str] = Field(default_factory=list)
 
 
 class MessageSuggestionsRequest(_Request):

@@ -1,13 +1,16 @@
 """English audience descriptions -> segment rules, without an LLM.
 
-The text is normalised (currency, contractions, "or more" suffixes, ranges), split on
-"or" and then on "and" (so "and" binds tighter: "X or Y and Z" is X or (Y and Z)); an
-alternative that is only a bare value widens the condition it repeats ("in Pune or
-Mumbai" is city in [Pune, Mumbai], whatever came before). Each clause is consumed by
-small patterns (vocabulary in text_vocab.py): recency, never, new customers, city, tags,
-contact details, then numeric comparisons with their metric (spend, visits, orders).
-Whatever a clause leaves behind that is not a filler word is reported as not
-understood, so nothing is silently dropped.
+The text is normalised (currency, contractions, "or more" suffixes, ranges), marketer
+phrases are read against the facts of this customer base (text_phrases: vague
+quantities, recency words, calendar dates, cities, tags, email domains; each becomes a
+slot token), then split on "or" and then on "and" (so "and" binds tighter: "X or Y and
+Z" is X or (Y and Z)); an alternative that is only a bare value widens the condition it
+repeats ("in Pune or Mumbai" is city in [Pune, Mumbai], whatever came before). Each
+clause is consumed by small patterns (vocabulary in text_vocab.py): recency, never, new
+customers, city, tags, contact details, then numeric comparisons with their metric
+(spend, visits, orders). Whatever a clause leaves behind that is not a filler word is
+returned as ``skipped`` next to the rules for the rest (a clause whose leftover holds a
+negation is skipped whole); only a description with nothing understood is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from libs.common.errors import ValidationFailed
-from libs.common.rules import parse_rules, to_json
+from libs.common.rules import now_utc, parse_rules, to_json
+from services.ai.text_facts import AudienceFacts
+from services.ai.text_phrases import read_phrases
+from services.ai.text_slots import Slots
 from services.ai.text_vocab import (
     AMOUNT,
     CITY_STOP,
@@ -58,13 +64,23 @@ class _Clause:
 class ParsedText:
     rules: Rule
     notes: list[str]
+    skipped: list[str] = field(default_factory=list)  # words not understood, left out
 
 
-def parse_description(description: str) -> ParsedText:
-    """Rules for an English audience description, or TextNotUnderstood (422)."""
+NEGATIONS = frozenset(
+    ["not", "no", "never", "without", "except", "excluding", "non", "nor", "neither"]
+)
+
+
+def parse_description(description: str, facts: AudienceFacts | None = None) -> ParsedText:
+    """Rules for what an English audience description says that could be understood,
+    plus the words that could not (``skipped``); TextNotUnderstood (422) when nothing
+    could be. ``facts`` (this customer base and the clock) resolve vague phrases."""
+    facts = facts or AudienceFacts(now=now_utc())
     text = normalise(description)
     if not text:
         raise TextNotUnderstood("the description is empty", [_detail(description, "")])
+    text, slots = read_phrases(text, facts)
     alternatives: list[list[Rule]] = []
     unparsed: list[tuple[str, str]] = []
     notes: list[str] = []
@@ -75,10 +91,15 @@ def parse_description(description: str) -> ParsedText:
         clauses = [c.strip() for c in re.split(r"\band\b", alternative) if c.strip()]
         for raw in clauses:
             clause = _Clause(raw)
-            leftover = _parse_clause(clause, previous)
+            leftover = _parse_clause(clause, previous, slots, alone=len(clauses) == 1)
             if leftover:
-                unparsed.append((raw, leftover))
-                continue
+                if NEGATIONS.intersection(leftover.split()) and clause.conditions:
+                    # a negation not understood could turn the meaning around: drop it all
+                    unparsed.append((_readable(raw, slots), _readable(raw, slots)))
+                    continue
+                unparsed.append((_readable(raw, slots), leftover))
+                if not clause.conditions:
+                    continue
             notes.extend(clause.notes)
             if clause.extends is not None and len(clauses) == 1 and alternatives:
                 # "in Pune or Mumbai": one more value for the condition it repeats
@@ -88,17 +109,26 @@ def parse_description(description: str) -> ParsedText:
             previous = _leaves(clause.conditions) or previous
         if parts:
             alternatives.append(parts)
-    if unparsed:
-        raise TextNotUnderstood(
-            "could not understand: " + "; ".join(f"'{words}' in '{c}'" for c, words in unparsed),
-            [_detail(clause, words) for clause, words in unparsed],
-        )
     if not alternatives:
+        if unparsed:
+            raise TextNotUnderstood(
+                "could not understand: "
+                + "; ".join(f"'{words}' in '{c}'" for c, words in unparsed),
+                [_detail(clause, words) for clause, words in unparsed],
+            )
         raise TextNotUnderstood("no audience conditions found", [_detail(description, text)])
     rules = _combine("OR", [_combine("AND", parts) for parts in alternatives])
     if "conditions" not in rules:
         rules = {"operator": "AND", "conditions": [rules]}
-    return ParsedText(to_json(parse_rules(rules)), list(dict.fromkeys(notes)))
+    skipped = [words for _, words in unparsed]
+    return ParsedText(
+        to_json(parse_rules(rules)), list(dict.fromkeys(notes)), list(dict.fromkeys(skipped))
+    )
+
+
+def _readable(text: str, slots: Slots) -> str:
+    """A clause as the user wrote it, slot tokens shown as what they stood for."""
+    return re.sub(r"\bzz(\d+)zz\b", lambda m: slots.sources.get(int(m.group(1)), ""), text).strip()
 
 
 def _extend(parts: list[Rule], target: Rule, value: Rule, merged_from: dict[int, Rule]) -> None:
@@ -185,14 +215,6 @@ def _active(match: re.Match[str], clause: _Clause) -> str | None:
     verb = match.groupdict().get("verb") or "visited"
     days = period_days(match.group("n"), match.group("unit"))
     clause.conditions.append(cond(date_field(verb), "active_within_days", days))
-    return None
-
-
-def _active_this(match: re.Match[str], clause: _Clause) -> str | None:
-    unit = match.group("unit")
-    days = {"week": 7, "month": 30, "year": 365}[unit]
-    clause.conditions.append(cond(date_field(match.group("verb")), "active_within_days", days))
-    clause.notes.append(f"'this {unit}' is read as the last {days} days")
     return None
 
 
@@ -286,9 +308,10 @@ _PATTERNS: tuple[tuple[str, Matcher], ...] = (
         _no_orders,
     ),
     (
-        rf"\b(?P<verb>{VISIT}|{ORDER})\s+(?:in\s+)?(?:this|the current)\s+"
-        r"(?P<unit>week|month|year)",
-        _active_this,
+        rf"\b(?:not|yet to)\s+(?:yet\s+|ever\s+)?(?:been\s+)?(?P<verb>{ORDER}|{VISIT})\b"
+        r"(?:\s+(?:anything|us|yet|at all|so far|till date|ever))*"
+        r"(?!\s+(?:in|for|since|during|within|over|this|last|the|recently)\b)",
+        _never,
     ),
     (rf"\b(?P<verb>{VISIT}|{ORDER})\s+recently\b", _recently),
     (rf"\brecently\s+(?P<verb>{VISIT}|{ORDER})\b", _recently),
@@ -315,25 +338,36 @@ _PATTERNS: tuple[tuple[str, Matcher], ...] = (
     (r"\b(?:with|having|has|have)?\s*(?:the|a)?\s*tags?\s+(?P<tag>[a-z0-9_][a-z0-9_-]*)", _tag),
     (r"\b(?:with\s+|having\s+)?(?:the\s+|a\s+)?(?P<tag>[a-z0-9_][a-z0-9_-]*)\s+tag\b", _tag),
     (
-        r"\b(?:without|no|missing)\s+(?:an?\s+|any\s+)?(?P<f>email|phone)"
-        r"(?:\s+(?:number|address|id))?",
+        r"\b(?:without|no|missing)\s+(?:an?\s+|any\s+)?(?P<f>email|phone)s?"
+        r"(?:\s+(?:numbers?|address(?:es)?|ids?))?",
         _contact(False),
     ),
     (
-        r"\b(?:with|having|has|have)\s+(?:an?\s+)?(?P<f>email|phone)(?:\s+(?:number|address|id))?",
+        r"\b(?:with|having|has|have)\s+(?:an?\s+)?(?P<f>email|phone)s?"
+        r"(?:\s+(?:numbers?|address(?:es)?|ids?))?",
         _contact(True),
     ),
 )
 
 
-def _parse_clause(clause: _Clause, previous: list[Rule]) -> str:
-    """Fill clause.conditions; return what was not understood ('' when all was)."""
+def _parse_clause(clause: _Clause, previous: list[Rule], slots: Slots, *, alone: bool) -> str:
+    """Fill clause.conditions; return what was not understood ('' when all was). Only a
+    clause that is a whole "or" alternative may be a bare value repeating the last field
+    ("in Pune or Ujjain"); "and love cricket" is no city."""
+
+    def on_slot(match: re.Match[str], clause: _Clause) -> str | None:
+        conditions, notes = slots.items[int(match.group(1))]
+        clause.conditions.extend(conditions)
+        clause.notes.extend(notes)
+        return None
+
+    _consume(clause, r"\bzz(\d+)zz\b", on_slot)
     for pattern, on_match in _PATTERNS:
         _consume(clause, pattern, on_match)
     numeric = [c for c in previous if c["field"] in _NUMERIC and c["operator"] in _CMP_OPS]
     _parse_comparisons(clause, numeric[-1] if numeric else None)
     leftover = [w for w in clause.text.split() if w not in FILLER]
-    if leftover and not clause.conditions:
+    if leftover and not clause.conditions and alone:
         _inherit(clause, leftover, previous)
         leftover = [] if clause.conditions else leftover
     return " ".join(leftover)

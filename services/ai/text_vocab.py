@@ -75,6 +75,7 @@ FILLER = frozenset(FILLER_WORDS.split())
 CITY_STOP = FILLER | {
     "last", "past", "this", "who", "and", "or", "spent", "with", "since", "over", "under",
     "more", "less", "visited", "ordered", "tagged", "days", "weeks", "months", "year",
+    "not", "no", "never", "without", "except", "excluding", "non", "nor", "neither",
 }  # fmt: skip
 
 
@@ -89,13 +90,14 @@ CONTRACTIONS = {
 
 def normalise(description: str) -> str:
     text = description.lower().replace("\u2019", "'").replace("\u20b9", " inr ")
+    text = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b", "\\1\x02\\2\x02\\3", text)  # ISO dates stay
     for pattern, replacement in CONTRACTIONS.items():
         text = re.sub(pattern, replacement, text)
     text = re.sub(r"\$", " usd ", text)
     text = re.sub(r"\b(?:rs\.?|rupees?|dollars?|bucks)(?=\s|\d|$)", " inr ", text)
     text = re.sub(r"(?<=\d),(?=\d)", "\x00", text)  # thousands separators survive
     text = re.sub(r"[,;:!?()\"]", " and ", text).replace("\x00", ",")
-    text = re.sub(r"\.(?!\d)", " ", text)
+    text = re.sub(r"(?<![a-z0-9])\.|\.(?![a-z0-9])|(?<=[a-z])\.(?=\d)", " ", text)  # keep gmail.com
     text = re.sub(r"\b(?:but|as well as|plus|along with|&)\b|&", " and ", text)
     text = re.sub(r"\s*/\s*", " or ", text)
     text = re.sub(r"\beither\b", " ", text)
@@ -113,7 +115,7 @@ def normalise(description: str) -> str:
     )
     text = re.sub(r"\bbetween\b(.*?)\band\b", r"between\1to", text)
     text = re.sub(r"\bfrom\s+(?=(?:inr|usd)?\s*\d)", "between ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", text.replace("\x02", "-")).strip()
 
 
 # -- values ------------------------------------------------------------------------

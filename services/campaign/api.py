@@ -13,6 +13,7 @@ from libs.common.web import CallerDep
 from services.campaign import lifecycle, sse
 from services.campaign.campaigns import CampaignService
 from services.campaign.clock import utc_now
+from services.campaign.message_preview import MessagePreviewIn, message_preview
 from services.campaign.models import (
     CampaignCreate,
     SegmentCreate,
@@ -60,6 +61,12 @@ def list_campaigns(
         "page": page,
         "pageSize": page_size,
     }
+
+
+@router.post("/api/campaigns/message-preview")
+def preview_message(body: MessagePreviewIn, request: Request) -> Body:
+    settings: CampaignSettings = request.app.state.settings
+    return message_preview(body, settings.workspace_format())
 
 
 @router.get("/api/campaigns/stats/overview")

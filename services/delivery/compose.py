@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from libs.common.events import Recipient, message_id
-from libs.common.templates import Template, TemplateError, parse_template, render
+from libs.common.formatting import WorkspaceFormat
+from libs.common.templates import DEFAULT_FORMAT, Template, TemplateError, parse_template, render
 
 CHANNELS = ("sms", "email")
 DATE_PLACEHOLDERS = ("lastVisit", "lastOrderAt")
@@ -79,9 +80,14 @@ def pick_channel(requested: str | None, recipient: Recipient) -> tuple[str, str]
 
 
 def compose(
-    campaign_id: str, message: str, channel: str | None, recipients: Sequence[Recipient]
+    campaign_id: str,
+    message: str,
+    channel: str | None,
+    recipients: Sequence[Recipient],
+    fmt: WorkspaceFormat = DEFAULT_FORMAT,
 ) -> tuple[list[Outgoing], list[Undeliverable]]:
-    """Render every recipient's message; the template is parsed once per chunk."""
+    """Render every recipient's message in the workspace's currency and locale; the
+    template is parsed once per chunk."""
     template: Template | None = None
     template_error = ""
     try:
@@ -97,7 +103,7 @@ def compose(
             reason = template_error or str(route)
             undeliverable.append(Undeliverable(mid, campaign_id, recipient.customer_id, reason))
             continue
-        body = render(template, template_values(recipient))
+        body = render(template, template_values(recipient), fmt)
         outgoing.append(Outgoing(mid, campaign_id, recipient.customer_id, route[1], route[0], body))
     return outgoing, undeliverable
 

@@ -123,7 +123,9 @@ def send_chunk(
         # same keys gets the vendor's earlier answer instead (or sends late, once).
         state = ""
 
-    outgoing, undeliverable = compose(cid, event.message, event.channel, fresh)
+    outgoing, undeliverable = compose(
+        cid, event.message, event.channel, fresh, deps.settings.workspace_format()
+    )
     rows = [_row(m, now, {"status": HELD}) for m in outgoing] if state == PAUSED else []
     sent: list[SentMessage] = []
     failed = [_failure(u, now) for u in undeliverable]

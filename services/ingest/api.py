@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,7 @@ from libs.common.streams import INGEST
 from services.ingest import metrics
 from services.ingest.imports import parse_csv
 from services.ingest.intake import KINDS, encode_chunks, validate_body
-from services.ingest.listing import SORTS, audience_ids, list_page
+from services.ingest.listing import SORTS, audience_ids, list_page, search_query
 from services.ingest.models import (
     AudienceIdsIn,
     CustomerIn,
@@ -254,10 +253,7 @@ async def list_customers(
         )
         docs = await asyncio.to_thread(store.customers_in_order, ids) if ids else []
     else:
-        query: dict[str, Any] = {}
-        if needle:
-            pattern = {"$regex": re.escape(needle), "$options": "i"}
-            query = {"$or": [{"name": pattern}, {"email": pattern}]}
+        query = search_query(needle)
         order = [(path, -1 if descending else 1)]
         docs, total = await asyncio.to_thread(
             lambda: store.list_customers(skip=skip, limit=page_size, sort=order, query=query)

@@ -13,11 +13,26 @@ sort of just those.
 from __future__ import annotations
 
 import bisect
+import re
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import numpy as np
 
 from services.ingest.columns import Columns, StringTable
+
+# The customer search box ("Search by name, email, city…"): case-insensitive substring
+# of any of these, alike from the read model and from the database.
+SEARCH_PATHS = ("name", "email", "city", "phone")
+
+
+def search_query(needle: str) -> dict[str, Any]:
+    """The database filter of a search (empty: everyone)."""
+    if not needle:
+        return {}
+    pattern = {"$regex": re.escape(needle), "$options": "i"}
+    return {"$or": [{path: pattern} for path in SEARCH_PATHS]}
+
 
 # API sort names -> document paths (every one a column of the read model)
 SORTS = {
@@ -142,7 +157,7 @@ def list_page(
     n = cols.n
     mask = cols.listed.data[:n].copy()
     if needle:
-        mask &= cols.texts["name"].contains(needle, n) | cols.texts["email"].contains(needle, n)
+        mask &= np.logical_or.reduce([cols.texts[p].contains(needle, n) for p in SEARCH_PATHS])
     rows = np.flatnonzero(mask)
     if skip >= len(rows):
         return [], len(rows)

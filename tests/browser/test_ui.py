@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,12 @@ ORDERS = [
     for i, c in enumerate(CUSTOMERS)
     if c["city"] != CITY
 ]
+
+
+FORMATTED_MESSAGE = (
+    'Thanks {firstName|default:"friend"}! {totalSpends|currency} with us since {lastVisit|date}.'
+)
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T")
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -260,6 +267,11 @@ def test_campaign_from_ai_suggestion_completes_live(page: Any, screenshot_dir: P
     message = page.get_by_label("Message text").input_value()
     assert message.strip(), "the AI suggestion did not fill the message"
     page.get_by_test_id("message-preview").wait_for()
+    # The preview is the server's rendering, the one delivery uses: money and dates formatted.
+    page.get_by_label("Message text").fill(FORMATTED_MESSAGE)
+    preview = page.get_by_test_id("message-preview")
+    preview.locator("mark", has_text="₹").wait_for()
+    assert not ISO_TIME.search(preview.inner_text()), preview.inner_text()
     wait_for_text(page.get_by_test_id("audience-count"), f"{EXPECTED:,}")
     shot(page, screenshot_dir, "05-campaign-composer")
     page.get_by_role("button", name="Review and launch").click()
@@ -284,6 +296,8 @@ def test_campaign_from_ai_suggestion_completes_live(page: Any, screenshot_dir: P
     page.get_by_role("table", name="Messages of this campaign").get_by_role("link").first.click()
     received = page.get_by_role("heading", name="Messages received").locator("xpath=../..")
     received.get_by_role("link", name=f"Campaign {campaign_id}").wait_for()
+    body = received.get_by_text("with us since").first.inner_text()
+    assert "₹" in body and not ISO_TIME.search(body), body
     shot(page, screenshot_dir, "07b-customer-detail")
     page.get_by_role("link", name="Campaigns").first.click()
     page.get_by_role("link", name=f"UI campaign {RUN}").wait_for()
@@ -330,6 +344,23 @@ def test_describe_in_words_loads_rules_into_the_builder(page: Any) -> None:
     assert "total spend" in described, described
     field = page.get_by_test_id("rule-condition").first.get_by_label("Field")
     assert field.input_value() in {"totalSpends", "lastVisit"}
+
+
+def test_describe_in_words_shows_skipped_words_and_no_stale_result_after_a_failure(
+    page: Any,
+) -> None:
+    page.get_by_role("link", name="Audience builder").first.click()
+    box = page.get_by_label("Describe the audience")
+    box.fill("customers in Mumbai who signed up this year and love cricket")
+    page.get_by_role("button", name="Build rules").click()
+    page.get_by_test_id("ai-explanation").wait_for(timeout=30_000)
+    assert "on or after 1 Jan" in page.get_by_test_id("ai-explanation").inner_text()
+    assert "love cricket" in page.get_by_test_id("ai-skipped").inner_text()
+    box.fill("people who love cricket")
+    page.get_by_role("button", name="Build rules").click()
+    page.get_by_text("love cricket").first.wait_for(timeout=30_000)
+    page.get_by_test_id("ai-explanation").wait_for(state="detached", timeout=30_000)
+    assert page.get_by_test_id("ai-skipped").count() == 0
 
 
 def test_lookalike_audience_can_be_loaded_into_the_builder(page: Any) -> None:

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from libs.common.events import Recipient
+from libs.common.formatting import WorkspaceFormat
 from services.delivery.compose import batch_key, compose, pick_channel
 from services.delivery.signing import expected_signature, signature_ok
 from services.delivery.vendor import RetryPolicy, VendorClient, VendorRefused, VendorUnavailable
@@ -101,7 +102,17 @@ def test_dates_from_the_entry_render_as_dates() -> None:
         Recipient(customer_id="1", email="a@b.c", fields={"lastVisit": "2026-03-04T10:00:00+00:00"})
     ]
     [message], _ = compose("c", "Last seen {lastVisit}", None, people)
-    assert message.body == "Last seen 04 Mar 2026"
+    assert message.body == "Last seen 4 Mar 2026"  # a medium date in en-IN
+
+
+def test_messages_render_money_and_dates_in_the_workspace_currency_and_locale() -> None:
+    fields = {"totalSpends": 123456.5, "lastVisit": "2026-11-26T19:59:16Z"}
+    people = [Recipient(customer_id="1", email="a@b.c", fields=fields)]
+    text = '{totalSpends|currency} since {lastVisit|date}, {city|default:"your city"}'
+    [indian], _ = compose("c", text, None, people)
+    assert indian.body == "₹1,23,456.50 since 26 Nov 2026, your city"
+    [american], _ = compose("c", text, None, people, WorkspaceFormat("USD", "en-US"))
+    assert american.body == "$123,456.50 since Nov 26, 2026, your city"
 
 
 def test_batch_key_depends_on_every_message_id_and_nothing_else() -> None:

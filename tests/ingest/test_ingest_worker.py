@@ -136,7 +136,7 @@ def test_list_is_paged_sorted_and_searchable(api: TestClient, drain: Callable[[s
     people = [
         customer("c1", name="Asha Rao", totalSpends=300),
         customer("c2", name="Bob Stone", totalSpends=100, email="bob@stone.io"),
-        customer("c3", name="Chen (Li)", totalSpends=200),
+        customer("c3", name="Chen (Li)", totalSpends=200, city="Mumbai"),
     ]
     api.post("/api/customers/batch", json={"customers": people})
     drain("ingest")
@@ -147,6 +147,8 @@ def test_list_is_paged_sorted_and_searchable(api: TestClient, drain: Callable[[s
     assert [c["id"] for c in api.get("/api/customers?q=STONE").json()["items"]] == ["c2"]
     assert [c["id"] for c in api.get("/api/customers?q=(li)").json()["items"]] == ["c3"]
     assert api.get("/api/customers?q=.*").json()["total"] == 0  # regex is escaped
+    city = api.get("/api/customers", params={"q": "mumbai"}).json()  # the box says city too
+    assert [c["id"] for c in city["items"]] == ["c3"]
     assert api.get("/api/customers?sort=password").status_code == 422
     stats = api.get("/api/customers/stats").json()
     assert stats == {"customers": 3, "orders": 0, "revenue": 0}

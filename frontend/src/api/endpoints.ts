@@ -21,6 +21,7 @@ import type {
   Realtime,
   Segment,
   SegmentFromText,
+  MessagePreview,
   StreamInfo,
   User,
 } from "./types";
@@ -94,6 +95,9 @@ export const campaignEventsUrl = (id: string) => `/api/campaigns/${encodeURIComp
 export const campaignAction = (id: string, action: "pause" | "resume" | "cancel") =>
   request<Campaign>("POST", `/api/campaigns/${encodeURIComponent(id)}/${action}`);
 export const getCampaignOverview = () => request<CampaignOverview>("GET", "/api/campaigns/stats/overview");
+
+export const previewMessage = (message: string, customer: object, signal?: AbortSignal) =>
+  request<MessagePreview>("POST", "/api/campaigns/message-preview", { body: { message, customer }, signal });
 
 // -- segments --
 export const createSegment = (name: string, rules: RulesJson, description?: string) =>

@@ -172,10 +172,23 @@ export interface StreamInfo {
 
 export type AiSource = "llm" | "fallback";
 
+/** A message rendered for one sample customer by the server's (and delivery's) renderer. */
+export interface MessagePreview {
+  text: string;
+  segments: { kind: "text" | "value" | "missing"; text: string }[];
+  fields: string[];
+  currency: string;
+  locale: string;
+}
+
 export interface SegmentFromText {
   rules: RulesJson;
   explanation: string;
   source: AiSource;
+  /** how vague words were read, thresholds included */
+  notes?: string[];
+  /** words not understood and left out of the rules */
+  skipped?: string[];
 }
 
 export interface MessageSuggestion {

@@ -81,7 +81,13 @@ export function CsvImport({ onDone }: { onDone?: () => void }) {
             accept=".csv,text/csv"
             className={inputClass}
             onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+            aria-describedby="csv-columns"
           />
+          <p id="csv-columns" className="mt-1 text-xs text-slate-500">
+            {kind === "customers"
+              ? "Columns in any case: Name, Email, Total spend, Visits; optional Customer ID (else the email identifies the customer), Phone, City, Tags, Last visit."
+              : "Columns in any case: Order ID, Customer ID, Amount; optional Items, Date."}
+          </p>
           <FieldErrors messages={fieldErrors(error, "file")} />
         </div>
         <div>

@@ -89,16 +89,17 @@ function DescribeInWords({ onRules }: { onRules: (rules: unknown) => void }) {
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
-  const [explanation, setExplanation] = useState<{ text: string; source: string }>();
+  const [explanation, setExplanation] = useState<{ text: string; source: string; skipped: string[] }>();
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(undefined);
+    setExplanation(undefined); // a failure must not leave the previous result under the error
     try {
       const result = await segmentFromText(text);
       onRules(result.rules);
-      setExplanation({ text: result.explanation, source: result.source });
+      setExplanation({ text: result.explanation, source: result.source, skipped: result.skipped ?? [] });
     } catch (err) {
       setError(err);
     } finally {
@@ -135,6 +136,17 @@ function DescribeInWords({ onRules }: { onRules: (rules: unknown) => void }) {
         {explanation && (
           <p className="text-sm text-slate-700" data-testid="ai-explanation">
             <SourceTag source={explanation.source} /> {explanation.text}
+          </p>
+        )}
+        {explanation && explanation.skipped.length > 0 && (
+          <p className="text-sm text-amber-800" role="status" data-testid="ai-skipped">
+            Not understood, left out of the rules:{" "}
+            {explanation.skipped.map((words, i) => (
+              <span key={words}>
+                {i > 0 ? ", " : ""}
+                <mark className="rounded bg-amber-100 px-1">{words}</mark>
+              </span>
+            ))}
           </p>
         )}
       </form>

@@ -32,7 +32,7 @@ import {
 } from "../rules/model";
 import { describeRules } from "../rules/describe";
 import { toLocalInput } from "../schedule/next";
-import { parseTemplate, placeholderValues, render } from "../template/render";
+import { useMessagePreview } from "../hooks/useMessagePreview";
 
 type AudienceMode = "builder" | "segment";
 
@@ -78,10 +78,11 @@ export function CampaignComposer() {
     return merged;
   }, [preview.nodeErrors, error, mode, root]);
 
-  const localTemplateErrors = parseTemplate(message).errors;
+  const messagePreview = useMessagePreview(message, sample);
   const canReview =
     name.trim() !== "" &&
-    localTemplateErrors.length === 0 &&
+    message.trim() !== "" &&
+    (messagePreview.stale || messagePreview.errors.length === 0) &&
     Boolean(rules) &&
     preview.nodeErrors.size === 0 &&
     (when === "now" || scheduledAt !== "");
@@ -194,6 +195,7 @@ export function CampaignComposer() {
               value={message}
               onChange={setMessage}
               sample={sample}
+              preview={messagePreview}
               serverErrors={fieldErrors(error, "message")}
             />
           </Card>
@@ -298,7 +300,7 @@ export function CampaignComposer() {
             .map((t) => t.trim())
             .filter(Boolean)}
           sampleName={sample?.name || sample?.id}
-          sampleText={sample ? render(message, placeholderValues(sample)) : undefined}
+          sampleText={sample && !messagePreview.stale ? messagePreview.preview?.text : undefined}
           onCancel={() => setConfirming(false)}
           onError={(err) => {
             setConfirming(false);
