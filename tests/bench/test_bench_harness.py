@@ -93,11 +93,14 @@ def test_phase_cpu_names_the_process_that_used_the_cores() -> None:
     finally:
         spinner.kill()
         spinner.wait()
+    # On a loaded machine the spinner gets what the scheduler gives it, not a whole core:
+    # the bounds compare it with the sleeper and the machine, not with a fixed share.
     assert next(iter(cores)) == "spinner"  # busiest first
-    assert 0.5 < cores["spinner"] <= 1.1
-    assert cores["sleeper"] < 0.2  # this process, which slept (also the load generator)
+    assert 0.05 < cores["spinner"] <= 1.1
+    assert cores["sleeper"] < min(0.2, cores["spinner"] / 3)  # this process slept
     assert text.startswith("CPU during the phase, in cores: spinner ")
-    assert 0.5 < phase.machine_busy_cores() <= (os.cpu_count() or 1)
+    busy = phase.machine_busy_cores()
+    assert 0.9 * cores["spinner"] < busy <= (os.cpu_count() or 1) + 0.1
 
 
 @pytest.mark.integration
