@@ -7,13 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
-from libs.common.redis_client import make_async_redis, make_redis
+from libs.common.redis_client import make_redis
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.gateway.api import api_router, auth_router, meta_router
 from services.gateway.audit import AuditLog
@@ -35,7 +40,7 @@ PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    redis = make_async_redis(settings.redis_url)
+    redis = _waiting_redis(settings)
     sync_redis = make_redis(settings.redis_url)  # the stream admin helpers are sync
     mongo = make_client(settings.mongodb_uri)
     store = GatewayStore(mongo[settings.database_name("gateway")])
@@ -137,3 +142,20 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=bool(settings.cookie_secure))
     app.add_middleware(ForwardedMiddleware, hops=settings.trusted_proxy_hops)
     return app
+
+
+def _waiting_redis(settings: GatewaySettings) -> aioredis.Redis:
+    """Every request touches Redis (session, limits, stream slots). Under a burst, a
+    request waits for one of ``redis_max_connections`` connections instead of failing
+    with 503 as the default pool (100, then MaxConnectionsError) makes it."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.upstream_timeout_s,
+        socket_timeout=10,
+        socket_connect_timeout=3,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=2, base=0.05), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return aioredis.Redis(connection_pool=pool)

@@ -67,6 +67,7 @@ class GatewaySettings(CommonSettings):
     rate_limit_auth_per_min: int = 30
     rate_limit_ingest_per_s: int = 1000
     api_key_cache_s: float = 5.0
+    redis_max_connections: int = 200  # requests wait for one beyond this, never fail
     # How many proxies in front of the gateway append to X-Forwarded-For (nginx: 1).
     # 0: the header is ignored and the peer address is the client.
     trusted_proxy_hops: int = Field(0, ge=0, le=5)
