@@ -191,3 +191,17 @@ def test_with_a_public_url_the_origin_check_ignores_the_host_header(make_client)
     assert forged.status_code == 403 and forged.json()["error"]["code"] == "origin_refused"
     real = client.post("/api/campaigns/c1/cancel", headers={"Origin": "https://crm.example.com"})
     assert real.status_code == 202
+
+
+def test_an_operator_gives_admin_by_hand_to_an_email(make_client, sign_in, clean_env, monkeypatch):
+    from services.gateway.grant import main
+
+    client = make_client()
+    sign_in(client, "first@example.com")
+    assert sign_in(make_client(), "ops@example.com")["role"] == "viewer"
+    monkeypatch.setenv("MONGODB_URI", clean_env.mongo_uri)
+    monkeypatch.setenv("DB_PREFIX", clean_env.db_prefix)
+    assert main(["OPS@example.com", "admin"]) == 0
+    assert sign_in(make_client(), "ops@example.com")["role"] == "admin"
+    assert main(["new@example.com", "marketer"]) == 0
+    assert sign_in(make_client(), "new@example.com")["role"] == "marketer"
