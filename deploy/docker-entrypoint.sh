@@ -18,13 +18,22 @@ for name in INTERNAL_TOKEN GATEWAY_SESSION_SECRET VENDOR_WEBHOOK_SECRET; do
     esac
 done
 
+# The gateway reads X-Forwarded-* itself, trusting only GATEWAY_TRUSTED_PROXY_HOPS hops:
+# uvicorn trusting them from anyone ("*") let a client pick its own address.
+if [ "$SERVICE" = "gateway" ]; then
+    proxy_flags="--no-proxy-headers"
+else
+    proxy_flags="--proxy-headers --forwarded-allow-ips ${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+fi
+
 role="${1:-api}"
 case "$role" in
     api)
         shift $(( $# > 0 ? 1 : 0 ))
+        # shellcheck disable=SC2086  # proxy_flags is a list of words
         exec uvicorn --factory "services.${SERVICE}.app:create_app" \
             --host "${HOST:-0.0.0.0}" --port "${PORT:?PORT is not set}" \
-            --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}" \
+            $proxy_flags \
             --no-access-log --timeout-graceful-shutdown "${GRACEFUL_SHUTDOWN_S:-20}" "$@"
         ;;
     worker)

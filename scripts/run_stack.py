@@ -20,6 +20,7 @@ from honcho.manager import Manager  # noqa: E402
 from honcho.printer import Printer  # noqa: E402
 
 from libs.common.settings import CommonSettings  # noqa: E402
+from scripts.local_secrets import stack_secrets  # noqa: E402
 from scripts.stack import StackLayout  # noqa: E402
 
 DATA = ROOT / ".data"
@@ -56,6 +57,7 @@ def main() -> None:
         "REDIS_URL": settings.redis_url,
         "MONGODB_URI": settings.mongodb_uri,
         **layout.wiring_env(),
+        **stack_secrets(DATA / "secrets.env", dict(os.environ)),
     }
     manager = Manager(Printer(sys.stdout))
     if not _redis_answers(settings.redis_url):

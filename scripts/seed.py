@@ -41,7 +41,9 @@ def wait_ready(layout: StackLayout, timeout: float = 180) -> None:
 
 def signed_in_client(base_url: str) -> httpx.Client:
     client = httpx.Client(base_url=base_url, timeout=60, headers={"Origin": base_url})
-    response = client.post("/auth/dev-login", json={"email": "seed@example.com", "name": "Seed"})
+    response = client.post(
+        "/auth/dev-login", json={"email": "dev@example.com", "name": "Developer"}
+    )
     response.raise_for_status()
     return client
 

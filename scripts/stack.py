@@ -66,6 +66,8 @@ class StackLayout:
                     "--log-level",
                     "warning",
                     "--no-access-log",
+                    # The gateway reads X-Forwarded-* itself (services/gateway/forwarded.py).
+                    *(("--no-proxy-headers",) if name == "gateway" else ()),
                 ),
                 port=port,
             )

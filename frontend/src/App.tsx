@@ -27,6 +27,8 @@ const CampaignComposer = lazyPage(() => import("./pages/CampaignComposer"), "Cam
 const CampaignPage = lazyPage(() => import("./pages/CampaignPage"), "CampaignPage");
 const Streams = lazyPage(() => import("./pages/Streams"), "Streams");
 const Settings = lazyPage(() => import("./pages/Settings"), "Settings");
+const Users = lazyPage(() => import("./pages/Users"), "Users");
+const Audit = lazyPage(() => import("./pages/Audit"), "Audit");
 
 function Gate() {
   const { user, checking } = useAuth();
@@ -44,6 +46,8 @@ function Gate() {
         <Route path="campaigns/:id" element={<CampaignPage />} />
         <Route path="streams" element={<Streams />} />
         <Route path="settings" element={<Settings />} />
+        <Route path="users" element={<Users />} />
+        <Route path="audit" element={<Audit />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

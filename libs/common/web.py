@@ -240,7 +240,7 @@ class HealthStatus(BaseModel):
     checks: dict[str, bool] = {}
 
 
-def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+def health_router(checks: dict[str, ReadinessCheck], metrics: bool = True) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", response_model=HealthStatus)
@@ -259,9 +259,11 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
         body = HealthStatus(status="ready" if ok else "unavailable", checks=results)
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
-    @router.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if metrics:
+
+        @router.get("/metrics", include_in_schema=False)
+        async def prometheus_metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
 
@@ -309,18 +311,22 @@ def create_service_app(
     lifespan: Any = None,
     title: str | None = None,
     direct_routes: Sequence[tuple[str, str]] = (),
+    open_meta: bool = True,
 ) -> FastAPI:
     """The shape every service app shares. ``internal_token=None`` leaves routes open
     (the gateway itself and the vendor simulator, an outside party). ``direct_routes``:
-    (method, path) of high-rate routes served without the framework's layers."""
+    (method, path) of high-rate routes served without the framework's layers.
+    ``open_meta=False``: no open /docs, /redoc, /openapi.json or /metrics (the gateway,
+    facing the internet, serves guarded ones itself)."""
     app = ServiceApp(
         title=title or f"Mini CRM {service}",
         lifespan=_freezing_after_startup(lifespan),
-        docs_url="/docs",
-        openapi_url="/openapi.json",
+        docs_url="/docs" if open_meta else None,
+        redoc_url="/redoc" if open_meta else None,
+        openapi_url="/openapi.json" if open_meta else None,
     )
     install_error_handlers(app)
-    app.include_router(health_router(readiness))
+    app.include_router(health_router(readiness, metrics=open_meta))
     deps = [Depends(internal_token_dependency(internal_token))] if internal_token else []
     for router in routers:
         app.include_router(router, dependencies=deps, responses=ERROR_RESPONSES)

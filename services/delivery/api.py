@@ -91,7 +91,7 @@ async def receive_receipts(
 async def campaign_communications(
     campaign_id: str,
     request: Request,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,  # a skip past int64 answered 500
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 50,
     status: str | None = None,
 ) -> CommunicationPage:

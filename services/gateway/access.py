@@ -1,9 +1,20 @@
-"""Who may do what: the scope a request needs, and the Origin check. Pure functions.
+"""Who may do what: roles, the access a request needs, and the Origin check. Pure functions.
 
-A request is answered for one of three kinds of caller:
+Every person holds one role; an API key holds scopes, and acts with the scopes it holds
+*and* its owner's role still grants (demoting a person narrows their keys at once).
+
+| role     | scopes                    | beyond scopes                                   |
+|----------|---------------------------|-------------------------------------------------|
+| admin    | ingest, read, campaigns   | users and roles, anyone's keys, DLQ replay,     |
+|          |                           | erasure and suppressions, the audit log         |
+| marketer | ingest, read, campaigns   | own API keys                                    |
+| viewer   | read                      | own (read-only) API keys                        |
+
+A request under /api needs one of:
 - public: nobody needs to sign in (the vendor's receipt webhook, signed by the vendor);
-- session: only a signed-in person (managing API keys, replaying dead letters);
-- a scope: a signed-in person (who holds every scope) or an API key holding that scope.
+- session: a signed-in person of any role (their own API keys);
+- admin: a signed-in admin (never an API key);
+- scopes: a person whose role grants them, or an API key holding all of them.
 """
 
 from __future__ import annotations
@@ -13,25 +24,76 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 Scope = Literal["ingest", "read", "campaigns"]
+Role = Literal["admin", "marketer", "viewer"]
 ALL_SCOPES: tuple[Scope, ...] = ("ingest", "read", "campaigns")
-Access = Literal["public", "session", "ingest", "read", "campaigns"]
+ROLES: tuple[Role, ...] = ("admin", "marketer", "viewer")
+DEFAULT_ROLE: Role = "viewer"
+ROLE_SCOPES: dict[str, tuple[Scope, ...]] = {
+    "admin": ALL_SCOPES,
+    "marketer": ALL_SCOPES,
+    "viewer": ("read",),
+}
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 INGEST_PREFIXES = ("/api/customers", "/api/orders", "/api/imports")
 CAMPAIGN_PREFIXES = ("/api/campaigns", "/api/segments", "/api/ai")
 # Writes that only read data (an audience preview) need only the read scope.
 READ_ONLY_POSTS = ("/api/customers/preview",)
+# AI answers that list customers: the campaigns scope alone must not read customer data.
+CUSTOMER_DATA_POSTS = ("/api/ai/lookalike-audience",)
 PUBLIC_ROUTES = (("POST", "/api/deliveries/receipts"),)
+# Admin only, whatever the method. /api/suppressions and the erase route do not exist
+# yet; they are gated (and audited) here so they are admin-only the day they land.
+ADMIN_PREFIXES = ("/api/users", "/api/audit", "/api/suppressions")
+ADMIN_WRITE_PATTERNS = (
+    ("/api/admin/streams/", "/dlq/replay"),
+    ("/api/customers/", "/erase"),
+)
+
+
+@dataclass(frozen=True)
+class Need:
+    kind: Literal["public", "session", "admin", "scopes"]
+    scopes: tuple[Scope, ...] = ()
+
+    def describe(self) -> str:
+        return "+".join(self.scopes) if self.kind == "scopes" else self.kind
+
+
+PUBLIC = Need("public")
+SESSION = Need("session")
+ADMIN = Need("admin")
+
+
+def scopes_need(*scopes: Scope) -> Need:
+    return Need("scopes", scopes)
+
+
+def role_of(value: object) -> Role:
+    """A stored role, or the default for a user stored before roles existed."""
+    return value if value in ROLES else DEFAULT_ROLE  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
 class Identity:
     user_id: str
     email: str
-    scopes: tuple[str, ...] = ALL_SCOPES
+    role: Role = DEFAULT_ROLE
+    key_scopes: tuple[str, ...] | None = None  # None: a session, which acts with its role
     via: Literal["session", "key"] = "session"
     key_id: str | None = None
     name: str | None = None
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        granted = ROLE_SCOPES[self.role]
+        if self.key_scopes is None:
+            return granted
+        return tuple(s for s in self.key_scopes if s in granted)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.via == "session" and self.role == "admin"
 
     @property
     def rate_key(self) -> str:
@@ -42,23 +104,29 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p + "/") for p in prefixes)
 
 
-def required_access(method: str, path: str) -> Access:
+def required_access(method: str, path: str) -> Need:
     """The access a request under /api needs."""
     method = method.upper()
     path = path.rstrip("/") or "/"
     if (method, path) in PUBLIC_ROUTES:
-        return "public"
+        return PUBLIC
     if _under(path, ("/api/keys",)):
-        return "session"
-    if method in SAFE_METHODS:
-        return "read"
-    if path in READ_ONLY_POSTS:
-        return "read"
+        return SESSION
+    if _under(path, ADMIN_PREFIXES):
+        return ADMIN
+    if method not in SAFE_METHODS and any(
+        path.startswith(head) and path.endswith(tail) for head, tail in ADMIN_WRITE_PATTERNS
+    ):
+        return ADMIN
+    if method in SAFE_METHODS or path in READ_ONLY_POSTS:
+        return scopes_need("read")
+    if path in CUSTOMER_DATA_POSTS:
+        return scopes_need("campaigns", "read")
     if _under(path, INGEST_PREFIXES):
-        return "ingest"
+        return scopes_need("ingest")
     if _under(path, CAMPAIGN_PREFIXES):
-        return "campaigns"
-    return "session"
+        return scopes_need("campaigns")
+    return ADMIN  # an unmapped write: only an admin, until someone maps it
 
 
 def is_ingestion(method: str, path: str) -> bool:
@@ -66,12 +134,20 @@ def is_ingestion(method: str, path: str) -> bool:
     return method.upper() == "POST" and _under(path.rstrip("/"), INGEST_PREFIXES)
 
 
-def allows(identity: Identity, access: Access) -> bool:
-    if access == "public":
+def allows(identity: Identity, need: Need) -> bool:
+    if need.kind == "public":
         return True
-    if access == "session":
+    if need.kind == "session":
         return identity.via == "session"
-    return access in identity.scopes
+    if need.kind == "admin":
+        return identity.is_admin
+    granted = identity.scopes
+    return all(scope in granted for scope in need.scopes)
+
+
+def scopes_allowed_for(role: Role) -> tuple[Scope, ...]:
+    """The scopes a person of this role may put on an API key."""
+    return ROLE_SCOPES[role]
 
 
 def origin_of(url: str) -> str | None:

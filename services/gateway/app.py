@@ -7,20 +7,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
-from libs.common.redis_client import make_async_redis, make_redis
+from libs.common.redis_client import make_redis
 from libs.common.web import create_service_app, mongo_check, redis_check
-from services.gateway.api import api_router, auth_router
+from services.gateway.api import api_router, auth_router, meta_router
+from services.gateway.audit import AuditLog
 from services.gateway.authn import Authenticator
+from services.gateway.forwarded import ForwardedMiddleware
 from services.gateway.frontend import frontend_router
 from services.gateway.oidc import OidcClient
 from services.gateway.proxy import Proxy
-from services.gateway.ratelimit import RateLimiter
+from services.gateway.ratelimit import RateLimiter, StreamSlots
 from services.gateway.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from services.gateway.sessions import SessionStore
 from services.gateway.settings import GatewaySettings
@@ -33,7 +40,7 @@ PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    redis = make_async_redis(settings.redis_url)
+    redis = _waiting_redis(settings)
     sync_redis = make_redis(settings.redis_url)  # the stream admin helpers are sync
     mongo = make_client(settings.mongodb_uri)
     store = GatewayStore(mongo[settings.database_name("gateway")])
@@ -47,7 +54,24 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         ),
         follow_redirects=False,
     )
-    proxy = Proxy(settings, http, auth, limiter)
+    # Event streams get their own pool: however many are open, requests find a connection.
+    stream_http = httpx.AsyncClient(
+        limits=httpx.Limits(
+            max_connections=settings.stream_max_connections, max_keepalive_connections=0
+        ),
+        follow_redirects=False,
+    )
+    audit = AuditLog(store)
+    slots = StreamSlots(redis, settings.stream_max_per_person, settings.stream_max_lifetime_s)
+    proxy = Proxy(
+        settings,
+        http,
+        auth,
+        limiter,
+        stream_client=stream_http,
+        stream_slots=slots,
+        audit=audit,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,7 +83,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             mongo,
         )
         state.store, state.sessions, state.auth, state.limiter = store, sessions, auth, limiter
-        state.http, state.oidc = http, OidcClient(settings)
+        state.http, state.oidc, state.audit = http, OidcClient(settings), audit
         if settings.dev_login:
             log.warning(
                 "auth.dev_login_enabled",
@@ -71,6 +95,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         except Exception as exc:  # readiness reports the database; start anyway
             log.error("gateway.indexes_failed", error=str(exc))
         yield
+        await stream_http.aclose()
         await http.aclose()
         await redis.aclose()
         sync_redis.close()
@@ -83,10 +108,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = create_service_app(
         service="gateway",
         internal_token=None,
-        routers=[auth_router, api_router, proxy_router, frontend_router(settings.frontend_dir)],
+        routers=[
+            auth_router,
+            api_router,
+            meta_router,
+            proxy_router,
+            frontend_router(settings.frontend_dir),
+        ],
         readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
         lifespan=lifespan,
         title="Mini CRM gateway",
+        open_meta=False,  # meta_router serves guarded /docs, /openapi.json, /metrics
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -108,4 +140,22 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             expose_headers=["X-Trace-Id", "Retry-After"],
         )
     app.add_middleware(SecurityHeadersMiddleware, hsts=bool(settings.cookie_secure))
+    app.add_middleware(ForwardedMiddleware, hops=settings.trusted_proxy_hops)
     return app
+
+
+def _waiting_redis(settings: GatewaySettings) -> aioredis.Redis:
+    """Every request touches Redis (session, limits, stream slots). Under a burst, a
+    request waits for one of ``redis_max_connections`` connections instead of failing
+    with 503 as the default pool (100, then MaxConnectionsError) makes it."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.upstream_timeout_s,
+        socket_timeout=10,
+        socket_connect_timeout=3,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=2, base=0.05), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return aioredis.Redis(connection_pool=pool)

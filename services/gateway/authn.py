@@ -4,6 +4,8 @@ API keys are looked up by hash and cached in-process for ``api_key_cache_s`` sec
 because ingestion sends many requests per second with the same key; a revoked key
 therefore stops working within that many seconds on other gateway processes (at once
 on the process that revoked it). ``lastUsedAt`` is written at most once a minute per key.
+A person's role is read from the users collection and cached the same way, so a role
+change reaches every process within ``api_key_cache_s`` seconds.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from libs.common.errors import Forbidden, Unauthorized
 from libs.common.logging import get_logger
 from services.gateway.access import (
     SAFE_METHODS,
-    Access,
     Identity,
+    Need,
+    Role,
     allows,
     origin_allowed,
     origin_of,
+    role_of,
 )
 from services.gateway.keys import hash_key, looks_like_key
 from services.gateway.sessions import SessionStore
@@ -42,6 +46,7 @@ class Authenticator:
         self.sessions = sessions
         self.store = store
         self._key_cache: dict[str, tuple[float, Identity | None]] = {}
+        self._role_cache: dict[str, tuple[float, Role]] = {}
         self._touched: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         public = origin_of(settings.public_url) if settings.public_url else None
@@ -49,10 +54,10 @@ class Authenticator:
         self._allowed_origins = set(settings.cors_origin_list)
 
     def own_origins(self, conn: HTTPConnection) -> set[str]:
-        origins = {f"{conn.url.scheme}://{conn.url.netloc}".lower()}
+        # With a public URL set, Host is whatever the client sent: never trust it.
         if self._public_origin:
-            origins.add(self._public_origin)
-        return origins
+            return {self._public_origin}
+        return {f"{conn.url.scheme}://{conn.url.netloc}".lower()}
 
     async def identify(self, conn: HTTPConnection) -> Identity | None:
         authorization = conn.headers.get("authorization")
@@ -67,22 +72,58 @@ class Authenticator:
         record = await self.sessions.load(conn.cookies.get(self.settings.session_cookie))
         if record is None:
             return None
-        return Identity(user_id=record.user_id, email=record.email, name=record.name, via="session")
+        return Identity(
+            user_id=record.user_id,
+            email=record.email,
+            name=record.name,
+            role=await self.role(record.user_id),
+            via="session",
+        )
 
-    async def require(self, conn: HTTPConnection, access: Access) -> Identity | None:
+    async def require(self, conn: HTTPConnection, need: Need) -> Identity | None:
         """The caller, if allowed; Unauthorized (401) or Forbidden (403) otherwise."""
-        if access == "public":
+        if need.kind == "public":
             return None
         identity = await self.identify(conn)
         if identity is None:
             raise Unauthorized("sign in or send an API key")
-        if not allows(identity, access):
-            if access == "session":
-                raise Forbidden("this needs a signed-in user, not an API key")
-            raise Forbidden(f"the API key lacks the '{access}' scope", {"scope": access})
+        self.authorize(conn, identity, need)
+        return identity
+
+    def authorize(self, conn: HTTPConnection, identity: Identity, need: Need) -> None:
+        if not allows(identity, need):
+            details = {"need": need.describe(), "role": identity.role}
+            if need.kind == "session":
+                raise Forbidden("this needs a signed-in user, not an API key", details)
+            if need.kind == "admin":
+                raise Forbidden("this needs a signed-in admin", details, code="admin_only")
+            if identity.via == "key":
+                scope = need.describe()
+                raise Forbidden(f"the API key lacks the '{scope}' scope", {"scope": scope})
+            raise Forbidden(
+                f"the role '{identity.role}' may not do this", details, code="role_refused"
+            )
         if identity.via == "session":
             self.check_origin(conn)
-        return identity
+
+    async def role(self, user_id: str) -> Role:
+        now = time.monotonic()
+        cached = self._role_cache.get(user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        doc = await asyncio.to_thread(self.store.get_user, user_id)
+        role = role_of(doc.get("role") if doc else None)
+        if len(self._role_cache) > 10_000:
+            self._role_cache.clear()
+        self._role_cache[user_id] = (now + self.settings.api_key_cache_s, role)
+        return role
+
+    def forget_user(self, user_id: str) -> None:
+        """A role changed: this process sees it at once, and so do the person's keys."""
+        self._role_cache.pop(user_id, None)
+        for key_hash, (_, identity) in list(self._key_cache.items()):
+            if identity is not None and identity.user_id == user_id:
+                del self._key_cache[key_hash]
 
     def check_origin(self, conn: HTTPConnection) -> None:
         method = conn.scope.get("method", "GET")
@@ -110,7 +151,7 @@ class Authenticator:
             identity = cached[1]
         else:
             doc = await asyncio.to_thread(self.store.find_active_key, key_hash)
-            identity = _key_identity(doc) if doc else None
+            identity = _key_identity(doc, await self.role(str(doc["userId"]))) if doc else None
             if len(self._key_cache) > 10_000:
                 self._key_cache.clear()
             self._key_cache[key_hash] = (now + self.settings.api_key_cache_s, identity)
@@ -139,11 +180,12 @@ class Authenticator:
             log.warning("api_key.touch_failed", key_id=key_id, error=str(exc))
 
 
-def _key_identity(doc: dict[str, Any]) -> Identity:
+def _key_identity(doc: dict[str, Any], owner_role: Role) -> Identity:
     return Identity(
         user_id=str(doc["userId"]),
         email=str(doc.get("email", "")),
-        scopes=tuple(doc.get("scopes", ())),
+        role=owner_role,
+        key_scopes=tuple(doc.get("scopes", ())),
         via="key",
         key_id=str(doc["_id"]),
         name=str(doc.get("name", "")),

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 ScopeName = Literal["ingest", "read", "campaigns"]
+RoleName = Literal["admin", "marketer", "viewer"]
 
 
 class ApiModel(BaseModel):
@@ -20,6 +21,62 @@ class UserOut(ApiModel):
     email: str
     name: str
     picture: str | None = None
+    role: RoleName = "viewer"
+
+
+class UserItem(ApiModel):
+    id: str
+    email: str
+    name: str
+    role: RoleName
+    created_at: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+class RoleGrant(ApiModel):
+    """The role a person gets at their first sign-in (given before they ever sign in)."""
+
+    email: EmailStr
+    role: RoleName
+
+
+class UserList(ApiModel):
+    items: list[UserItem]
+    grants: list[RoleGrant]
+
+
+class RoleChange(ApiModel):
+    role: RoleName
+
+
+class AuditActor(ApiModel):
+    user_id: str | None = None
+    email: str | None = None
+    role: str | None = None
+    via: str
+    key_id: str | None = None
+
+
+class AuditEntry(ApiModel):
+    id: str
+    at: datetime
+    action: str
+    actor: AuditActor
+    method: str
+    path: str
+    target: str | None = None
+    status: int
+    outcome: str
+    ip: str | None = None
+    trace_id: str | None = None
+    details: dict[str, object] | None = None
+
+
+class AuditPage(ApiModel):
+    items: list[AuditEntry]
+    next_before: int | None = Field(
+        None, description="pass as `before` for the next (older) page; null at the end"
+    )
 
 
 class SessionRecord(BaseModel):
@@ -63,6 +120,7 @@ class KeyCreated(ApiModel):
 
 class KeyItem(ApiModel):
     id: str
+    owner: str | None = None
     name: str
     scopes: list[str]
     prefix: str

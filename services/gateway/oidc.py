@@ -99,7 +99,9 @@ class OidcClient:
         domains = split_csv(self.settings.allowed_email_domains)
         emails = split_csv(self.settings.allowed_emails)
         if not email_allowed(email, domains, emails):
-            raise Forbidden(f"{email} may not sign in here", code="email_not_allowed")
+            raise Forbidden(
+                f"{email} may not sign in here", {"email": email}, code="email_not_allowed"
+            )
         return Profile(
             issuer=str(claims.get("iss") or self.settings.oidc_discovery_url),
             subject=str(claims.get("sub") or email),

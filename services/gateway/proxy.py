@@ -3,10 +3,16 @@
 The request body is passed on as bytes (small, known length) or as a stream, never
 parsed; the response is streamed back chunk by chunk, so server-sent events arrive as
 they are sent. Upstream failures map to 502 (unreachable) and 504 (too slow).
+
+Server-sent event streams go through their own connection pool, at most
+``stream_max_per_person`` open per person (429 beyond), and end after
+``stream_max_lifetime_s`` (the browser's EventSource reconnects by itself): however many
+streams are open, ordinary requests always find a connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -17,11 +23,12 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from libs.common.errors import AppError, NotFound, UpstreamError
+from libs.common.errors import AppError, NotFound, Unauthorized, UpstreamError
 from libs.common.logging import current_trace_id, get_logger
 from services.gateway.access import Identity, is_ingestion, required_access
+from services.gateway.audit import AuditLog, action_for, actor_of
 from services.gateway.authn import Authenticator
-from services.gateway.ratelimit import RateLimiter
+from services.gateway.ratelimit import RateLimiter, StreamSlots
 from services.gateway.settings import GatewaySettings
 
 log = get_logger(__name__)
@@ -117,11 +124,18 @@ class Proxy:
         client: httpx.AsyncClient,
         auth: Authenticator,
         limiter: RateLimiter,
+        *,
+        stream_client: httpx.AsyncClient,
+        stream_slots: StreamSlots,
+        audit: AuditLog,
     ) -> None:
         self.settings = settings
         self.client = client
+        self.stream_client = stream_client
+        self.stream_slots = stream_slots
         self.auth = auth
         self.limiter = limiter
+        self.audit = audit
         self.upstreams = settings.upstreams
         timeout_s = settings.upstream_timeout_s
         connect_s = settings.upstream_connect_timeout_s
@@ -135,30 +149,92 @@ class Proxy:
             # The upstream URL would resolve them and land on a route other than the
             # one whose access was checked.
             raise AppError("dot segments are not allowed in API paths", code="bad_path", status=400)
-        identity = await self.auth.require(request, required_access(method, path))
+        need = required_access(method, path)
+        identity: Identity | None = None
+        if need.kind != "public":
+            identity = await self.auth.identify(request)
+            if identity is None:
+                raise Unauthorized("sign in or send an API key")
+        audited = action_for(method, path) if identity is not None else None
+        try:
+            if identity is not None:
+                self.auth.authorize(request, identity, need)
+            response = await self._route(request, identity)
+        except AppError as exc:
+            if audited:
+                await self._audit(request, audited, identity, exc.status)
+            raise
+        if audited:
+            await self._audit(request, audited, identity, response.status_code)
+        return response
+
+    async def _audit(
+        self,
+        request: Request,
+        audited: tuple[str, str | None],
+        identity: Identity | None,
+        status: int,
+    ) -> None:
+        action, target = audited
+        await self.audit.record(
+            request, action=action, actor=actor_of(identity), status=status, target=target
+        )
+
+    async def _route(self, request: Request, identity: Identity | None) -> Response:
+        method, path = request.method, request.url.path
         service = upstream_for(path)
         if service is None:
             raise NotFound(f"no API at {path}")
         if is_ingestion(method, path):
             who = identity.rate_key if identity else f"ip:{_client_ip(request)}"
             await self.limiter.hit("ingest", who, self.settings.rate_limit_ingest_per_s, 1)
+        if method == "GET" and is_event_stream(request) and identity is not None:
+            return await self.forward_stream(request, service, identity)
         return await self.forward(request, service, identity)
 
-    async def forward(self, request: Request, service: str, identity: Identity | None) -> Response:
+    async def forward_stream(self, request: Request, service: str, identity: Identity) -> Response:
+        who = f"user:{identity.user_id}"  # all of a person's keys and tabs together
+        slot = await self.stream_slots.acquire(who)
+        try:
+            response = await self.forward(request, service, identity, stream=True)
+        except BaseException:
+            await self.stream_slots.release(who, slot)
+            raise
+        assert response.background is not None
+        close_upstream = response.background.func
+
+        async def close() -> None:
+            try:
+                await close_upstream()
+            finally:
+                await self.stream_slots.release(who, slot)
+
+        response.background = BackgroundTask(close)
+        return response
+
+    async def forward(
+        self,
+        request: Request,
+        service: str,
+        identity: Identity | None,
+        *,
+        stream: bool = False,
+    ) -> Response:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         url = self.upstreams[service] + raw_path.decode("latin-1")
         if request.url.query:
             url += "?" + request.url.query
-        upstream_request = self.client.build_request(
+        client = self.stream_client if stream else self.client
+        upstream_request = client.build_request(
             request.method,
             url,
             headers=upstream_headers(request, identity, self.settings.internal_token),
             content=await _body(request),
-            timeout=self.stream_timeout if is_event_stream(request) else self.timeout,
+            timeout=self.stream_timeout if stream else self.timeout,
         )
         started = time.perf_counter()
         try:
-            upstream = await self.client.send(upstream_request, stream=True)
+            upstream = await client.send(upstream_request, stream=True)
         except AppError:
             raise
         except httpx.TimeoutException as exc:
@@ -177,8 +253,9 @@ class Proxy:
             raise _unavailable(service, exc) from exc
         UPSTREAM_SECONDS.labels(service).observe(time.perf_counter() - started)
         UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
+        lifetime = self.settings.stream_max_lifetime_s if stream else None
         response = StreamingResponse(
-            _relay(upstream, service),
+            _relay(upstream, service, lifetime),
             status_code=upstream.status_code,
             background=BackgroundTask(upstream.aclose),
         )
@@ -190,13 +267,33 @@ class Proxy:
         return response
 
 
-async def _relay(upstream: httpx.Response, service: str) -> AsyncIterator[bytes]:
+async def _relay(
+    upstream: httpx.Response, service: str, lifetime_s: float | None = None
+) -> AsyncIterator[bytes]:
+    chunks = upstream.aiter_raw()
+    deadline = None if lifetime_s is None else time.monotonic() + lifetime_s
     try:
-        async for chunk in upstream.aiter_raw():
+        while True:
+            if deadline is None:
+                chunk = await anext(chunks, None)
+            else:
+                remaining = deadline - time.monotonic()
+                chunk = await _next_within(chunks, remaining) if remaining > 0 else None
+            if chunk is None:
+                return
             yield chunk
     except httpx.HTTPError as exc:
         # Headers are gone already; all we can do is end the response and say why.
         log.warning("proxy.stream_broken", service=service, error=str(exc))
+
+
+async def _next_within(chunks: AsyncIterator[bytes], seconds: float) -> bytes | None:
+    """The next chunk, or None at the end of the stream or of its lifetime (the client
+    reconnects and gets a fresh stream)."""
+    try:
+        return await asyncio.wait_for(anext(chunks, None), seconds)
+    except TimeoutError:
+        return None
 
 
 async def _body(request: Request) -> bytes | AsyncIterator[bytes] | None:

@@ -55,6 +55,11 @@ class GatewaySettings(CommonSettings):
     upstream_timeout_s: float = 30.0
     upstream_connect_timeout_s: float = 5.0
     upstream_max_connections: int = 512
+    # Server-sent event streams: their own pool, a cap per person, a lifetime after
+    # which the browser reconnects.
+    stream_max_connections: int = 1024
+    stream_max_per_person: int = 20
+    stream_max_lifetime_s: float = 300.0
 
     # Protection
     cors_origins: str = ""  # comma separated allowlist; empty: CORS off
@@ -62,6 +67,10 @@ class GatewaySettings(CommonSettings):
     rate_limit_auth_per_min: int = 30
     rate_limit_ingest_per_s: int = 1000
     api_key_cache_s: float = 5.0
+    redis_max_connections: int = 200  # requests wait for one beyond this, never fail
+    # How many proxies in front of the gateway append to X-Forwarded-For (nginx: 1).
+    # 0: the header is ignored and the peer address is the client.
+    trusted_proxy_hops: int = Field(0, ge=0, le=5)
 
     frontend_dir: Path = _REPO_ROOT / "frontend" / "dist"
 
@@ -80,6 +89,17 @@ class GatewaySettings(CommonSettings):
     def _refuse_dev_session_secret(self) -> GatewaySettings:
         if self.environment != "development" and self.session_secret == DEV_SESSION_SECRET:
             raise ValueError("GATEWAY_SESSION_SECRET must be set outside development")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_open_sign_in(self) -> GatewaySettings:
+        if self.environment != "development" and not (
+            split_csv(self.allowed_email_domains) or split_csv(self.allowed_emails)
+        ):
+            raise ValueError(
+                "set GATEWAY_ALLOWED_EMAIL_DOMAINS or GATEWAY_ALLOWED_EMAILS outside "
+                "development: otherwise any Google account could sign in"
+            )
         return self
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -234,7 +235,7 @@ async def list_customers(
     if name not in SORTS:
         raise ValidationFailed(f"sort must be one of {sorted(SORTS)} (prefix - for descending)")
     path, descending = SORTS[name], sort.startswith("-")
-    needle = q.strip() if q else ""
+    needle = unicodedata.normalize("NFC", q.strip()) if q else ""  # stored text is NFC
     skip = (page - 1) * page_size
     store = request.app.state.store
     try:

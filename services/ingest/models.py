@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, NotRequired
@@ -32,6 +33,10 @@ MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTES_BYTES = 4096
 MAX_TAGS = 50
 MAX_ITEMS = 200
+MAX_ATTRIBUTE_DEPTH = 20  # MongoDB refuses documents nested past 100 levels
+# Control characters (NUL...) and the bidi embeddings, overrides and isolates, which
+# turn "Ann" into text that reads differently from what it is in an SMS or on screen.
+UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 # A syntactic check (one local part, one domain with a dot, no spaces): fast enough
 # for 100k records/s, which a DNS-aware validator is not.
@@ -118,14 +123,40 @@ def _known_timezone(value: str) -> str:
     return value
 
 
+def clean_text(value: str) -> str:
+    """``value`` in NFC (so a search typed either way finds it); ValueError naming the
+    first control or bidi-override character."""
+    found = UNSAFE_TEXT.search(value)
+    if found:
+        raise ValueError(f"contains the control character U+{ord(found.group()):04X}")
+    return value if unicodedata.is_normalized("NFC", value) else unicodedata.normalize("NFC", value)
+
+
+def _check_attribute_keys(value: Any, depth: int) -> None:
+    """Every key at every level (MongoDB reads '$' and '.' in keys as operators and
+    paths), and no control characters in the text values."""
+    if depth > MAX_ATTRIBUTE_DEPTH:
+        raise ValueError(f"attributes may nest at most {MAX_ATTRIBUTE_DEPTH} levels")
+    children = value.values() if isinstance(value, dict) else value
+    if isinstance(value, dict):
+        for key in value:
+            if not key or key.startswith("$") or "." in key or len(key) > 64:
+                raise ValueError(f"attribute name {key[:64]!r} must be 1-64 chars, no '$' or '.'")
+    for child in children:
+        if isinstance(child, dict | list):
+            _check_attribute_keys(child, depth + 1)
+        elif isinstance(child, str) and (found := UNSAFE_TEXT.search(child)):
+            raise ValueError(
+                f"an attribute contains the control character U+{ord(found.group()):04X}"
+            )
+
+
 def _bounded_attributes(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > MAX_ATTRIBUTES:
         raise ValueError(f"at most {MAX_ATTRIBUTES} attributes")
-    for key in value:
-        if not key or key.startswith("$") or "." in key or len(key) > 64:
-            raise ValueError(f"attribute name {key[:64]!r} must be 1-64 chars, no '$' or '.'")
     if len(orjson.dumps(value)) > MAX_ATTRIBUTES_BYTES:
         raise ValueError(f"attributes must be at most {MAX_ATTRIBUTES_BYTES} bytes of JSON")
+    _check_attribute_keys(value, 1)
     return value
 
 
@@ -206,15 +237,32 @@ def _check_date(record: Any, name: str, alias: str, latest: datetime) -> Problem
     return NO_PROBLEMS
 
 
+def _clean_texts(record: Any, fields: tuple[tuple[str, str], ...]) -> Problems:
+    problems: Problems = []
+    for name, alias in fields:
+        value = record.get(name)
+        try:
+            if isinstance(value, str):
+                record[name] = clean_text(value)
+            elif isinstance(value, list):
+                record[name] = [clean_text(v) for v in value]
+        except ValueError as exc:
+            problems.append({"field": alias, "message": f"Value error, {exc}"})
+    return problems
+
+
+_CUSTOMER_TEXTS = (("name", "name"), ("city", "city"), ("tags", "tags"))
+
+
 def finish_customer(record: CustomerIn, latest: datetime) -> Problems:
     """Normalise a validated customer in place; the problems that refuse it."""
     record["total_spends"] = round_cents(record["total_spends"])
+    problems = _clean_texts(record, _CUSTOMER_TEXTS) or NO_PROBLEMS
     tags = record.get("tags")
     if tags is not None and len(tags) > 1:
         record["tags"] = list(dict.fromkeys(tags))
-    problems = NO_PROBLEMS
     if record.get("last_visit") is not None:
-        problems = _check_date(record, "last_visit", "lastVisit", latest)
+        problems = problems + _check_date(record, "last_visit", "lastVisit", latest)
     if record.get("created_at") is not None:
         problems = problems + _check_date(record, "created_at", "createdAt", latest)
     return problems
@@ -223,10 +271,11 @@ def finish_customer(record: CustomerIn, latest: datetime) -> Problems:
 def finish_order(record: OrderIn, latest: datetime) -> Problems:
     """Normalise a validated order in place; the problems that refuse it."""
     record["amount"] = round_cents(record["amount"])
+    problems = _clean_texts(record, (("items", "items"),)) or NO_PROBLEMS
     if "date" not in record:
         record["date"] = datetime.now(UTC)
-        return NO_PROBLEMS
-    return _check_date(record, "date", "date", latest)
+        return problems
+    return problems + _check_date(record, "date", "date", latest)
 
 
 class RejectedItem(BaseModel):

@@ -414,6 +414,77 @@ def test_dashboard_counts_the_finished_campaign(page: Any, screenshot_dir: Path)
     shot(page, screenshot_dir, "12-dashboard-with-campaign")
 
 
+def _signed_in_as(browser: Any, ui_url: str, email: str) -> Any:
+    context = browser.new_context(viewport=DESKTOP, base_url=ui_url)
+    context.set_default_timeout(15_000)
+    other = context.new_page()
+    other.goto("/")
+    other.get_by_label("Email").fill(email)
+    other.get_by_role("button", name="Development sign-in").click()
+    other.get_by_role("heading", name="Dashboard").wait_for()
+    return other
+
+
+def test_users_page_lets_the_admin_change_a_role_and_others_not_see_it(
+    page: Any, browser: Any, ui_url: str, screenshot_dir: Path
+) -> None:
+    if api(page, "GET", "/auth/user")["body"].get("role") != "admin":
+        pytest.skip("this browser's user is not the installation's admin (a shared stack)")
+    newcomer = f"viewer-{RUN}@example.com"
+    other = _signed_in_as(browser, ui_url, newcomer)
+    try:
+        assert api(other, "GET", "/auth/user")["body"]["role"] == "viewer"
+        nav = other.get_by_role("navigation", name="Main").first
+        assert nav.get_by_role("link", name="Settings").is_visible()
+        assert nav.get_by_role("link", name="Users").count() == 0
+        assert nav.get_by_role("link", name="Audit log").count() == 0
+        other.goto("/users")
+        other.get_by_role("alert").first.wait_for()  # the API refuses a viewer: shown
+        assert api(other, "GET", "/api/users")["status"] == 403
+
+        page.get_by_role("link", name="Users").first.click()
+        page.get_by_role("heading", name="Users").wait_for()
+        assert page.title().startswith("Users")
+        select = page.get_by_label(f"Role of {newcomer}")
+        assert select.input_value() == "viewer"
+        select.select_option("marketer")
+        page.get_by_role("status").filter(has_text=f"{newcomer} is now marketer").wait_for()
+        assert api(other, "GET", "/auth/user")["body"]["role"] == "marketer"
+
+        page.get_by_label("Email", exact=True).fill(f"later-{RUN}@example.com")
+        page.get_by_label("Role", exact=True).select_option("viewer")
+        page.get_by_role("button", name="Give role").click()
+        page.get_by_role("list", name="Roles given by email").get_by_text(
+            f"later-{RUN}@example.com"
+        ).wait_for()
+        shot(page, screenshot_dir, "13-users")
+    finally:
+        other.context.close()
+
+
+def test_audit_page_shows_the_role_change_and_filters_by_action(
+    page: Any, screenshot_dir: Path
+) -> None:
+    if api(page, "GET", "/auth/user")["body"].get("role") != "admin":
+        pytest.skip("this browser's user is not the installation's admin (a shared stack)")
+    page.get_by_role("link", name="Audit log").first.click()
+    page.get_by_role("heading", name="Audit log").wait_for()
+    assert page.title().startswith("Audit log")
+    page.get_by_test_id("audit-row").first.wait_for()
+    page.get_by_label("Action").fill("user.role_changed")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=audit-action]')]"
+        ".every((e) => e.textContent === 'user.role_changed')"
+    )
+    shown = page.get_by_test_id("audit-row")
+    expected = api(page, "GET", "/api/audit?action=user.role_changed")["body"]["items"]
+    assert expected and shown.count() == len(expected)
+    assert f"ui-{RUN}@example.com" in shown.first.inner_text()
+    assert expected[0]["details"] == {"from": "viewer", "to": "marketer"}
+    shot(page, screenshot_dir, "14-audit")
+
+
 AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -429,11 +500,12 @@ def test_pages_have_no_serious_accessibility_violations(browser: Any, ui_url: st
         page.goto("/")
         page.get_by_role("button", name="Development sign-in").wait_for()
         found["/sign-in"] = _axe(page)
+        page.get_by_label("Email").fill(f"ui-{RUN}@example.com")  # the admin: every page
         page.get_by_role("button", name="Development sign-in").click()
         page.get_by_role("heading", name="Dashboard").wait_for()
         campaigns = api(page, "GET", "/api/campaigns")["body"]["items"]
         paths = ["/", "/customers", "/audience", "/campaigns/new", "/campaigns", "/streams"]
-        paths += ["/settings", f"/customers/ui-{RUN}-000"]
+        paths += ["/settings", "/users", "/audit", f"/customers/ui-{RUN}-000"]
         paths += [f"/campaigns/{campaigns[0]['id']}"] if campaigns else []
         for path in paths:
             page.goto(path)

@@ -129,6 +129,8 @@ def test_communications_are_paged_and_filtered_and_need_the_internal_token(
     assert failed["total"] == 4
     bad = client.get(path, params={"status": "lost"}, headers=token(clean_env))
     assert bad.status_code == 422
+    huge = client.get(path, params={"page": 10**18}, headers=token(clean_env))
+    assert huge.status_code == 422 and huge.json()["error"]["details"][0]["field"] == "query.page"
 
     mine = client.get("/api/deliveries/customers/c03", headers=token(clean_env)).json()
     assert [i["id"] for i in mine["items"]] == ["k1:c03"]

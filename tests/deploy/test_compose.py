@@ -307,9 +307,21 @@ def test_env_example_with_real_secrets_configures_every_container(
     dotenv = dotenv_example()
     for secret in SECRETS_FROM_ENV:
         dotenv[secret] = f"real-{secret.lower()}"
+    dotenv["GATEWAY_ALLOWED_EMAIL_DOMAINS"] = "example.com"  # who may sign in
     settings = settings_with(monkeypatch, name, dotenv)
     assert settings.environment == "production"  # type: ignore[attr-defined]
     assert settings.redis_url == "redis://redis:6379/0"  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(not (ROOT / ".env.example").is_file(), reason="no .env.example")
+def test_the_gateway_container_refuses_to_start_without_a_sign_in_allowlist(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dotenv = dotenv_example()
+    for secret in SECRETS_FROM_ENV:
+        dotenv[secret] = f"real-{secret.lower()}"
+    with pytest.raises(ValueError, match="GATEWAY_ALLOWED_EMAIL_DOMAINS"):
+        settings_with(monkeypatch, "gateway", dotenv)
 
 
 @pytest.mark.skipif(not (ROOT / ".env.example").is_file(), reason="no .env.example")

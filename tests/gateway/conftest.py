@@ -177,3 +177,45 @@ def sign_in_fixture() -> Callable[..., dict[str, Any]]:
 @pytest.fixture(name="create_key")
 def create_key_fixture() -> Callable[..., str]:
     return create_key
+
+
+class Team:
+    """One signed-in client per role (admin signed in first, so the installation's admin),
+    all on one gateway configuration with no role caching."""
+
+    def __init__(self, make_client: Callable[..., TestClient], **overrides: Any) -> None:
+        overrides.setdefault("api_key_cache_s", 0)
+        self.clients: dict[str, TestClient] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        for role in ("admin", "marketer", "viewer"):
+            client = make_client(**overrides)
+            self.users[role] = sign_in(client, f"{role}@example.com")
+            self.clients[role] = client
+        self.machine = make_client(**overrides)  # no session: for API keys
+        promoted = self.admin.patch(
+            f"/api/users/{self.users['marketer']['id']}",
+            json={"role": "marketer"},
+            headers={"Origin": ORIGIN},
+        )
+        assert promoted.status_code == 200, promoted.text
+
+    @property
+    def admin(self) -> TestClient:
+        return self.clients["admin"]
+
+    def key(self, role: str, scopes: list[str]) -> str:
+        return create_key(self.clients[role], scopes, name=f"{role}-{'-'.join(scopes)}")
+
+    def with_key(self, key: str, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {key}", **kwargs.pop("headers", {})}
+        return self.machine.request(method, path, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def make_team(make_client: Callable[..., TestClient]) -> Callable[..., Team]:
+    return lambda **overrides: Team(make_client, **overrides)
+
+
+@pytest.fixture
+def team(make_team: Callable[..., Team]) -> Team:
+    return make_team()

@@ -100,7 +100,7 @@ def test_a_down_upstream_answers_502_naming_the_service(key_client):
     assert error["details"]["service"] == "delivery" and "delivery" in error["message"]
     # The campaign itself is served by the campaign service, which is up.
     assert client.get("/api/campaigns/c1").status_code == 200
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers={"X-Internal-Token": "test-internal-token"}).text
     counter = "crm_gateway_upstream_requests_total"
     assert f'{counter}{{outcome="unavailable",service="delivery"}}' in metrics
     assert f'{counter}{{outcome="200",service="campaign"}}' in metrics

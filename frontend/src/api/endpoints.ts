@@ -3,6 +3,10 @@ import type { RulesJson } from "../rules/model";
 import { request } from "./client";
 import type {
   ApiKey,
+  AuditPage,
+  Role,
+  RoleGrant,
+  UserItem,
   AuthConfig,
   Campaign,
   CampaignOverview,
@@ -39,6 +43,21 @@ export const listApiKeys = () => request<{ items: ApiKey[] }>("GET", "/api/keys"
 export const createApiKey = (name: string, scopes: string[]) =>
   request<NewApiKey>("POST", "/api/keys", { body: { name, scopes } });
 export const revokeApiKey = (id: string) => request<void>("DELETE", `/api/keys/${encodeURIComponent(id)}`);
+
+// -- users and roles, audit log (admins) --
+export const listUsers = () => request<{ items: UserItem[]; grants: RoleGrant[] }>("GET", "/api/users");
+export const changeRole = (id: string, role: Role) =>
+  request<UserItem>("PATCH", `/api/users/${encodeURIComponent(id)}`, { body: { role } });
+export const grantRole = (email: string, role: Role) =>
+  request<RoleGrant>("POST", "/api/users/grants", { body: { email, role } });
+export const listAudit = (query: {
+  action?: string;
+  actor?: string;
+  target?: string;
+  outcome?: string;
+  before?: number;
+  limit?: number;
+}) => request<AuditPage>("GET", "/api/audit", { query });
 
 // -- streams --
 export const getStreams = (signal?: AbortSignal) =>

@@ -7,11 +7,48 @@ export interface Page<T> {
   pageSize?: number;
 }
 
+export type Role = "admin" | "marketer" | "viewer";
+
 export interface User {
   id: string;
   email: string;
   name?: string;
   picture?: string;
+  role?: Role;
+}
+
+export interface UserItem {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  createdAt?: string | null;
+  lastLoginAt?: string | null;
+}
+
+export interface RoleGrant {
+  email: string;
+  role: Role;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  action: string;
+  actor: { userId?: string | null; email?: string | null; role?: string | null; via: string; keyId?: string | null };
+  method: string;
+  path: string;
+  target?: string | null;
+  status: number;
+  outcome: "ok" | "refused" | "rejected" | "failed";
+  ip?: string | null;
+  traceId?: string | null;
+  details?: Record<string, unknown> | null;
+}
+
+export interface AuditPage {
+  items: AuditEntry[];
+  nextBefore: number | null;
 }
 
 export interface AuthConfig {
@@ -143,6 +180,7 @@ export interface Communication {
 
 export interface ApiKey {
   id: string;
+  owner?: string | null;
   name: string;
   scopes: string[];
   createdAt: string;

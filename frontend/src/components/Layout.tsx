@@ -1,5 +1,7 @@
 import {
   Activity,
+  ScrollText,
+  UserCog,
   KeyRound,
   LayoutDashboard,
   LogOut,
@@ -24,6 +26,11 @@ const NAV = [
   { to: "/streams", label: "Streams", icon: Activity },
   { to: "/settings", label: "Settings", icon: KeyRound },
 ];
+// Shown to admins only (the gateway refuses these APIs to anyone else anyway).
+const ADMIN_NAV = [
+  { to: "/users", label: "Users", icon: UserCog, end: false },
+  { to: "/audit", label: "Audit log", icon: ScrollText, end: false },
+];
 
 export function DevBanner() {
   const { config } = useAuth();
@@ -41,7 +48,9 @@ export function DevBanner() {
 }
 
 function NavItems({ onNavigate }: { onNavigate?: () => void }): ReactNode {
-  return NAV.map(({ to, label, icon: Icon, end }) => (
+  const { user } = useAuth();
+  const items = user?.role === "admin" ? [...NAV, ...ADMIN_NAV] : NAV;
+  return items.map(({ to, label, icon: Icon, end }) => (
     <NavLink
       key={to}
       to={to}

@@ -15,6 +15,7 @@ import {
 } from "../components/ui";
 import { formatDate } from "../format";
 import { useAsync } from "../hooks/useAsync";
+import { useAuth } from "../auth";
 
 const SCOPES = [
   { value: "ingest", label: "Ingest customers and orders" },
@@ -22,10 +23,19 @@ const SCOPES = [
   { value: "campaigns", label: "Manage campaigns" },
 ];
 
+// A key carries no scope beyond its owner's role (the gateway refuses wider ones).
+const ROLE_SCOPES: Record<string, string[]> = {
+  admin: ["ingest", "read", "campaigns"],
+  marketer: ["ingest", "read", "campaigns"],
+  viewer: ["read"],
+};
+
 export function Settings() {
+  const { user } = useAuth();
+  const allowed = ROLE_SCOPES[user?.role ?? "viewer"];
   const keys = useAsync(listApiKeys, []);
   const [name, setName] = useState("");
-  const [scopes, setScopes] = useState<string[]>(["ingest"]);
+  const [scopes, setScopes] = useState<string[]>([allowed[0]]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const [created, setCreated] = useState<NewApiKey>();
@@ -85,7 +95,7 @@ export function Settings() {
             </div>
             <fieldset>
               <legend className="text-sm font-medium">Scopes</legend>
-              {SCOPES.map((s) => (
+              {SCOPES.filter((s) => allowed.includes(s.value)).map((s) => (
                 <label key={s.value} className="mt-1 flex items-center gap-2 text-sm">
                   <input
                     type="checkbox"

@@ -2,6 +2,7 @@ import { RotateCcw } from "lucide-react";
 import { useCallback, useEffect, useState } from "react";
 import { getStreams, replayDlq } from "../api/endpoints";
 import type { StreamInfo } from "../api/types";
+import { useAuth } from "../auth";
 import { Button, Card, EmptyState, ErrorState, Loading, PageHeader } from "../components/ui";
 import { formatAge, formatNumber } from "../format";
 import { useInterval } from "../hooks/useAsync";
@@ -57,6 +58,7 @@ export function Streams() {
 }
 
 function StreamCard({ stream, onReplayed }: { stream: StreamInfo; onReplayed: () => void }) {
+  const isAdmin = useAuth().user?.role === "admin";
   const [busy, setBusy] = useState(false);
   const [note, setNote] = useState<string>();
   const [error, setError] = useState<unknown>();
@@ -88,7 +90,8 @@ function StreamCard({ stream, onReplayed }: { stream: StreamInfo; onReplayed: ()
           <Button
             variant="secondary"
             busy={busy}
-            disabled={stream.dlq.length === 0}
+            disabled={stream.dlq.length === 0 || !isAdmin}
+            title={isAdmin ? undefined : "Only an admin may replay dead letters"}
             onClick={() => void replay()}
             aria-label={`Replay DLQ of ${stream.stream}`}
           >
