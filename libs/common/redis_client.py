@@ -1,30 +1,94 @@
-"""Redis client factories. The socket timeout must exceed the XREADGROUP BLOCK time."""
+"""Redis client factories: every process builds its Redis clients here.
+
+The socket timeout must exceed the XREADGROUP BLOCK time.
+
+``REDIS_URL`` names one server (``redis://host:port/db``) or a Redis Cluster
+(``redis+cluster://host:port[,host:port...]``: seed nodes, the rest is discovered).
+On a cluster the factories return redis-py's own ``RedisCluster`` (slot routing,
+MOVED/ASK, failover re-discovery); it offers the same command methods, so the callers
+keep their ``redis.Redis`` annotations. What a cluster asks of callers: keys of one
+command, MULTI or script share a hash tag; pipelines are not transactions unless asked
+(and then on one slot).
+"""
 
 from __future__ import annotations
 
+from typing import Any, cast
+from urllib.parse import urlsplit
+
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
+from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
 _RETRYABLE = (redis.ConnectionError, redis.TimeoutError)
+CLUSTER_SCHEME = "redis+cluster"
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.startswith(f"{CLUSTER_SCHEME}://")
+
+
+def cluster_seeds(url: str) -> list[tuple[str, int]]:
+    """``redis+cluster://a:7000,b:7001`` -> [("a", 7000), ("b", 7001)]."""
+    netloc = urlsplit(url).netloc.rsplit("@", 1)[-1]
+    seeds = []
+    for part in netloc.split(","):
+        host, _, port = part.strip().rpartition(":")
+        seeds.append((host or "127.0.0.1", int(port or 6379)))
+    return seeds
+
+
+def _password(url: str) -> str | None:
+    return urlsplit(url.split(",", 1)[0]).password
 
 
 def make_redis(url: str, *, block_ms: int = 2000) -> redis.Redis:
+    common: dict[str, Any] = {
+        "socket_timeout": block_ms / 1000 + 5,
+        "socket_connect_timeout": 3,
+        "health_check_interval": 30,
+    }
+    if is_cluster_url(url):
+        return cast(redis.Redis, make_cluster(url, **common))
     return redis.Redis.from_url(
         url,
-        socket_timeout=block_ms / 1000 + 5,
-        socket_connect_timeout=3,
-        health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=2, base=0.05), 3),
         retry_on_error=list(_RETRYABLE),
+        **common,
+    )
+
+
+def make_cluster(url: str, **kwargs: Any) -> RedisCluster:
+    """A cluster client whose retries outlast a failover (node timeout + election)."""
+    return RedisCluster(
+        startup_nodes=[
+            ClusterNode(host, port)  # type: ignore[no-untyped-call]
+            for host, port in cluster_seeds(url)
+        ],
+        password=_password(url),
+        retry=Retry(ExponentialBackoff(cap=1, base=0.1), 12),
+        **kwargs,
     )
 
 
 def make_async_redis(url: str) -> aioredis.Redis:
     # The asyncio client needs the asyncio Retry: given the sync one, a connection
     # dropped by a Redis restart surfaces as an error instead of a reconnect.
+    if is_cluster_url(url):
+        cluster = AsyncRedisCluster(
+            startup_nodes=[AsyncClusterNode(host, port) for host, port in cluster_seeds(url)],
+            password=_password(url),
+            socket_timeout=10,
+            socket_connect_timeout=3,
+            health_check_interval=30,
+            retry=AsyncRetry(ExponentialBackoff(cap=1, base=0.1), 12),
+        )
+        return cast(aioredis.Redis, cluster)
     return aioredis.Redis.from_url(
         url,
         socket_timeout=10,
@@ -33,3 +97,12 @@ def make_async_redis(url: str) -> aioredis.Redis:
         retry=AsyncRetry(ExponentialBackoff(cap=2, base=0.05), 3),
         retry_on_error=list(_RETRYABLE),
     )
+
+
+def node_of(client: redis.Redis, key: str) -> str:
+    """``host:port`` of the server that holds ``key`` (the master of its slot)."""
+    if isinstance(client, RedisCluster):
+        node = client.get_node_from_key(key)
+        return f"{node.host}:{node.port}"
+    kwargs = client.connection_pool.connection_kwargs
+    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"

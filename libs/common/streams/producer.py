@@ -1,4 +1,9 @@
-"""Appending events to streams: pipelined XADD with an approximate MAXLEN cap."""
+"""Appending events to streams: pipelined XADD with an approximate MAXLEN cap.
+
+With a partitioned layout an event goes to its entity's partition (a chunk is split
+by each record's key first, see ``Event.split_for_partitions``). On a Redis Cluster
+the pipeline is redis-py's cluster pipeline: one batch per node, not a transaction.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,22 @@ import redis.asyncio as aioredis
 
 from libs.common.events.base import Event, encode
 from libs.common.logging import current_trace_id
+from libs.common.streams.names import SINGLE, StreamLayout
 
 
 class StreamProducer:
     """Synchronous producer for workers. One pipeline round trip per call."""
 
-    def __init__(self, client: redis.Redis, maxlen: int = 2_000_000) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        maxlen: int = 2_000_000,
+        *,
+        layout: StreamLayout = SINGLE,
+    ) -> None:
         self._client = client
         self._maxlen = maxlen
+        self._layout = layout
 
     def publish(
         self, events: Sequence[Event], *, stream: str | None = None, trace_id: str | None = None
@@ -25,16 +38,24 @@ class StreamProducer:
         if not events:
             return []
         pipe = self._client.pipeline(transaction=False)
-        _queue_xadds(pipe, events, stream, trace_id or current_trace_id(), self._maxlen)
+        trace = trace_id or current_trace_id()
+        _queue_xadds(pipe, routed(events, stream, self._layout), trace, self._maxlen)
         return [_text(entry_id) for entry_id in pipe.execute()]
 
 
 class AsyncStreamProducer:
     """The same for FastAPI handlers (redis.asyncio)."""
 
-    def __init__(self, client: aioredis.Redis, maxlen: int = 2_000_000) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        maxlen: int = 2_000_000,
+        *,
+        layout: StreamLayout = SINGLE,
+    ) -> None:
         self._client = client
         self._maxlen = maxlen
+        self._layout = layout
 
     async def publish(
         self, events: Sequence[Event], *, stream: str | None = None, trace_id: str | None = None
@@ -42,15 +63,31 @@ class AsyncStreamProducer:
         if not events:
             return []
         pipe = self._client.pipeline(transaction=False)
-        _queue_xadds(pipe, events, stream, trace_id or current_trace_id(), self._maxlen)
+        trace = trace_id or current_trace_id()
+        _queue_xadds(pipe, routed(events, stream, self._layout), trace, self._maxlen)
         return [_text(entry_id) for entry_id in await pipe.execute()]
 
 
-def _queue_xadds(
-    pipe: Any, events: Sequence[Event], stream: str | None, trace: str | None, maxlen: int
-) -> None:
+def routed(
+    events: Sequence[Event], stream: str | None, layout: StreamLayout
+) -> list[tuple[str, Event]]:
+    """(Redis stream, event) for each entry to append, in the order given."""
+    out: list[tuple[str, Event]] = []
     for event in events:
-        pipe.xadd(stream or event.STREAM, encode(event, trace), maxlen=maxlen, approximate=True)
+        logical = stream or event.STREAM
+        if layout.is_plain(logical):
+            out.append((logical, event))
+            continue
+        names = layout.partitions(logical)
+        out.extend((names[i], part) for i, part in event.split_for_partitions(len(names)))
+    return out
+
+
+def _queue_xadds(
+    pipe: Any, entries: Sequence[tuple[str, Event]], trace: str | None, maxlen: int
+) -> None:
+    for name, event in entries:
+        pipe.xadd(name, encode(event, trace), maxlen=maxlen, approximate=True)
 
 
 def _text(value: Any) -> str:
