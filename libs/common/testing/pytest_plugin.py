@@ -92,7 +92,7 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
 def cluster_client(redis_cluster: RedisClusterProcs) -> Iterator[redis.Redis]:
     """A cluster client on emptied masters (``REDIS_URL`` form: ``redis_cluster.url``)."""
     client = make_redis(redis_cluster.url)
-    client.flushall(target_nodes="primaries")  # type: ignore[call-arg]
+    client.flushall(target_nodes="primaries")
     yield client
     client.close()
 
