@@ -63,9 +63,43 @@ def make_redis(url: str, *, block_ms: int = 2000) -> redis.Redis:
     )
 
 
+def stream_read_keys(args: tuple[Any, ...]) -> list[Any] | None:
+    """The keys of ``XREAD``/``XREADGROUP ... STREAMS k1 k2 id1 id2`` (None: another
+    command)."""
+    name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+    if name.upper() not in ("XREAD", "XREADGROUP"):
+        return None
+    words = [a.decode().upper() if isinstance(a, bytes) else str(a).upper() for a in args]
+    rest = args[words.index("STREAMS") + 1 :]
+    return list(rest[: len(rest) // 2])
+
+
+class _SyncKeys:
+    """redis-py asks a server (``COMMAND GETKEYS``, on its "default node") for the keys
+    of commands whose keys move, such as XREADGROUP. When that node is the master just
+    killed, every stream read fails for good, failover or not; so the keys of stream
+    reads are read here, and the rest still go to redis-py."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def get_keys(self, redis_conn: Any, *args: Any) -> Any:
+        keys = stream_read_keys(args)
+        return keys if keys is not None else self._inner.get_keys(redis_conn, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _AsyncKeys(_SyncKeys):
+    async def get_keys(self, *args: Any) -> Any:  # type: ignore[override]
+        keys = stream_read_keys(args)
+        return keys if keys is not None else await self._inner.get_keys(*args)
+
+
 def make_cluster(url: str, **kwargs: Any) -> RedisCluster:
     """A cluster client whose retries outlast a failover (node timeout + election)."""
-    return RedisCluster(
+    client = RedisCluster(
         startup_nodes=[
             ClusterNode(host, port)  # type: ignore[no-untyped-call]
             for host, port in cluster_seeds(url)
@@ -74,6 +108,8 @@ def make_cluster(url: str, **kwargs: Any) -> RedisCluster:
         retry=Retry(ExponentialBackoff(cap=1, base=0.1), 12),
         **kwargs,
     )
+    client.commands_parser = _SyncKeys(client.commands_parser)  # type: ignore[assignment]
+    return client
 
 
 def make_async_redis(url: str) -> aioredis.Redis:
@@ -88,6 +124,7 @@ def make_async_redis(url: str) -> aioredis.Redis:
             health_check_interval=30,
             retry=AsyncRetry(ExponentialBackoff(cap=1, base=0.1), 12),
         )
+        cluster.commands_parser = _AsyncKeys(cluster.commands_parser)  # type: ignore[assignment]
         return cast(aioredis.Redis, cluster)
     return aioredis.Redis.from_url(
         url,
@@ -97,6 +134,11 @@ def make_async_redis(url: str) -> aioredis.Redis:
         retry=AsyncRetry(ExponentialBackoff(cap=2, base=0.05), 3),
         retry_on_error=list(_RETRYABLE),
     )
+
+
+def is_cluster(client: object) -> bool:
+    """Whether ``client`` talks to a Redis Cluster (some commands differ there)."""
+    return isinstance(client, RedisCluster | AsyncRedisCluster)
 
 
 def node_of(client: redis.Redis, key: str) -> str:

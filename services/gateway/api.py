@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from libs.common.errors import NotFound, Unauthorized
 from libs.common.logging import get_logger
-from libs.common.streams import ALL_STREAMS, replay_dlq, stream_overview
+from libs.common.streams import ALL_STREAMS, partitioned_overview, replay_partitions
 from services.gateway.access import Access, Identity
 from services.gateway.docs import fetch_service_docs, merge_openapi
 from services.gateway.keys import display_prefix, hash_key, new_key
@@ -218,7 +218,9 @@ async def revoke_key(key_id: str, user: SessionUser, request: Request) -> Respon
 # stream admin
 @api_router.get("/admin/streams", response_model=StreamsOverview)
 async def streams(_: Reader, request: Request) -> dict[str, Any]:
-    rows = await asyncio.to_thread(stream_overview, request.app.state.sync_redis, ALL_STREAMS)
+    state = request.app.state
+    layout = state.settings.stream_layout()
+    rows = await asyncio.to_thread(partitioned_overview, state.sync_redis, ALL_STREAMS, layout)
     return {"streams": rows}
 
 
@@ -231,7 +233,11 @@ async def replay(
 ) -> ReplayResult:
     if stream not in ALL_STREAMS:
         raise NotFound(f"no stream {stream}", {"streams": list(ALL_STREAMS)})
-    moved = await asyncio.to_thread(replay_dlq, request.app.state.sync_redis, stream, limit=limit)
+    state = request.app.state
+    layout = state.settings.stream_layout()
+    moved = await asyncio.to_thread(
+        replay_partitions, state.sync_redis, stream, layout, limit=limit
+    )
     log.info("admin.dlq_replayed", stream=stream, replayed=moved, user_id=user.user_id)
     return ReplayResult(replayed=moved)
 

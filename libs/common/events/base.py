@@ -29,6 +29,7 @@ class Event(BaseModel):
     _entry_id: str | None = PrivateAttr(default=None)
     _trace_id: str | None = PrivateAttr(default=None)
     _deliveries: int = PrivateAttr(default=1)
+    _source_stream: str | None = PrivateAttr(default=None)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -53,6 +54,11 @@ class Event(BaseModel):
     def entry_id(self) -> str | None:
         """The stream entry id this event was read from (None before it is published)."""
         return self._entry_id
+
+    @property
+    def source_stream(self) -> str | None:
+        """The Redis stream (partition) this event was read from."""
+        return self._source_stream
 
     @property
     def trace_id(self) -> str | None:

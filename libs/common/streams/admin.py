@@ -66,7 +66,16 @@ def _pending_age_ms(client: redis.Redis, stream: str, group: str) -> int | None:
     return int(rows[0]["time_since_delivered"])
 
 
-def unread_entries(client: redis.Redis, stream: str, group: str | None = None) -> int | None:
+def unread_entries(
+    client: redis.Redis, stream: str, group: str | None = None, *, layout: StreamLayout = SINGLE
+) -> int | None:
+    """Summed over the partitions of ``stream`` (``layout``): see ``_unread``."""
+    counts = [_unread(client, name, group) for name in layout.partitions(stream)]
+    known = [c for c in counts if c is not None]
+    return sum(known) if known else None
+
+
+def _unread(client: redis.Redis, stream: str, group: str | None = None) -> int | None:
     """Entries of ``stream`` not yet read by ``group`` (by the furthest-behind group when
     None): its ``lag``. None while there is no such group (nothing reads the stream yet,
     so there is nothing to wait for). Where Redis cannot tell the lag (before 7.0, or

@@ -297,6 +297,7 @@ class StreamConsumer:
                 outcome.dead.append((entry_id, fields, str(exc), count))
                 continue
             event._deliveries = count
+            event._source_stream = stream
             parsed.append(event)
 
         for run in _runs_by_handler(parsed, self.handlers):

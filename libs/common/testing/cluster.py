@@ -112,6 +112,14 @@ class RedisClusterProcs:
         """ "master" or "slave", as the node itself says (ROLE)."""
         return self.cli(port, "role").split("\n", 1)[0].strip()
 
+    def replicas_in_sync(self) -> bool:
+        """Every live replica's link to its master is up (initial sync done)."""
+        for port in self.live():
+            info = self.cli(port, "info", "replication")
+            if "role:slave" in info and "master_link_status:up" not in info:
+                return False
+        return True
+
     def masters(self) -> list[int]:
         """Ports of the live masters that serve slots (each with a replica once healthy)."""
         return [p for p in self.live() if self.role(p) == "master"]
@@ -123,7 +131,7 @@ class RedisClusterProcs:
         while time.monotonic() < deadline:
             try:
                 infos = [self.cli(p, "cluster", "info") for p in self.live()]
-                roles_ok = len(self.masters()) == masters
+                roles_ok = len(self.masters()) == masters and self.replicas_in_sync()
             except subprocess.SubprocessError:
                 infos, roles_ok = [], False
             if (
