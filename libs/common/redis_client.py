@@ -92,7 +92,7 @@ class _SyncKeys:
 
 
 class _AsyncKeys(_SyncKeys):
-    async def get_keys(self, *args: Any) -> Any:  # type: ignore[override]
+    async def get_keys(self, *args: Any) -> Any:
         keys = stream_read_keys(args)
         return keys if keys is not None else await self._inner.get_keys(*args)
 
