@@ -46,7 +46,7 @@ class Event(BaseModel):
     def split_for_partitions(self, count: int) -> list[tuple[int, Event]]:
         """(partition index, event) pairs; chunked entries split their records by each
         record's own key, so every record lands on its entity's partition."""
-        from libs.common.streams.names import partition_of
+        from libs.common.streams.names import partition_of  # the streams package imports us
 
         return [(partition_of(self.partition_key(), count), self)]
 
@@ -73,7 +73,7 @@ class Event(BaseModel):
 def split_records(event: E, field_name: str, key: Any, count: int) -> list[tuple[int, Event]]:
     """Split the list ``field_name`` of ``event`` by ``key(record)`` over ``count``
     partitions: one event per partition that has records, in their original order."""
-    from libs.common.streams.names import partition_of
+    from libs.common.streams.names import partition_of  # the streams package imports us
 
     if count <= 1:
         return [(0, event)]

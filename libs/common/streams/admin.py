@@ -7,6 +7,7 @@ from typing import Any
 
 import redis
 
+from libs.common.redis_client import node_of
 from libs.common.streams.names import SINGLE, StreamLayout, dlq_name
 
 
@@ -142,8 +143,6 @@ def partitioned_overview(
 ) -> list[dict[str, Any]]:
     """One row per logical stream, its figures summed over its partitions, and under
     ``partitions`` each partition's own row with the server that holds it."""
-    from libs.common.redis_client import node_of
-
     out: list[dict[str, Any]] = []
     for stream in streams:
         names = layout.partitions(stream)
