@@ -10,14 +10,15 @@ from libs.common.events import (
     CampaignPaused,
     CustomerRecord,
     CustomersUpserted,
+    MessagesSent,
     OrderRecord,
     OrdersRecorded,
     ReceiptsReceived,
     SendRequested,
 )
-from libs.common.events.delivery import Receipt, Recipient
+from libs.common.events.delivery import Receipt, Recipient, SentMessage
 from libs.common.settings import CommonSettings
-from libs.common.streams import SINGLE, StreamLayout
+from libs.common.streams import SINGLE, StreamLayout, StreamProducer
 from libs.common.streams.names import parse_partitions, partition_of
 from libs.common.streams.producer import routed
 
@@ -103,3 +104,33 @@ def test_send_chunks_campaign_events_and_receipts_route_by_their_keys() -> None:
     for name, event in parts:
         for r in event.receipts:  # type: ignore[attr-defined]
             assert name == layout.partition("receipt", r.message_id)
+
+
+@pytest.mark.integration
+def test_events_published_under_one_key_go_whole_to_that_keys_partition(
+    redis_client,
+) -> None:
+    layout = StreamLayout(default=4)
+    sent = [
+        MessagesSent(
+            messages=[
+                SentMessage(
+                    message_id=f"k:u{i}",
+                    campaign_id="k",
+                    customer_id=f"u{i}",
+                    vendor_message_id=str(i),
+                    at=T0,
+                )
+                for i in range(start, start + 10)
+            ]
+        )
+        for start in (0, 10)
+    ]
+    parts = routed(sent, None, layout, key="k:u0")
+    assert [name for name, _ in parts] == [layout.partition("receipt", "k:u0")] * 2
+    assert [event for _, event in parts] == sent, "not split"
+    producer = StreamProducer(redis_client, layout=layout)
+    with pytest.raises(ValueError, match="share a stream"):
+        producer.publish([*sent, CampaignPaused(campaign_id="k")], key="k:u0")
+    assert producer.publish(sent, key="k:u0")
+    assert redis_client.xlen(layout.partition("receipt", "k:u0")) == 2
