@@ -8,6 +8,8 @@ cluster costs on one box (the figure beside it is the single-node one of the sam
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 
 from bench import campaign, preview
@@ -40,6 +42,8 @@ def throughput(infra: Infra, size: int, deadline_s: float) -> list[Figure]:
     ):
         _wait_for_read_model(running.layout.url("ingest"), size, timeout_s=600)
         run = campaign.run_campaign(running, size, deadline_s)
+    if not os.environ.get("BENCH_KEEP_TMP"):  # the six nodes' append-only files
+        shutil.rmtree(infra.workdir / "redis-cluster", ignore_errors=True)
     rate = run["finals"] / run["seconds"] if run["finals"] else None
     method = (
         f"six redis-servers in cluster mode on this machine (3 masters, 3 replicas), "
