@@ -29,6 +29,7 @@ REQUIRED_KEYS = (
     "single_post_p50_ms",
     "single_post_p99_ms",
     "stack_peak_rss_mb",
+    "cluster_campaign_messages_per_s",
 )
 
 
@@ -96,6 +97,7 @@ TARGETS = {
     "campaign_1m_messages_per_s": ">= 10,000 (or 0.8 of raw)",
     "campaign_1m_seconds": "<= 100",
     "campaign_vs_raw_comm_rows": ">= 0.8 (or 10k/s)",
+    "cluster_vs_single_campaign": ">= 0.8",
     "single_post_p99_ms": "<= 10",
     "stack_peak_rss_mb": "<= 2,048",
 }

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from bench import campaign, ingestion, machine, memory, preview, raw
+from bench import campaign, cluster, ingestion, machine, memory, preview, raw
 from bench.infra import TMP, Infra, infrastructure, stack
 from bench.report import RESULTS, Figure, print_table, write_results
 from libs.common.logging import configure_logging, get_logger
@@ -72,7 +72,7 @@ FULL = Sizes(
     campaign_size=1_000_000,
     single_campaign_size=100_000,
 )
-PHASES = ("raw", "ingest", "audience")
+PHASES = ("raw", "ingest", "audience", "cluster")
 
 
 class Run:
@@ -294,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
             scratch.memory_purge()  # give the freed pages back to the system
         if "audience" in phases:
             run.phase("audience", lambda: audience_phase(run, infra, sizes))
+        if "cluster" in phases:  # the campaign again, on a Redis Cluster (bench/cluster.py)
+            size = min(sizes.campaign_size, sizes.preview_customers)
+            run.phase(
+                "cluster",
+                lambda: run.add(*cluster.throughput(infra, size, deadline_s=180 + size / 50)),
+            )
     run.ratio("ingest_accept_vs_raw_xadd", "ingest_accept_records_per_s", "redis_raw_xadd_per_s")
     run.ratio(
         "ingest_accept_durable_vs_default",
@@ -313,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         "campaign_1m_messages_per_s",
         "db_raw_comm_rows_per_s",
         ">= 0.8 (or 10k/s)",
+    )
+    run.ratio(
+        "cluster_vs_single_campaign",
+        cluster.KEY,
+        "campaign_1m_messages_per_s",
+        ">= 0.8",
     )
     described["mode"] = label
     described["sizes"] = sizes.__dict__

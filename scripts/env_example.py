@@ -18,6 +18,10 @@ sys.path.insert(0, str(ROOT))
 
 SERVICES = ("gateway", "ingest", "campaign", "delivery", "vendor_sim", "ai")
 SECRET_SUFFIXES = ("_SECRET", "_TOKEN", "_API_KEY", "_PASSWORD")
+NOTES = {
+    "REDIS_URL": "or redis+cluster://host:port,host:port for a Redis Cluster (seed nodes)",
+    "STREAM_PARTITIONS": "per stream: 4 | send=8,receipt=4 | 4,ingest=2 (docs/operations.md)",
+}
 
 
 def env_names(cls: type[BaseSettings], name: str, field: Any) -> list[str]:
@@ -70,6 +74,8 @@ def variables() -> list[tuple[str, str, str]]:
             default = _default(field).replace(str(ROOT) + "/", "")
             if names[0].endswith(SECRET_SUFFIXES) and default:
                 default = f"{default}  # development value: change it outside development"
+            if names[0] in NOTES:
+                default = f"{default}  # {NOTES[names[0]]}"
             rows.append((section, names[0], default))
     return rows
 

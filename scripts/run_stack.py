@@ -27,10 +27,10 @@ DATA = ROOT / ".data"
 
 
 def _redis_answers(url: str) -> bool:
-    import redis
+    from libs.common.redis_client import make_redis
 
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+        return bool(make_redis(url).ping())
     except Exception:
         return False
 

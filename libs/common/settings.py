@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from libs.common.formatting import WorkspaceFormat, check_format
+from libs.common.redis_client import is_cluster_url
+from libs.common.streams.names import StreamLayout, parse_partitions
 
 DEV_INTERNAL_TOKEN = "dev-internal-token-change-me"
 
@@ -28,6 +30,9 @@ class CommonSettings(BaseSettings):
     internal_token: str = Field(DEV_INTERNAL_TOKEN, alias="INTERNAL_TOKEN")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     stream_maxlen: int = Field(2_000_000, alias="STREAM_MAXLEN")
+    # Partitions per logical stream: "4" (all), "send=8,receipt=4" or "4,ingest=2".
+    # Every process must agree: producers pick a partition, consumers read them all.
+    stream_partitions: str = Field("1", alias="STREAM_PARTITIONS")
     stream_batch_size: int = Field(200, alias="STREAM_BATCH_SIZE")
     stream_block_ms: int = Field(2000, alias="STREAM_BLOCK_MS")
     stream_visibility_timeout_ms: int = Field(30_000, alias="STREAM_VISIBILITY_TIMEOUT_MS")
@@ -45,6 +50,18 @@ class CommonSettings(BaseSettings):
     # (libs/common/formatting.py): an ISO 4217 code and a locale tag known to CLDR.
     workspace_currency: str = Field("INR", alias="WORKSPACE_CURRENCY")
     workspace_locale: str = Field("en-IN", alias="WORKSPACE_LOCALE")
+
+    @field_validator("stream_partitions")
+    @classmethod
+    def _valid_partitions(cls, value: str) -> str:
+        parse_partitions(value)
+        return value
+
+    def stream_layout(self) -> StreamLayout:
+        """Partition names of every stream (hash-tagged on a Redis Cluster)."""
+        return StreamLayout.from_spec(
+            self.stream_partitions, cluster=is_cluster_url(self.redis_url)
+        )
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> CommonSettings:

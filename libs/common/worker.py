@@ -29,6 +29,7 @@ def consumer_config(
         max_deliveries=settings.stream_max_deliveries,
         claim_interval_s=settings.stream_claim_interval_s,
         linger_ms=settings.stream_linger_ms,
+        partitions=settings.stream_layout().partitions(stream),
     )
 
 

@@ -60,7 +60,7 @@ def build_consumers(settings: AiSettings) -> list[StreamConsumer]:
     redis = make_redis(settings.redis_url, block_ms=settings.stream_block_ms)
     store = AiStore(make_client(settings.mongodb_uri)[settings.database_name("ai")])
     store.ensure_indexes()
-    producer = StreamProducer(redis, settings.stream_maxlen)
+    producer = StreamProducer(redis, settings.stream_maxlen, layout=settings.stream_layout())
     tables = {
         names.INGEST: ingest_handlers(store),
         names.RECEIPT: receipt_handlers(store),

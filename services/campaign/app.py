@@ -42,7 +42,8 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.mongo = mongo
         app.state.service = CampaignService(
-            store, StreamProducer(sync_redis, settings.stream_maxlen)
+            store,
+            StreamProducer(sync_redis, settings.stream_maxlen, layout=settings.stream_layout()),
         )
         yield
         await redis.aclose()

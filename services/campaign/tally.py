@@ -28,6 +28,7 @@ from typing import Any
 
 import redis
 
+from libs.common.redis_client import is_cluster
 from services.campaign import stats
 
 TTL_S = 14 * 24 * 3600
@@ -118,15 +119,23 @@ class Tally:
             if state.rank == stats.SENT_RANK and state.key != "sent":
                 raise ValueError(f"a non-final state must count as 'sent', not {state.key!r}")
             by_campaign.setdefault(state.campaign_id, []).append(state)
-        pipe = self.client.pipeline(transaction=False)
+        # A cluster pipeline refuses EVALSHA: there each call is its own round trip
+        # (keys of one campaign share a hash tag; a batch holds few campaigns).
+        pipe = None if is_cluster(self.client) else self.client.pipeline(transaction=False)
+        changed = 0
         for campaign_id, group in by_campaign.items():
             keys = _keys(campaign_id)
             for part in _chunks(group, SCRIPT_CHUNK):
                 args: list[Any] = [TTL_S]
                 for s in part:
                     args += [s.customer_id, s.rank, s.key]
-                self._apply(keys=keys, args=args, client=pipe)
-        return sum(int(n) for n in pipe.execute()) if by_campaign else 0
+                if pipe is None:
+                    changed += int(self._apply(keys=keys, args=args))
+                else:
+                    self._apply(keys=keys, args=args, client=pipe)
+        if pipe is not None and by_campaign:
+            changed = sum(int(n) for n in pipe.execute())
+        return changed
 
     def groups(self, campaign_id: str) -> list[dict[str, Any]]:
         """The non-zero counters as ``[{"_id": k, "n": count}]``, as ``stats`` reads them."""

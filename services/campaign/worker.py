@@ -177,7 +177,7 @@ def build_worker(settings: CampaignSettings, client: redis.Redis, mongo: Any) ->
     """The composition root of the worker (also used by tests, with burst runs)."""
     store = CampaignStore(mongo, settings.database_name("campaign"))
     store.ensure_indexes()
-    producer = StreamProducer(client, settings.stream_maxlen)
+    producer = StreamProducer(client, settings.stream_maxlen, layout=settings.stream_layout())
     tally = Tally(client)
     progress = Progress(store, tally, producer, settings)
     deps = Deps(store, tally, progress)

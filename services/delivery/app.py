@@ -34,7 +34,9 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.mongo = mongo
         app.state.store = store
-        app.state.producer = AsyncStreamProducer(redis, settings.stream_maxlen)
+        app.state.producer = AsyncStreamProducer(
+            redis, settings.stream_maxlen, layout=settings.stream_layout()
+        )
         try:
             await asyncio.to_thread(store.ensure_indexes)
         except PyMongoError as exc:  # readiness reports the DB; the worker creates them too

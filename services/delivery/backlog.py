@@ -17,7 +17,7 @@ import time
 import redis
 
 from libs.common.logging import get_logger
-from libs.common.streams import RECEIPT, unread_entries
+from libs.common.streams import RECEIPT, SINGLE, StreamLayout, unread_entries
 
 log = get_logger(__name__)
 
@@ -25,19 +25,21 @@ RECEIPT_GROUP = "receipt"
 POLL_S = 0.05
 
 
-def receipt_backlog(client: redis.Redis) -> int | None:
+def receipt_backlog(client: redis.Redis, layout: StreamLayout = SINGLE) -> int | None:
     """Entries of the ``receipt`` stream the receipt group has not read yet."""
-    return unread_entries(client, RECEIPT, RECEIPT_GROUP)
+    return unread_entries(client, RECEIPT, RECEIPT_GROUP, layout=layout)
 
 
-def wait_for_receipts(client: redis.Redis, limit: int, max_wait_s: float) -> float:
+def wait_for_receipts(
+    client: redis.Redis, limit: int, max_wait_s: float, layout: StreamLayout = SINGLE
+) -> float:
     """Wait until the receipt backlog is at most ``limit`` entries (0: never wait), or
     ``max_wait_s`` passed; returns the seconds waited."""
     if limit <= 0:
         return 0.0
     started = time.monotonic()
     while True:
-        backlog = receipt_backlog(client)
+        backlog = receipt_backlog(client, layout)
         waited = time.monotonic() - started
         if backlog is None or backlog <= limit:
             return waited

@@ -41,7 +41,11 @@ class Deps:
             events.append(MessagesSent(messages=list(sent[start : start + EVENT_CHUNK])))
         for start in range(0, len(failed), EVENT_CHUNK):
             events.append(MessagesFailed(messages=list(failed[start : start + EVENT_CHUNK])))
-        self.publish(events)
+        if events:
+            # all or nothing, on one partition: a redelivered chunk then rebuilds the same
+            # vendor batches (same idempotency keys), never a smaller set of them
+            first = (list(sent) + list(failed))[0]
+            self.producer.publish(events, key=first.message_id)
 
 
 def utcnow() -> datetime:

@@ -55,14 +55,16 @@ class RateLimiter:
             scopes.append((f"delivery:rate:global:{window}", self.global_per_s))
         if self.campaign_per_s > 0:
             scopes.append((f"delivery:rate:campaign:{campaign_id}:{window}", self.campaign_per_s))
-        pipe = self.client.pipeline(transaction=True)
+        # not a MULTI: the two keys lie in different slots on a Redis Cluster, and each
+        # INCRBY answers its own key's count atomically; the undo below covers a refusal
+        pipe = self.client.pipeline(transaction=False)
         for key, _limit in scopes:
             pipe.incrby(key, count)
             pipe.expire(key, 5)
         values = pipe.execute()[::2]
         if all(int(v) <= limit for v, (_k, limit) in zip(values, scopes, strict=True)):
             return True
-        undo = self.client.pipeline(transaction=True)
+        undo = self.client.pipeline(transaction=False)
         for key, _limit in scopes:
             undo.decrby(key, count)
         undo.execute()

@@ -71,7 +71,12 @@ def handle_send_requested(events: list[SendRequested], deps: Deps) -> None:
     waiting on the vendor or the database, so overlapping them keeps both busy. First,
     wait while the receipt worker is far behind (services.delivery.backlog)."""
     settings = deps.settings
-    wait_for_receipts(deps.redis, settings.receipt_backlog_max, settings.receipt_backlog_wait_s)
+    wait_for_receipts(
+        deps.redis,
+        settings.receipt_backlog_max,
+        settings.receipt_backlog_wait_s,
+        settings.stream_layout(),
+    )
     controls = deps.store.get_controls(e.campaign_id for e in events)
     states = CampaignStates({cid: doc.get("state", "") for cid, doc in controls.items()})
     existing = _existing_rows(events, deps)

@@ -90,7 +90,7 @@ def build_deps(
         settings=settings,
         redis=client,
         store=store,
-        producer=StreamProducer(client, settings.stream_maxlen),
+        producer=StreamProducer(client, settings.stream_maxlen, layout=settings.stream_layout()),
         vendor=VendorClient(
             http, settings.receipt_callback_url, policy, breaker_s=settings.vendor_breaker_s
         ),

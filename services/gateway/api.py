@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from libs.common.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
 from libs.common.logging import get_logger
-from libs.common.streams import ALL_STREAMS, replay_dlq, stream_overview
+from libs.common.streams import ALL_STREAMS, partitioned_overview, replay_partitions
 from services.gateway.access import (
     ADMIN,
     SESSION,
@@ -449,12 +449,15 @@ def _ms(when: datetime) -> int:
 # stream admin
 @api_router.get("/admin/streams", response_model=StreamsOverview)
 async def streams(reader: Reader, request: Request) -> dict[str, Any]:
-    rows = await asyncio.to_thread(stream_overview, request.app.state.sync_redis, ALL_STREAMS)
+    state = request.app.state
+    layout = state.settings.stream_layout()
+    rows = await asyncio.to_thread(partitioned_overview, state.sync_redis, ALL_STREAMS, layout)
     if not reader.is_admin:  # consumer names carry host names and pids: admins only
         for row in rows:
-            for group in row["groups"]:
-                for n, consumer in enumerate(group["consumers"], start=1):
-                    consumer["name"] = f"consumer-{n}"
+            for part in (row, *row["partitions"]):
+                for group in part["groups"]:
+                    for n, consumer in enumerate(group["consumers"], start=1):
+                        consumer["name"] = f"consumer-{n}"
     return {"streams": rows}
 
 
@@ -468,8 +471,10 @@ async def replay(
     async with audited(request, "dlq.replayed", actor_of(admin), stream) as record:
         if stream not in ALL_STREAMS:
             raise NotFound(f"no stream {stream}", {"streams": list(ALL_STREAMS)})
+        state = request.app.state
+        layout = state.settings.stream_layout()
         moved = await asyncio.to_thread(
-            replay_dlq, request.app.state.sync_redis, stream, limit=limit
+            replay_partitions, state.sync_redis, stream, layout, limit=limit
         )
         record["details"] = {"replayed": moved, "limit": limit}
     log.info("admin.dlq_replayed", stream=stream, replayed=moved, user_id=admin.user_id)

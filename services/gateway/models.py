@@ -152,11 +152,22 @@ class DlqInfo(ApiModel):
     length: int
 
 
+class PartitionInfo(ApiModel):
+    """One Redis stream of a partitioned logical stream, and the server that holds it."""
+
+    stream: str
+    node: str
+    length: int
+    groups: list[GroupInfo]
+    dlq: DlqInfo
+
+
 class StreamInfo(ApiModel):
     stream: str
     length: int
     groups: list[GroupInfo]
     dlq: DlqInfo
+    partitions: list[PartitionInfo] = []
 
 
 class StreamsOverview(ApiModel):

@@ -18,10 +18,9 @@ from fastapi.responses import Response
 from libs.common.errors import AppError, NotFound, ValidationFailed
 from libs.common.gc_pause import cyclic_gc_paused
 from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
-from libs.common.streams import INGEST
 from services.ingest import metrics
 from services.ingest.imports import parse_csv
-from services.ingest.intake import KINDS, encode_chunks, validate_body
+from services.ingest.intake import KINDS, encode_partitioned, validate_body
 from services.ingest.listing import SORTS, audience_ids, list_page, search_query
 from services.ingest.models import (
     AudienceIdsIn,
@@ -90,7 +89,9 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
     with cyclic_gc_paused():  # the records die at the end of the block, unscanned
         valid, rejected = validate_body(record_kind, raw, batch=batch, max_batch=settings.max_batch)
         accepted = len(valid)
-        entries = encode_chunks(record_kind, valid, settings.chunk_size)
+        parts = encode_partitioned(
+            record_kind, valid, settings.chunk_size, request.app.state.layout
+        )
         del valid
     rejected_json = [r.model_dump(exclude_none=True) for r in rejected]
     metrics.records(kind, "accepted").inc(accepted)
@@ -99,7 +100,7 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
         details = rejected_json if batch else rejected_json[0]["errors"]
         raise ValidationFailed(f"no valid {kind} in the request", details)
     appender = request.app.state.appender
-    entry_ids = await appender.append(INGEST, entries, settings.stream_maxlen)
+    entry_ids = await appender.append_many(parts, settings.stream_maxlen)
     body: dict[str, Any] = {"accepted": accepted, "entryIds": entry_ids}
     if batch:
         body["rejected"] = rejected_json
@@ -171,7 +172,10 @@ async def _import(request: Request, file: UploadFile, kind: str) -> tuple[int, A
         raise PayloadTooLarge(f"the file is over {settings.import_max_bytes} bytes")
     parsed = await asyncio.to_thread(parse_csv, content, kind, settings.import_max_errors)
     import_id = uuid.uuid4().hex
-    entries = encode_chunks(KINDS[kind], parsed.valid, settings.chunk_size, import_id)
+    parts = encode_partitioned(
+        KINDS[kind], parsed.valid, settings.chunk_size, state.layout, import_id
+    )
+    entries = [fields for _, chunk in parts for fields in chunk]
     job = {
         "_id": import_id,
         "kind": kind,
@@ -189,7 +193,7 @@ async def _import(request: Request, file: UploadFile, kind: str) -> tuple[int, A
     # the job exists before its entries, so progress always has a job to count into
     await asyncio.to_thread(state.store.create_import, job)
     try:
-        await state.appender.append(INGEST, entries, settings.stream_maxlen)
+        await state.appender.append_many(parts, settings.stream_maxlen)
     except BaseException:
         await asyncio.to_thread(state.store.fail_import, import_id, "could not queue the rows")
         raise

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from libs.common.logging import configure_logging
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis
-from libs.common.streams.appender import StreamAppender
+from libs.common.streams.appender import make_appender
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.ingest.api import internal_router, router
 from services.ingest.idempotency import IdempotencyStore
@@ -30,7 +30,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
     configure_logging("ingest", settings.log_level)
     redis = make_async_redis(settings.redis_url)
-    appender = StreamAppender(settings.redis_url, name="ingest-api")  # the POST routes
+    appender = make_appender(settings.redis_url, name="ingest-api")  # the POST routes
     mongo = make_client(settings.mongodb_uri)
     db_name = settings.database_name("ingest")
     store = CustomerStore(mongo[db_name])
@@ -41,6 +41,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.redis = redis
         app.state.appender = appender
+        app.state.layout = settings.stream_layout()
         app.state.mongo = mongo
         app.state.store = store
         app.state.idempotency = IdempotencyStore(redis, settings.idempotency_ttl_s)

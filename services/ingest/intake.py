@@ -19,6 +19,8 @@ from pydantic import TypeAdapter, ValidationError
 from libs.common.errors import ValidationFailed
 from libs.common.events import CustomersUpserted, OrdersRecorded
 from libs.common.logging import current_trace_id
+from libs.common.streams import INGEST, StreamLayout
+from libs.common.streams.names import partition_of
 from services.ingest.models import (
     CustomerIn,
     CustomersBatch,
@@ -155,3 +157,29 @@ def encode_chunks(
             fields["trace"] = trace.encode()
         entries.append(fields)
     return entries
+
+
+# the record field that names its customer: the key of per-customer order
+_PARTITION_KEY = {"customers": "id", "orders": "customer_id"}
+
+
+def encode_partitioned(
+    kind: RecordKind,
+    valid: Sequence[Record],
+    size: int,
+    layout: StreamLayout,
+    import_id: str | None = None,
+) -> list[tuple[str, list[dict[str, bytes]]]]:
+    """``encode_chunks`` per partition of ``ingest``: a customer's records (and its
+    orders) always go to the same partition, so they are handled in order."""
+    names = layout.partitions(INGEST)
+    if len(names) == 1:
+        return [(names[0], encode_chunks(kind, valid, size, import_id))]
+    key = _PARTITION_KEY[kind.name]
+    groups: dict[int, list[Record]] = {}
+    for record in valid:
+        groups.setdefault(partition_of(str(record[key]), len(names)), []).append(record)
+    return [
+        (names[i], encode_chunks(kind, records, size, import_id))
+        for i, records in sorted(groups.items())
+    ]

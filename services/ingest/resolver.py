@@ -47,7 +47,12 @@ def keep_claimed(deps: Deps, event: CampaignLaunched) -> None:
     # ResponseError: not read through the group (a direct call in tests)
     with contextlib.suppress(redis.ResponseError):
         deps.redis.xclaim(
-            SEGMENT, SEGMENT_GROUP, default_consumer_name(), 0, [event.entry_id], justid=True
+            event.source_stream or SEGMENT,
+            SEGMENT_GROUP,
+            default_consumer_name(),
+            0,
+            [event.entry_id],
+            justid=True,
         )
 
 
@@ -57,7 +62,10 @@ def wait_for_room(deps: Deps, event: CampaignLaunched) -> None:
     limit = deps.settings.send_backlog_max
     if limit <= 0:
         return
-    while (backlog := unread_entries(deps.redis, SEND)) is not None and backlog > limit:
+    layout = deps.settings.stream_layout()
+    while (
+        backlog := unread_entries(deps.redis, SEND, layout=layout)
+    ) is not None and backlog > limit:
         keep_claimed(deps, event)
         time.sleep(deps.settings.send_backlog_poll_s)
 

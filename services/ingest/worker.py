@@ -43,7 +43,13 @@ def build_deps(settings: IngestSettings) -> Deps:
         if settings.api_url
         else None
     )
-    return Deps(store, client, StreamProducer(client, settings.stream_maxlen), settings, audience)
+    return Deps(
+        store,
+        client,
+        StreamProducer(client, settings.stream_maxlen, layout=settings.stream_layout()),
+        settings,
+        audience,
+    )
 
 
 def build_consumer(group: str, deps: Deps) -> StreamConsumer:

@@ -242,3 +242,76 @@ def test_production_overlay_renders_into_a_namespace_with_pinned_images() -> Non
     assert ingress["spec"]["tls"], "production serves TLS"
     secret_names = set(of_kind(docs, "Secret"))
     assert secret_names == {"crm-secrets"}
+
+
+# -- the redis-cluster overlay: production plus a six-node Redis Cluster ------------
+K8S_REDIS_CLUSTER = K8S_PRODUCTION.parent / "redis-cluster"
+
+
+def test_redis_cluster_overlay_references_only_files_that_exist_and_uses_them_all() -> None:
+    overlay = kustomization(K8S_REDIS_CLUSTER)
+    local = [r for r in overlay["resources"] if not r.startswith("..")]
+    patches = [p["path"] for p in overlay.get("patches", [])]
+    for name in local + patches:
+        assert (K8S_REDIS_CLUSTER / name).is_file(), name
+    on_disk = {p.name for p in K8S_REDIS_CLUSTER.glob("*.yaml")} - {"kustomization.yaml"}
+    assert on_disk == set(local + patches), "every overlay file is used"
+    assert "../production" in overlay["resources"]
+
+
+def test_redis_cluster_overlay_files_match_the_kubernetes_schemas() -> None:
+    docs = [
+        d
+        for f in K8S_REDIS_CLUSTER.glob("*.yaml")
+        if f.name != "kustomization.yaml"
+        for d in load_yaml_docs(f)
+    ]
+    assert not _validate(docs)
+
+
+def test_redis_cluster_overlay_runs_six_cluster_nodes_and_joins_them_with_replicas() -> None:
+    docs = load_yaml_docs(K8S_REDIS_CLUSTER / "redis-cluster.yaml")
+    (sts,) = of_kind(docs, "StatefulSet").values()
+    assert sts["spec"]["replicas"] == 6
+    conf = of_kind(docs, "ConfigMap")["redis-cluster"]["data"]["redis.conf"]
+    assert "cluster-enabled yes" in conf and "appendonly yes" in conf
+    service = of_kind(docs, "Service")[sts["spec"]["serviceName"]]
+    assert service["spec"]["clusterIP"] == "None", "headless: one DNS name per pod"
+    assert {p["port"] for p in service["spec"]["ports"]} == {6379, 16379}
+    pod = sts["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert "/data" in {m["mountPath"] for m in container["volumeMounts"]}
+    (job,) = of_kind(
+        load_yaml_docs(K8S_REDIS_CLUSTER / "redis-cluster-create.yaml"), "Job"
+    ).values()
+    script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    assert "--cluster create" in script and "--cluster-replicas 1" in script
+    assert "for i in 0 1 2 3 4 5" in script, "waits for all six nodes"
+
+
+def test_redis_cluster_overlay_points_every_service_at_the_cluster_with_partitions() -> None:
+    (secret,) = load_yaml_docs(K8S_REDIS_CLUSTER / "secret-cluster.yaml")
+    url = secret["stringData"]["REDIS_URL"]
+    assert url.startswith("redis+cluster://")
+    seeds = urlsplit(url).netloc.split(",")
+    assert seeds == [f"redis-cluster-{i}.redis-cluster:6379" for i in range(3)]
+    (config,) = load_yaml_docs(K8S_REDIS_CLUSTER / "config-cluster.yaml")
+    assert int(config["data"]["STREAM_PARTITIONS"]) > 1
+    names = set(config["data"]) | set(secret["stringData"])
+    assert {n.upper() for n in names} <= known_env_names()
+
+
+def test_redis_cluster_overlay_renders_with_the_cluster_in_the_namespace() -> None:
+    docs = _kustomize(str(K8S_REDIS_CLUSTER))
+    assert not _validate(docs)
+    namespaced = [d for d in docs if d["kind"] != "Namespace"]
+    assert {d["metadata"].get("namespace") for d in namespaced} == {"mini-crm"}
+    assert set(of_kind(docs, "Deployment")) == set(PROCESSES)
+    assert "redis-cluster" in of_kind(docs, "StatefulSet")
+    secret = of_kind(docs, "Secret")["crm-secrets"]["stringData"]
+    assert secret["REDIS_URL"].startswith("redis+cluster://redis-cluster-0.")
+    assert secret["INTERNAL_TOKEN"] == "REPLACE_ME", "the other secrets stay as they were"
+    config = of_kind(docs, "ConfigMap")["crm-config"]["data"]
+    assert config["STREAM_PARTITIONS"] == "4" and config["ENVIRONMENT"] == "production"

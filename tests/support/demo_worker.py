@@ -23,6 +23,9 @@ class DemoEvent(Event):
     STREAM: ClassVar[str] = "demo"
     n: int
 
+    def partition_key(self) -> str:
+        return str(self.n)
+
 
 class DemoNote(Event):
     """A second type on the same stream."""

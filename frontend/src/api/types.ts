@@ -201,11 +201,20 @@ export interface StreamGroup {
   consumers: { name: string; pending: number; idleMs: number }[];
 }
 
+export interface StreamPartition {
+  stream: string;
+  node: string;
+  length: number;
+  groups: StreamGroup[];
+  dlq: { stream: string; length: number };
+}
+
 export interface StreamInfo {
   stream: string;
   length: number;
   groups: StreamGroup[];
   dlq: { stream: string; length: number };
+  partitions?: StreamPartition[];
 }
 
 export type AiSource = "llm" | "fallback";

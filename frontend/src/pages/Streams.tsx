@@ -158,6 +158,51 @@ function StreamCard({ stream, onReplayed }: { stream: StreamInfo; onReplayed: ()
           </table>
         </div>
       )}
+      {stream.partitions && stream.partitions.length > 1 && <Partitions stream={stream} />}
     </Card>
+  );
+}
+
+export function Partitions({ stream }: { stream: StreamInfo }) {
+  return (
+    <div className="mt-3 overflow-x-auto">
+      <table className="w-full text-left text-sm" data-testid="stream-partitions">
+        <caption className="text-left text-xs uppercase text-slate-500">
+          {stream.partitions?.length} partitions of {stream.stream}
+        </caption>
+        <thead className="text-xs uppercase text-slate-500">
+          <tr>
+            <th scope="col" className="py-1 pr-2">
+              Partition
+            </th>
+            <th scope="col" className="py-1 pr-2">
+              Node
+            </th>
+            <th scope="col" className="py-1 pr-2 text-right">
+              Length
+            </th>
+            <th scope="col" className="py-1 pr-2 text-right">
+              Pending
+            </th>
+            <th scope="col" className="py-1 pr-2 text-right">
+              DLQ
+            </th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {stream.partitions?.map((p) => (
+            <tr key={p.stream}>
+              <td className="py-1.5 pr-2 font-mono text-xs">{p.stream}</td>
+              <td className="py-1.5 pr-2 font-mono text-xs">{p.node}</td>
+              <td className="py-1.5 pr-2 text-right tabular-nums">{formatNumber(p.length)}</td>
+              <td className="py-1.5 pr-2 text-right tabular-nums">
+                {formatNumber(p.groups.reduce((sum, g) => sum + g.pending, 0))}
+              </td>
+              <td className="py-1.5 pr-2 text-right tabular-nums">{formatNumber(p.dlq.length)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

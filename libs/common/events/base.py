@@ -29,6 +29,7 @@ class Event(BaseModel):
     _entry_id: str | None = PrivateAttr(default=None)
     _trace_id: str | None = PrivateAttr(default=None)
     _deliveries: int = PrivateAttr(default=1)
+    _source_stream: str | None = PrivateAttr(default=None)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -38,10 +39,26 @@ class Event(BaseModel):
                 raise RuntimeError(f"duplicate event type {type_name}")
             EVENT_TYPES[type_name] = cls
 
+    def partition_key(self) -> str:
+        """The entity whose entries must stay in order (one partition); '' for any."""
+        return str(getattr(self, "campaign_id", "") or "")
+
+    def split_for_partitions(self, count: int) -> list[tuple[int, Event]]:
+        """(partition index, event) pairs; chunked entries split their records by each
+        record's own key, so every record lands on its entity's partition."""
+        from libs.common.streams.names import partition_of  # the streams package imports us
+
+        return [(partition_of(self.partition_key(), count), self)]
+
     @property
     def entry_id(self) -> str | None:
         """The stream entry id this event was read from (None before it is published)."""
         return self._entry_id
+
+    @property
+    def source_stream(self) -> str | None:
+        """The Redis stream (partition) this event was read from."""
+        return self._source_stream
 
     @property
     def trace_id(self) -> str | None:
@@ -51,6 +68,22 @@ class Event(BaseModel):
     def deliveries(self) -> int:
         """How many times the entry has been delivered to this group (1 on first read)."""
         return self._deliveries
+
+
+def split_records(event: E, field_name: str, key: Any, count: int) -> list[tuple[int, Event]]:
+    """Split the list ``field_name`` of ``event`` by ``key(record)`` over ``count``
+    partitions: one event per partition that has records, in their original order."""
+    from libs.common.streams.names import partition_of  # the streams package imports us
+
+    if count <= 1:
+        return [(0, event)]
+    groups: dict[int, list[Any]] = {}
+    for record in getattr(event, field_name):
+        groups.setdefault(partition_of(key(record), count), []).append(record)
+    return [
+        (index, event.model_copy(update={field_name: records}))
+        for index, records in sorted(groups.items())
+    ]
 
 
 def encode(event: Event, trace_id: str | None = None) -> dict[str, bytes]:

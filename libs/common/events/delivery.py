@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
-from libs.common.events.base import Event
+from libs.common.events.base import Event, split_records
 
 
 def message_id(campaign_id: str, customer_id: str) -> str:
@@ -37,6 +37,9 @@ class SendRequested(Event):
     channel: str | None = None
     chunk: int
     recipients: list[Recipient]
+
+    def partition_key(self) -> str:
+        return f"{self.campaign_id}:{self.chunk}"
 
 
 class SentMessage(BaseModel):
@@ -68,6 +71,10 @@ class MessagesSent(Event):
     STREAM: ClassVar[str] = "receipt"
     messages: list[SentMessage]
 
+    def split_for_partitions(self, count: int) -> list[tuple[int, Event]]:
+        # keyed per message: its sent and its receipt share a partition, in order
+        return split_records(self, "messages", lambda m: m.message_id, count)
+
 
 class MessagesFailed(Event):
     """Refused by the vendor for good, or the retry budget ran out."""
@@ -75,6 +82,10 @@ class MessagesFailed(Event):
     TYPE: ClassVar[str] = "messages.failed.v1"
     STREAM: ClassVar[str] = "receipt"
     messages: list[FailedMessage]
+
+    def split_for_partitions(self, count: int) -> list[tuple[int, Event]]:
+        # keyed per message: its sent and its receipt share a partition, in order
+        return split_records(self, "messages", lambda m: m.message_id, count)
 
 
 class MessagesCancelled(Event):
@@ -85,6 +96,10 @@ class MessagesCancelled(Event):
     campaign_id: str
     customer_ids: list[str]
     at: datetime
+
+    def split_for_partitions(self, count: int) -> list[tuple[int, Event]]:
+        cid = self.campaign_id
+        return split_records(self, "customer_ids", lambda c: message_id(cid, c), count)
 
 
 class Receipt(BaseModel):
@@ -103,3 +118,7 @@ class ReceiptsReceived(Event):
     TYPE: ClassVar[str] = "receipts.received.v1"
     STREAM: ClassVar[str] = "receipt"
     receipts: list[Receipt]
+
+    def split_for_partitions(self, count: int) -> list[tuple[int, Event]]:
+        # keyed per message: its sent and its receipt share a partition, in order
+        return split_records(self, "receipts", lambda r: r.message_id, count)

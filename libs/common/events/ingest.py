@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from libs.common.events.base import Event
+from libs.common.events.base import Event, split_records
 
 
 class CustomerRecord(BaseModel):
@@ -41,6 +41,9 @@ class CustomersUpserted(Event):
     customers: list[CustomerRecord]
     import_id: str | None = None
 
+    def split_for_partitions(self, count: int) -> list[tuple[int, Event]]:
+        return split_records(self, "customers", lambda c: c.id, count)
+
 
 class OrdersRecorded(Event):
     """A chunk of orders; idempotent per order id."""
@@ -49,3 +52,7 @@ class OrdersRecorded(Event):
     STREAM: ClassVar[str] = "ingest"
     orders: list[OrderRecord]
     import_id: str | None = None
+
+    def split_for_partitions(self, count: int) -> list[tuple[int, Event]]:
+        # an order goes where its customer's upserts go: per-customer order holds
+        return split_records(self, "orders", lambda o: o.customer_id, count)

@@ -1,6 +1,8 @@
 from libs.common.streams.admin import (
     ensure_group,
+    partitioned_overview,
     replay_dlq,
+    replay_partitions,
     safe_trim,
     stream_overview,
     unread_entries,
@@ -13,7 +15,10 @@ from libs.common.streams.names import (
     RECEIPT,
     SEGMENT,
     SEND,
+    SINGLE,
+    StreamLayout,
     dlq_name,
+    partition_name,
 )
 from libs.common.streams.producer import AsyncStreamProducer, StreamProducer
 
@@ -24,6 +29,8 @@ __all__ = [
     "RECEIPT",
     "SEGMENT",
     "SEND",
+    "SINGLE",
+    "StreamLayout",
     "AsyncStreamProducer",
     "ConsumerConfig",
     "StreamConsumer",
@@ -31,7 +38,10 @@ __all__ = [
     "default_consumer_name",
     "dlq_name",
     "ensure_group",
+    "partition_name",
+    "partitioned_overview",
     "replay_dlq",
+    "replay_partitions",
     "safe_trim",
     "stream_overview",
     "unread_entries",

@@ -7,7 +7,8 @@ from typing import Any
 
 import redis
 
-from libs.common.streams.names import dlq_name
+from libs.common.redis_client import node_of
+from libs.common.streams.names import SINGLE, StreamLayout, dlq_name
 
 
 def _text(value: Any) -> str:
@@ -66,7 +67,16 @@ def _pending_age_ms(client: redis.Redis, stream: str, group: str) -> int | None:
     return int(rows[0]["time_since_delivered"])
 
 
-def unread_entries(client: redis.Redis, stream: str, group: str | None = None) -> int | None:
+def unread_entries(
+    client: redis.Redis, stream: str, group: str | None = None, *, layout: StreamLayout = SINGLE
+) -> int | None:
+    """Summed over the partitions of ``stream`` (``layout``): see ``_unread``."""
+    counts = [_unread(client, name, group) for name in layout.partitions(stream)]
+    known = [c for c in counts if c is not None]
+    return sum(known) if known else None
+
+
+def _unread(client: redis.Redis, stream: str, group: str | None = None) -> int | None:
     """Entries of ``stream`` not yet read by ``group`` (by the furthest-behind group when
     None): its ``lag``. None while there is no such group (nothing reads the stream yet,
     so there is nothing to wait for). Where Redis cannot tell the lag (before 7.0, or
@@ -128,11 +138,86 @@ def stream_overview(client: redis.Redis, streams: tuple[str, ...]) -> list[dict[
     return out
 
 
+def partitioned_overview(
+    client: redis.Redis, streams: tuple[str, ...], layout: StreamLayout = SINGLE
+) -> list[dict[str, Any]]:
+    """One row per logical stream, its figures summed over its partitions, and under
+    ``partitions`` each partition's own row with the server that holds it."""
+    out: list[dict[str, Any]] = []
+    for stream in streams:
+        names = layout.partitions(stream)
+        parts = stream_overview(client, tuple(names))
+        for part in parts:
+            part["node"] = node_of(client, part["stream"])
+        row = _merged(stream, parts) if len(parts) > 1 else dict(parts[0], stream=stream)
+        row["partitions"] = parts
+        out.append(row)
+    return out
+
+
+def _merged(stream: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    groups: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for g in part["groups"]:
+            into = groups.setdefault(
+                g["name"],
+                {
+                    "name": g["name"],
+                    "pending": 0,
+                    "lag": 0,
+                    "lastDeliveredId": "",
+                    "oldestPendingAgeMs": None,
+                    "consumers": {},
+                },
+            )
+            into["pending"] += g["pending"]
+            into["lag"] = (
+                None if into["lag"] is None or g["lag"] is None else into["lag"] + g["lag"]
+            )
+            ages = [
+                a for a in (into["oldestPendingAgeMs"], g["oldestPendingAgeMs"]) if a is not None
+            ]
+            into["oldestPendingAgeMs"] = max(ages) if ages else None
+            into["lastDeliveredId"] = max(
+                into["lastDeliveredId"] or "0-0", g["lastDeliveredId"], key=_id_tuple
+            )
+            for c in g["consumers"]:
+                seen = into["consumers"].setdefault(c["name"], dict(c, pending=0))
+                seen["pending"] += c["pending"]
+                seen["idleMs"] = min(seen["idleMs"], c["idleMs"])
+    for g in groups.values():
+        g["consumers"] = list(g["consumers"].values())
+    return {
+        "stream": stream,
+        "length": sum(p["length"] for p in parts),
+        "groups": list(groups.values()),
+        "dlq": {
+            "stream": dlq_name(stream),
+            "length": sum(p["dlq"]["length"] for p in parts),
+        },
+    }
+
+
 _ENVELOPE_FIELDS = (b"type", b"data", b"trace")
 
 
+def replay_partitions(
+    client: redis.Redis, stream: str, layout: StreamLayout = SINGLE, *, limit: int = 1000
+) -> int:
+    """``replay_dlq`` for every partition of a logical stream (each into its own)."""
+    moved = 0
+    for name in layout.partitions(stream):
+        moved += replay_dlq(client, name, limit=limit - moved)
+        if moved >= limit:
+            break
+    return moved
+
+
 def replay_dlq(client: redis.Redis, stream: str, *, limit: int = 1000) -> int:
-    """Move dead-lettered entries back onto their source stream (envelope only)."""
+    """Move dead-lettered entries back onto their source stream (envelope only).
+
+    ``stream`` is one Redis stream (a partition): it and its DLQ share a hash tag, so
+    each move is one MULTI on one slot."""
     entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(  # type: ignore[assignment]
         dlq_name(stream), count=limit
     )

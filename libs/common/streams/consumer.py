@@ -13,6 +13,12 @@ At least once, made effectively once by idempotent handlers:
 - an entry delivered more than ``max_deliveries`` times goes to ``<stream>.dlq`` with
   its last error, XADD and XACK in one MULTI;
 - SIGTERM/SIGINT: stop reading, finish the batch in hand, ack, return.
+
+A partitioned stream (``ConsumerConfig.partitions``) is read one partition per command,
+never one XREADGROUP over several (on a Redis Cluster those keys lie in different slots):
+a non-blocking pass over every partition, and when all were empty a short blocking read
+on each in turn. Pending drain, claims, dead-lettering and trimming run per partition;
+a batch handed to a handler always comes from one partition.
 """
 
 from __future__ import annotations
@@ -61,6 +67,14 @@ class ConsumerConfig:
     # After a read that came back short, wait this long before the next one, so that a
     # trickle of entries is handled in batches (one bulk write per batch, not per entry).
     linger_ms: int = 0
+    # The Redis streams that make up ``stream`` (StreamLayout.partitions); None: itself.
+    partitions: list[str] | None = None
+    # While every partition is empty, block this long on one before trying the next.
+    partition_block_ms: int = 100
+
+    @property
+    def streams(self) -> list[str]:
+        return list(self.partitions) if self.partitions else [self.stream]
 
 
 @dataclass
@@ -82,7 +96,12 @@ class StreamConsumer:
         self.handlers = dict(handlers)
         self._stopping = False
         self._labels = {"stream": config.stream, "group": config.group}
-        self._errors_key = f"streamerr:{config.stream}:{config.group}"
+        self._streams = config.streams
+        self._next_block = 0
+
+    def _errors_key(self, stream: str) -> str:
+        # shares the partition's hash tag: the dead-letter MULTI stays on one slot
+        return f"streamerr:{stream}:{self.config.group}"
 
     # -- lifecycle -----------------------------------------------------------------
     def stop(self, *_: object) -> None:
@@ -130,8 +149,12 @@ class StreamConsumer:
         return handled
 
     def _start(self) -> int:
-        ensure_group(self.client, self.config.stream, self.config.group)
+        self._ensure_groups()
         return self.drain_own_pending()
+
+    def _ensure_groups(self) -> None:
+        for stream in self._streams:
+            ensure_group(self.client, stream, self.config.group)
 
     def _with_backoff(self, action: Callable[[], int | None]) -> int:
         """Run one Redis-touching step; on connection loss, back off and retry it."""
@@ -149,49 +172,67 @@ class StreamConsumer:
                 if "NOGROUP" not in str(exc):
                     raise
                 log.error("consumer.group_missing", stream=self.config.stream, error=str(exc))
-                ensure_group(self.client, self.config.stream, self.config.group)
+                self._ensure_groups()
 
     # -- reading -------------------------------------------------------------------
     def read_new(self, *, block_ms: int | None = None) -> int:
+        block = self.config.block_ms if block_ms is None else block_ms
+        if len(self._streams) == 1:
+            return self._read_partition(self._streams[0], block)
+        handled = 0
+        for stream in self._streams:
+            if self._stopping:
+                break
+            handled += self._read_partition(stream, None)
+        if handled or not block or self._stopping:
+            return handled
+        # all empty: wait on one partition (in turn), briefly, then sweep again
+        stream = self._streams[self._next_block % len(self._streams)]
+        self._next_block += 1
+        return self._read_partition(stream, min(block, self.config.partition_block_ms))
+
+    def _read_partition(self, stream: str, block_ms: int | None) -> int:
         cfg = self.config
         reply = self.client.xreadgroup(
-            cfg.group,
-            cfg.consumer,
-            {cfg.stream: ">"},
-            count=cfg.batch_size,
-            block=cfg.block_ms if block_ms is None else block_ms,
+            cfg.group, cfg.consumer, {stream: ">"}, count=cfg.batch_size, block=block_ms
         )
         entries = _entries_of(reply)
         if not entries:
             return 0
-        self.handle(entries, deliveries=None)
+        self.handle(entries, deliveries=None, stream=stream)
         return len(entries)
 
     def drain_own_pending(self) -> int:
         """Re-handle what this consumer name read but never acked (after a restart)."""
+        return sum(self._drain_partition(stream) for stream in self._streams)
+
+    def _drain_partition(self, stream: str) -> int:
         cfg = self.config
         last_id = "0"
         handled = 0
         while not self._stopping:
             reply = self.client.xreadgroup(
-                cfg.group, cfg.consumer, {cfg.stream: last_id}, count=cfg.batch_size
+                cfg.group, cfg.consumer, {stream: last_id}, count=cfg.batch_size
             )
             entries = _entries_of(reply)
             if not entries:
                 break
-            self.handle(entries, deliveries=self._delivery_counts(entries))
+            self.handle(entries, deliveries=self._delivery_counts(stream, entries), stream=stream)
             handled += len(entries)
             last_id = entries[-1][0]
         return handled
 
     def claim_idle(self) -> int:
         """XAUTOCLAIM entries idle past the visibility timeout; walk the cursor to 0-0."""
+        return sum(self._claim_partition(stream) for stream in self._streams)
+
+    def _claim_partition(self, stream: str) -> int:
         cfg = self.config
         cursor = "0-0"
         handled = 0
         while not self._stopping:
             reply = self.client.xautoclaim(
-                cfg.stream,
+                stream,
                 cfg.group,
                 cfg.consumer,
                 min_idle_time=cfg.visibility_timeout_ms,
@@ -203,20 +244,21 @@ class StreamConsumer:
             deleted = [_text(i) for i in (reply[2] if len(reply) > 2 else [])]
             if deleted:
                 # Trimmed while pending: nothing left to handle.
-                self.client.xack(cfg.stream, cfg.group, *deleted)
+                self.client.xack(stream, cfg.group, *deleted)
             if entries:
                 metrics.STREAM_CLAIMED.labels(**self._labels).inc(len(entries))
-                log.info("consumer.claimed", count=len(entries), stream=cfg.stream)
-                self.handle(entries, deliveries=self._delivery_counts(entries))
+                log.info("consumer.claimed", count=len(entries), stream=stream)
+                counts = self._delivery_counts(stream, entries)
+                self.handle(entries, deliveries=counts, stream=stream)
                 handled += len(entries)
             if cursor == "0-0":
                 break
         return handled
 
-    def _delivery_counts(self, entries: Sequence[RawEntry]) -> dict[str, int]:
+    def _delivery_counts(self, stream: str, entries: Sequence[RawEntry]) -> dict[str, int]:
         cfg = self.config
         rows = self.client.xpending_range(
-            cfg.stream,
+            stream,
             cfg.group,
             min=entries[0][0],
             max=entries[-1][0],
@@ -226,7 +268,15 @@ class StreamConsumer:
         return {_text(row["message_id"]): int(row["times_delivered"]) for row in rows}
 
     # -- handling ------------------------------------------------------------------
-    def handle(self, entries: Sequence[RawEntry], *, deliveries: dict[str, int] | None) -> None:
+    def handle(
+        self,
+        entries: Sequence[RawEntry],
+        *,
+        deliveries: dict[str, int] | None,
+        stream: str | None = None,
+    ) -> None:
+        """Handle entries read from one partition (``stream``; the first by default)."""
+        stream = stream or self._streams[0]
         started = time.perf_counter()
         outcome = _Outcome()
         parsed: list[Event] = []
@@ -238,7 +288,7 @@ class StreamConsumer:
             raw_by_id[entry_id] = fields
             count = (deliveries or {}).get(entry_id, 1)
             if count > self.config.max_deliveries:
-                error = self._last_error(entry_id) or "exceeded max deliveries"
+                error = self._last_error(stream, entry_id) or "exceeded max deliveries"
                 outcome.dead.append((entry_id, fields, error, count))
                 continue
             try:
@@ -247,12 +297,13 @@ class StreamConsumer:
                 outcome.dead.append((entry_id, fields, str(exc), count))
                 continue
             event._deliveries = count
+            event._source_stream = stream
             parsed.append(event)
 
         for run in _runs_by_handler(parsed, self.handlers):
             self._dispatch(run, outcome, raw_by_id)
 
-        self._finish(outcome)
+        self._finish(stream, outcome)
         metrics.STREAM_BATCH_SECONDS.labels(**self._labels).observe(time.perf_counter() - started)
 
     def _dispatch(
@@ -292,29 +343,31 @@ class StreamConsumer:
             return
         outcome.ack.extend(str(event.entry_id) for event in run)
 
-    def _finish(self, outcome: _Outcome) -> None:
+    def _finish(self, stream: str, outcome: _Outcome) -> None:
         cfg = self.config
+        errors_key = self._errors_key(stream)
+        # every key here shares the partition's slot: one MULTI, on a cluster too
         pipe = self.client.pipeline(transaction=True)
         for entry_id, fields, error, count in outcome.dead:
             dead_fields: dict[Any, Any] = dict(fields)
             dead_fields.update(
                 {
                     "error": error[:2000],
-                    "source_stream": cfg.stream,
+                    "source_stream": stream,
                     "source_id": entry_id,
                     "group": cfg.group,
                     "deliveries": count,
                 }
             )
-            pipe.xadd(dlq_name(cfg.stream), dead_fields)
-            pipe.xack(cfg.stream, cfg.group, entry_id)
+            pipe.xadd(dlq_name(stream), dead_fields)
+            pipe.xack(stream, cfg.group, entry_id)
         done = outcome.ack + [d[0] for d in outcome.dead]
         if outcome.ack:
-            pipe.xack(cfg.stream, cfg.group, *outcome.ack)
+            pipe.xack(stream, cfg.group, *outcome.ack)
         if done:
-            pipe.hdel(self._errors_key, *done)
+            pipe.hdel(errors_key, *done)
         if outcome.failed:
-            pipe.hset(self._errors_key, mapping=outcome.failed)  # type: ignore[arg-type]
+            pipe.hset(errors_key, mapping=outcome.failed)  # type: ignore[arg-type]
         if done or outcome.failed:
             pipe.execute()
         if outcome.ack:
@@ -324,30 +377,33 @@ class StreamConsumer:
             log.error(
                 "consumer.dead_lettered",
                 count=len(outcome.dead),
-                stream=cfg.stream,
+                stream=stream,
                 group=cfg.group,
                 errors=sorted({d[2][:200] for d in outcome.dead})[:5],
             )
 
-    def _last_error(self, entry_id: str) -> str | None:
-        value = self.client.hget(self._errors_key, entry_id)
+    def _last_error(self, stream: str, entry_id: str) -> str | None:
+        value = self.client.hget(self._errors_key(stream), entry_id)
         return _text(value) if value is not None else None
 
     # -- housekeeping --------------------------------------------------------------
     def _housekeeping(self) -> None:
         cfg = self.config
-        for info in self.client.xinfo_groups(cfg.stream):
-            if _text(info["name"]) == cfg.group:
-                metrics.STREAM_PENDING.labels(**self._labels).set(int(info["pending"]))
-                lag = info.get("lag")
-                if lag is not None:
-                    metrics.STREAM_LAG.labels(**self._labels).set(int(lag))
+        pending, lags = 0, 0
+        for stream in self._streams:
+            for info in self.client.xinfo_groups(stream):
+                if _text(info["name"]) == cfg.group:
+                    pending += int(info["pending"])
+                    lags += int(info.get("lag") or 0)
+        metrics.STREAM_PENDING.labels(**self._labels).set(pending)
+        metrics.STREAM_LAG.labels(**self._labels).set(lags)
         self.client.set(
             f"worker:{cfg.stream}:{cfg.group}:{cfg.consumer}",
             str(time.time()),
             ex=cfg.heartbeat_ttl_s,
         )
-        safe_trim(self.client, cfg.stream)
+        for stream in self._streams:
+            safe_trim(self.client, stream)
 
 
 def _text(value: Any) -> str:

@@ -23,6 +23,8 @@ import pytest
 import redis
 
 from libs.common.mongo import make_client
+from libs.common.redis_client import make_redis
+from libs.common.testing.cluster import RedisClusterProcs, local_redis_cluster
 from libs.common.testing.servers import (
     container_mongo,
     container_redis,
@@ -73,6 +75,24 @@ def mongo_uri(_servers: dict[str, str]) -> str:
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url, socket_timeout=30)
     client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcs]:
+    """Six cluster-mode redis-servers (three masters, three replicas) for the session.
+
+    Tests that kill a node start their own with ``local_redis_cluster`` instead."""
+    with local_redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cluster_client(redis_cluster: RedisClusterProcs) -> Iterator[redis.Redis]:
+    """A cluster client on emptied masters (``REDIS_URL`` form: ``redis_cluster.url``)."""
+    client = make_redis(redis_cluster.url)
+    client.flushall(target_nodes="primaries")
     yield client
     client.close()
 
