@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from libs.common.errors import Unauthorized, ValidationFailed
 from libs.common.events import Receipt, ReceiptsReceived
 from libs.common.streams import AsyncStreamProducer
+from services.delivery.flags import in_flight_now
 from services.delivery.models import (
     STATUSES,
     Communication,
@@ -105,6 +106,14 @@ async def campaign_communications(
     )
     items = [Communication.from_doc(d) for d in docs]
     return CommunicationPage(items=items, total=total, page=page, page_size=page_size)
+
+
+@router.get("/api/deliveries/campaigns/{campaign_id}/in-flight")
+async def campaign_in_flight(campaign_id: str, request: Request) -> dict[str, object]:
+    """Messages of the campaign inside a vendor call now: after a pause, what may still
+    be counted as sent (the web app's "pausing… N in flight")."""
+    count = await in_flight_now(request.app.state.redis, campaign_id)
+    return {"campaignId": campaign_id, "inFlight": count}
 
 
 @router.get("/api/deliveries/customers/{customer_id}", response_model=CustomerCommunications)

@@ -41,7 +41,14 @@ from libs.common.streams.names import CAMPAIGN_EVENTS, RECEIPT, SEND
 from libs.common.worker import make_consumer, run_consumers
 from services.delivery.autopause import AutoPause
 from services.delivery.context import Deps
-from services.delivery.controls import on_cancelled, on_paused, on_resumed, run_sweeper
+from services.delivery.controls import (
+    HeldReleaser,
+    on_cancelled,
+    on_paused,
+    on_resumed,
+    run_sweeper,
+)
+from services.delivery.flags import LiveControls
 from services.delivery.ratelimit import RateLimiter
 from services.delivery.receipts import handle_receipt_stream, ignore
 from services.delivery.sender import handle_send_requested
@@ -102,6 +109,7 @@ def build_deps(
         autopause=AutoPause(
             client, window=settings.autopause_window, threshold=settings.autopause_failure_rate
         ),
+        live=LiveControls(client),
     )
 
 
@@ -142,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     deps.store.ensure_indexes()
     stop = threading.Event()
     if "control" in roles and not args.burst:
+        deps.release_held = HeldReleaser(deps)
         threading.Thread(target=run_sweeper, args=(deps, stop), name="sweeper", daemon=True).start()
     try:
         run_consumers(
