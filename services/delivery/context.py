@@ -12,6 +12,7 @@ from libs.common.events import Event, FailedMessage, MessagesFailed, MessagesSen
 from libs.common.streams import StreamProducer
 from services.delivery.autopause import AutoPause
 from services.delivery.flags import LiveControls
+from services.delivery.ledger import SentLedger
 from services.delivery.ratelimit import RateLimiter
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import DeliveryStore
@@ -30,6 +31,7 @@ class Deps:
     limiter: RateLimiter
     autopause: AutoPause
     live: LiveControls
+    ledger: SentLedger
     # Sends or cancels a campaign's held rows (services.delivery.controls.send_held): at
     # once by default (tests, burst runs); on a thread of its own in a running worker.
     release_held: Callable[[str], None] | None = None

@@ -53,9 +53,12 @@ def send_batch(
     if proceed is not None and (stopped := proceed()):
         result.stopped = stopped
         return result
+    customers = [m.customer_id for m in batch]
+    deps.ledger.handing(campaign_id, customers)  # what receipts may be accepted for
     try:
         vendor_ids = deps.vendor.send(key, [m.vendor_payload() for m in batch], probe=last_try)
     except VendorError as exc:
+        deps.ledger.failed(campaign_id, customers)
         reason = exc.reason
         if isinstance(exc, VendorUnavailable):
             result.unavailable = str(exc)
@@ -78,6 +81,7 @@ def send_batch(
                 )
             )
         return result
+    deps.ledger.record(campaign_id, {m.customer_id: vendor_ids[m.message_id] for m in batch})
     for m in batch:
         vid = vendor_ids[m.message_id]
         result.rows[m.message_id] = {

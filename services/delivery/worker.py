@@ -49,6 +49,7 @@ from services.delivery.controls import (
     run_sweeper,
 )
 from services.delivery.flags import LiveControls
+from services.delivery.ledger import SentLedger
 from services.delivery.ratelimit import RateLimiter
 from services.delivery.receipts import handle_receipt_stream, ignore
 from services.delivery.sender import handle_send_requested
@@ -110,6 +111,7 @@ def build_deps(
             client, window=settings.autopause_window, threshold=settings.autopause_failure_rate
         ),
         live=LiveControls(client),
+        ledger=SentLedger(client),
     )
 
 

@@ -141,9 +141,7 @@ def test_a_pause_mid_chunk_holds_the_batches_not_yet_handed_to_the_vendor(deps, 
     assert stats["accepted"] == 50 and stats["duplicateClientRefs"] == 0
 
 
-def test_a_cancel_mid_chunk_cancels_the_batches_not_yet_handed_to_the_vendor(
-    deps, vendor
-) -> None:
+def test_a_cancel_mid_chunk_cancels_the_batches_not_yet_handed_to_the_vendor(deps, vendor) -> None:
     deps.settings.vendor_batch_size = 10
     pause_or_cancel_during_first_vendor_call(deps, CampaignCancelled(campaign_id="m2"))
     publish(deps, [chunk("m2", recipients(50)), chunk("m2", recipients(5, 100), number=1)])

@@ -8,7 +8,7 @@ import pytest
 
 from libs.common.events import Recipient
 from services.delivery.compose import batch_key, compose, pick_channel
-from services.delivery.signing import expected_signature, signature_ok
+from services.delivery.signing import expected_signature, signature_ok, timestamp_fresh
 from services.delivery.vendor import RetryPolicy, VendorClient, VendorRefused, VendorUnavailable
 
 pytestmark = pytest.mark.unit
@@ -110,12 +110,22 @@ def test_batch_key_depends_on_every_message_id_and_nothing_else() -> None:
     assert batch_key("send", "c", "1.0", ["a"]) != batch_key("send", "c", "1.1", ["a"])
 
 
-def test_signature_is_checked_over_the_exact_body() -> None:
-    header = expected_signature("s3cret", b'{"a":1}')
-    assert signature_ok("s3cret", b'{"a":1}', header)
-    assert not signature_ok("s3cret", b'{"a": 1}', header)
-    assert not signature_ok("other", b'{"a":1}', header)
-    assert not signature_ok("s3cret", b'{"a":1}', None)
+def test_signature_is_checked_over_the_exact_body_and_its_timestamp() -> None:
+    header = expected_signature("s3cret", b'{"a":1}', 1700000000)
+    assert signature_ok("s3cret", b'{"a":1}', header, "1700000000")
+    assert not signature_ok("s3cret", b'{"a": 1}', header, "1700000000")
+    assert not signature_ok("s3cret", b'{"a":1}', header, "1700000001")
+    assert not signature_ok("other", b'{"a":1}', header, "1700000000")
+    assert not signature_ok("s3cret", b'{"a":1}', None, "1700000000")
+    assert not signature_ok("s3cret", b'{"a":1}', header, None)
+
+
+def test_a_receipt_timestamp_is_fresh_within_the_allowed_age_either_way() -> None:
+    assert timestamp_fresh("1000", 1300.0, 300)
+    assert timestamp_fresh("1300", 1000.0, 300)
+    assert not timestamp_fresh("999", 1300.0, 300)
+    assert not timestamp_fresh("soon", 1300.0, 300)
+    assert not timestamp_fresh(None, 1300.0, 300)
 
 
 def test_delivery_may_keep_its_collections_on_a_server_of_its_own(monkeypatch) -> None:
