@@ -283,3 +283,20 @@ def test_rows_already_written_are_found_for_every_chunk_of_a_batch(deps, vendor)
     assert stats["accepted"] == 10 + 10 + 10 + 5
     assert stats["duplicateClientRefs"] == 0
     assert len(rows(deps, "c5")) == 25 and len(rows(deps, "c50")) == 10
+
+
+def test_an_over_long_rendered_body_fails_alone_and_its_batch_is_sent(deps, vendor) -> None:
+    people = recipients(6)
+    people[2] = people[2].model_copy(update={"name": "N" * 400})  # 333 x 400: 133,200
+    sms = [r.model_copy(update={"email": None}) for r in recipients(2, 50)]
+    sms[0] = sms[0].model_copy(update={"name": "S" * 5})  # 333 x 5: 1,665
+    sms[1] = sms[1].model_copy(update={"name": "Al"})  # 333 x 2: 666
+    message = "{name}" * 333  # 1,998 characters of template
+    publish(deps, [chunk("c12", [*people, *sms], message=message)])
+    send_and_record(deps)
+    stored = rows(deps, "c12")
+    failed = {mid: r["reason"] for mid, r in stored.items() if r["status"] == "failed"}
+    assert failed == {"c12:cu2": "body_too_long", "c12:cu50": "body_too_long"}
+    sent = {mid for mid, r in stored.items() if r["status"] == "sent"}
+    assert sent == {f"c12:cu{i}" for i in (0, 1, 3, 4, 5, 51)}
+    assert vendor_stats(vendor)["accepted"] == 6
