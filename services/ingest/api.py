@@ -20,6 +20,7 @@ from libs.common.gc_pause import cyclic_gc_paused
 from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
 from libs.common.streams import INGEST
 from services.ingest import metrics
+from services.ingest.idempotency import body_digest
 from services.ingest.imports import parse_csv
 from services.ingest.intake import KINDS, encode_chunks, validate_body
 from services.ingest.listing import SORTS, audience_ids, list_page
@@ -54,22 +55,29 @@ class PayloadTooLarge(AppError):
 
 # -- ingestion -------------------------------------------------------------------------
 async def _idempotent(
-    request: Request, route: str, key: str | None, work: Callable[[], Awaitable[tuple[int, Any]]]
+    request: Request,
+    route: str,
+    key: str | None,
+    digest: Callable[[], Awaitable[str]],
+    work: Callable[[], Awaitable[tuple[int, Any]]],
 ) -> Response:
-    """Run ``work`` once per Idempotency-Key; a retry gets the first answer again."""
+    """Run ``work`` once per caller, route and Idempotency-Key; a retry (same body, as
+    ``digest`` hashes it) gets the first answer again (services.ingest.idempotency)."""
     if not key:
         status, body = await work()
         return _json(body, status)
     keys = request.app.state.idempotency
-    stored = await keys.claim(route, key)
+    caller = request.headers.get("x-user-id") or "anonymous"
+    body_hash = await digest()
+    stored = await keys.claim(caller, route, key, body_hash)
     if stored is not None:
         return _json(stored[1], stored[0])
     try:
         status, body = await work()
     except BaseException:
-        await keys.release(route, key)
+        await keys.release(caller, route, key)
         raise
-    await keys.save(route, key, status, body)
+    await keys.save(caller, route, key, body_hash, status, body)
     return _json(body, status)
 
 
@@ -78,7 +86,11 @@ async def _ingest(request: Request, kind: str, batch: bool) -> Response:
     Request only and read their one header, Idempotency-Key, themselves."""
     route = f"{kind}{'/batch' if batch else ''}"
     key = request.headers.get("idempotency-key")
-    return await _idempotent(request, route, key, lambda: _accept(request, kind, batch))
+
+    async def digest() -> str:
+        return body_digest(await request.body())
+
+    return await _idempotent(request, route, key, digest, lambda: _accept(request, kind, batch))
 
 
 async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[str, Any]]:
@@ -158,8 +170,14 @@ async def import_csv(
     kind: Annotated[str, Form()] = "customers",
     idempotency_key: IdemKey = None,
 ) -> Response:
+
+    async def digest() -> str:
+        content = await file.read(request.app.state.settings.import_max_bytes + 1)
+        await file.seek(0)
+        return body_digest(kind.encode(), content)
+
     return await _idempotent(
-        request, "import", idempotency_key, lambda: _import(request, file, kind)
+        request, "import", idempotency_key, digest, lambda: _import(request, file, kind)
     )
 
 
