@@ -32,6 +32,7 @@ from services.ingest.models import (
     PreviewIn,
     openapi_body,
 )
+from services.ingest.orders import first_versions
 from services.ingest.readmodel import PreviewModel, PreviewNotReady
 from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
@@ -99,23 +100,40 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
     record_kind = KINDS[kind]
-    with cyclic_gc_paused():  # the records die at the end of the block, unscanned
+    with cyclic_gc_paused():
         valid, rejected = validate_body(record_kind, raw, batch=batch, max_batch=settings.max_batch)
         accepted = len(valid)
-        entries = encode_chunks(record_kind, valid, settings.chunk_size)
-        del valid
     rejected_json = [r.model_dump(exclude_none=True) for r in rejected]
-    metrics.records(kind, "accepted").inc(accepted)
     metrics.records(kind, "rejected").inc(len(rejected))
     if not accepted:
         details = rejected_json if batch else rejected_json[0]["errors"]
         raise ValidationFailed(f"no valid {kind} in the request", details)
+    duplicates: list[dict[str, str]] = []
+    if kind == "orders":
+        valid, duplicates = await _first_versions(request, valid)
+        accepted = len(valid)
+        metrics.records(kind, "duplicate").inc(len(duplicates))
+    metrics.records(kind, "accepted").inc(accepted)
+    with cyclic_gc_paused():  # the records die at the end of the block, unscanned
+        entries = encode_chunks(record_kind, valid, settings.chunk_size)
+        del valid
     appender = request.app.state.appender
-    entry_ids = await appender.append(INGEST, entries, settings.stream_maxlen)
+    entry_ids = await appender.append(INGEST, entries, settings.stream_maxlen) if entries else []
     body: dict[str, Any] = {"accepted": accepted, "entryIds": entry_ids}
     if batch:
         body["rejected"] = rejected_json
+    if duplicates:
+        body["duplicates"] = duplicates
     return 202, body
+
+
+async def _first_versions(
+    request: Request, valid: list[Any]
+) -> tuple[list[Any], list[dict[str, str]]]:
+    """Orders: an id's first version wins (services.ingest.orders)."""
+    store = request.app.state.store
+    recorded = await asyncio.to_thread(store.recorded_orders, [r["id"] for r in valid])
+    return first_versions(valid, recorded)
 
 
 @router.post(
