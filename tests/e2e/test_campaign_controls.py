@@ -43,7 +43,8 @@ _ids = itertools.count()
 
 @pytest.fixture(scope="module")
 def stack(redis_url: str, mongo_uri: str, tmp_path_factory) -> Iterator[RunningStack]:
-    stack_redis = redis_url.rsplit("/", 1)[0] + "/2"
+    # a Redis database of its own: 1 is the other e2e modules', 2 the browser tests'
+    stack_redis = redis_url.rsplit("/", 1)[0] + "/11"
     redis.Redis.from_url(stack_redis).flushdb()
     logdir: Path = tmp_path_factory.mktemp("controls-stack-logs")
     env = {
