@@ -16,6 +16,7 @@ from datetime import datetime
 from libs.common.events import (
     CampaignAutoPaused,
     CampaignCancelled,
+    CampaignCompleted,
     CampaignPaused,
     CampaignResumed,
     MessagesCancelled,
@@ -57,6 +58,11 @@ def on_cancelled(events: list[CampaignCancelled], deps: Deps) -> None:
     for event in events:
         set_state(deps, event.campaign_id, CANCELLED, event.reason, utcnow())
         _release(event.campaign_id, deps)  # with the campaign cancelled: cancels them
+
+
+def on_completed(events: list[CampaignCompleted], deps: Deps) -> None:
+    for event in events:
+        deps.ledger.ended(event.campaign_id)
 
 
 def _release(campaign_id: str, deps: Deps) -> None:

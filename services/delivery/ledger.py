@@ -11,7 +11,8 @@ not recorded yet) makes the webhook ask for the batch again later.
 
 Redis, not the ``communications`` rows: those are written by the receipt worker from
 the same stream the webhook feeds, so a legitimate receipt may come before its row.
-About 60 bytes a message while the key lives (``TTL_S`` after its last write).
+About 60 bytes a message while the key lives (``TTL_S`` after its last write, an hour
+once the campaign completed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import redis
 import redis.asyncio
 
 TTL_S = 3 * 24 * 3600
+ENDED_TTL_S = 3600  # after the campaign completed: only late duplicates come then
 PENDING = "-"
 
 # KEYS: ledger. ARGV: customer ids. Take back the entries still pending.
@@ -75,6 +77,10 @@ class SentLedger:
             pipe.hset(_key(campaign_id), mapping=dict(vendor_ids))
             pipe.expire(_key(campaign_id), TTL_S)
             pipe.execute()
+
+    def ended(self, campaign_id: str) -> None:
+        """The campaign completed: every message is final, let the entries go soon."""
+        self.client.expire(_key(campaign_id), ENDED_TTL_S)
 
     def failed(self, campaign_id: str, customer_ids: Sequence[str]) -> None:
         """The vendor call failed: nothing of it can have a receipt."""

@@ -24,6 +24,7 @@ from libs.common.events import (
     EVENT_TYPES,
     CampaignAutoPaused,
     CampaignCancelled,
+    CampaignCompleted,
     CampaignPaused,
     CampaignResumed,
     Event,
@@ -44,6 +45,7 @@ from services.delivery.context import Deps
 from services.delivery.controls import (
     HeldReleaser,
     on_cancelled,
+    on_completed,
     on_paused,
     on_resumed,
     run_sweeper,
@@ -75,6 +77,7 @@ CONTROL_HANDLERS: dict[type[Event], DepsHandler] = {
     CampaignAutoPaused: on_paused,
     CampaignResumed: on_resumed,
     CampaignCancelled: on_cancelled,
+    CampaignCompleted: on_completed,
 }
 
 # role -> (stream, group, handlers); other entry types on the stream are ignored

@@ -9,6 +9,7 @@ import pytest
 from libs.common.events import (
     AudienceResolved,
     CampaignCancelled,
+    CampaignCompleted,
     CampaignPaused,
     CampaignResumed,
     MessagesCancelled,
@@ -164,3 +165,25 @@ def test_a_pause_stops_held_rows_going_out_after_a_resume(deps, vendor) -> None:
     run(deps, "control")
     assert statuses(deps, "m3") == {"sent": 10, "held": 30}
     assert vendor_stats(vendor)["accepted"] == 10
+
+
+def test_a_completed_campaigns_sent_ledger_expires_within_the_hour(deps, vendor) -> None:
+    publish(deps, [chunk("l1", recipients(3))])
+    send_and_record(deps)
+    key = "delivery:sent:l1"
+    assert deps.redis.hlen(key) == 3 and deps.redis.ttl(key) > 24 * 3600
+    publish(
+        deps,
+        [
+            CampaignCompleted(
+                campaign_id="l1",
+                audience_size=3,
+                sent=3,
+                delivered=3,
+                failed=0,
+                completed_at=datetime.now(UTC),
+            )
+        ],
+    )
+    run(deps, "control")
+    assert 0 < deps.redis.ttl(key) <= 3600
