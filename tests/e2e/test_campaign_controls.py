@@ -12,13 +12,17 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import redis
 
 from libs.common.testing.pytest_plugin import wait_until
+from services.delivery.settings import DEV_WEBHOOK_SECRET as SECRET
+from services.delivery.signing import expected_signature
 from tests.e2e.test_campaign_flow import (
     all_communications,
     ingest,
@@ -141,3 +145,72 @@ def test_cancel_mid_send_stops_sending_and_the_counts_add_up_to_the_audience(
     assert final["sent"] == sent, "every message that left is counted, and only those"
     assert final["cancelled"] == AUDIENCE - sent
     assert accepted(stack) - before == sent
+
+
+def post_receipts(
+    stack: RunningStack, receipts: list[dict], *, at: int | None = None, secret: str = SECRET
+) -> httpx.Response:
+    body = orjson.dumps({"receipts": receipts})
+    stamp = int(time.time()) if at is None else at
+    headers = {
+        "content-type": "application/json",
+        "X-Vendor-Timestamp": str(stamp),
+        "X-Vendor-Signature": expected_signature(secret, body, stamp),
+    }
+    return httpx.post(f"{stack.url}/api/deliveries/receipts", content=body, headers=headers)
+
+
+def receipt(client_ref: str, vendor_id: str, status: str = "FAILED") -> dict:
+    return {
+        "clientRef": client_ref,
+        "vendorMessageId": vendor_id,
+        "status": status,
+        "timestamp": "2026-01-02T03:04:05Z",
+        "reason": "forged",
+    }
+
+
+def test_forged_stale_replayed_and_unsent_receipts_change_no_figures(stack: RunningStack):
+    client = stack.client()
+    one = {
+        "operator": "AND",
+        "conditions": [{"field": "email", "operator": "contains", "value": "c3@example"}],
+    }
+    sent = launch(client, "Audience of one", one)
+    done = wait_completed(client, sent["id"], timeout=120)
+    assert done["audienceSize"] == 1
+    [row] = all_communications(client, sent["id"])
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    scheduled = client.post(
+        "/api/campaigns",
+        json={"name": "Later", "segmentRules": one, "message": "Hi", "scheduledAt": later},
+    ).json()
+    before = {cid: figures(client, cid) for cid in (sent["id"], scheduled["id"])}
+
+    real = receipt(row["id"], row["vendorMessageId"])
+    assert post_receipts(stack, [real], secret="not-the-secret").status_code == 401
+    assert post_receipts(stack, [real], at=int(time.time()) - 400).status_code == 401
+    answer = post_receipts(
+        stack,
+        [
+            receipt(f"{sent['id']}:c000004", "vm_forged"),  # never sent
+            receipt(f"{scheduled['id']}:{row['customerId']}", row["vendorMessageId"]),
+            receipt(row["id"], "vm_someone_else"),  # another message's vendor id
+            *[receipt(f"{sent['id']}:x{i}", f"vm_{i}") for i in range(210)],
+        ],
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["accepted"] == 0
+    reasons = [r["reason"] for r in answer.json()["refused"]]
+    assert len(reasons) == 213
+    assert reasons.count("vendor_id_mismatch") == 1
+
+    # the real message's own receipt is accepted once; a replay of the same post is not
+    stamp = int(time.time())
+    assert post_receipts(stack, [real], at=stamp).json()["accepted"] == 1
+    assert post_receipts(stack, [real], at=stamp).status_code == 409
+    time.sleep(3)  # what was accepted has gone through the streams
+    for cid, figures_before in before.items():
+        now = figures(client, cid)
+        for key in ("status", "sent", "delivered", "failed", "pending"):
+            assert now[key] == figures_before[key], (cid, key, figures_before, now)
