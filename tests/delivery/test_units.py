@@ -138,3 +138,19 @@ def test_delivery_may_keep_its_collections_on_a_server_of_its_own(monkeypatch) -
     settings = DeliverySettings(_env_file=None)
     assert settings.store_uri == "mongodb://delivery:27018"
     assert settings.mongodb_uri == "mongodb://shared:27017"
+
+
+def test_delivery_refuses_to_start_with_the_default_webhook_secret_outside_development(
+    monkeypatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from services.delivery.settings import DEV_WEBHOOK_SECRET, DeliverySettings
+
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("INTERNAL_TOKEN", "a-real-internal-token")
+    monkeypatch.setenv("VENDOR_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
+    with pytest.raises(ValidationError, match="VENDOR_WEBHOOK_SECRET"):
+        DeliverySettings()
+    monkeypatch.setenv("VENDOR_WEBHOOK_SECRET", "a-real-webhook-secret")
+    assert DeliverySettings().webhook_secret == "a-real-webhook-secret"
