@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from bench import campaign, cluster, ingestion, machine, memory, preview, raw
+from bench import campaign, cluster, ingestion, machine, memory, pause, preview, raw
 from bench.infra import TMP, Infra, infrastructure, stack
 from bench.report import RESULTS, Figure, print_table, write_results
 from libs.common.logging import configure_logging, get_logger
@@ -204,6 +204,7 @@ def audience_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
                 )
             ),
         )
+        run.phase("campaign_pause", lambda: run.add(pause.settle(running, n)))
         single = min(sizes.single_campaign_size, n)
         run.phase(
             "campaign_single",

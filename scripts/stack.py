@@ -40,6 +40,7 @@ class StackLayout:
         return {
             "GATEWAY_INGEST_URL": self.url("ingest"),
             "INGEST_API_URL": self.url("ingest"),
+            "CAMPAIGN_INGEST_URL": self.url("ingest"),
             "GATEWAY_CAMPAIGN_URL": self.url("campaign"),
             "GATEWAY_DELIVERY_URL": self.url("delivery"),
             "GATEWAY_AI_URL": self.url("ai"),

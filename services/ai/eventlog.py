@@ -142,8 +142,10 @@ def message_doc(
 def fold_messages(docs: Iterable[Doc]) -> dict[str, Doc]:
     """message id -> its state: ``status``, ``sent_at``, ``final_at``, ``reason``.
 
-    A final outcome (receipt or failure) beats being sent, the final of the latest
-    entry wins, and a cancellation counts only for a message never sent nor finished.
+    A final outcome (receipt or failure) beats being sent, the final of the earliest
+    entry wins (forward only, first final: the rule delivery and campaign apply, so the
+    three agree on a message that got two receipts), and a cancellation counts only
+    for a message never sent nor finished.
     """
     sent: dict[str, int] = {}
     finals: dict[str, tuple[str, str, int, str]] = {}  # mid -> (key, status, at, reason)
@@ -162,7 +164,7 @@ def fold_messages(docs: Iterable[Doc]) -> dict[str, Doc]:
                 cancelled[mid] = at
             else:
                 held = finals.get(mid)
-                if held is None or key > held[0]:
+                if held is None or key < held[0]:
                     finals[mid] = (key, statuses[n], at, reasons[n] if reasons else "")
     state: dict[str, Doc] = {}
     for mid, (cid, customer) in campaign_of.items():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from pymongo.errors import PyMongoError
 
@@ -15,6 +17,7 @@ from libs.common.redis_client import make_async_redis, make_redis
 from libs.common.streams import StreamProducer
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.campaign.api import router
+from services.campaign.audience import AudienceCounter
 from services.campaign.campaigns import CampaignService
 from services.campaign.settings import CampaignSettings
 from services.campaign.store import CampaignStore
@@ -30,6 +33,10 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
     sync_redis = make_redis(settings.redis_url)
     mongo = make_client(settings.mongodb_uri)
     store = CampaignStore(mongo, settings.database_name("campaign"))
+    audience = AudienceCounter(
+        httpx.Client(base_url=settings.ingest_url, timeout=settings.audience_check_timeout_s),
+        settings.internal_token,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,8 +51,11 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
         app.state.service = CampaignService(
             store,
             StreamProducer(sync_redis, settings.stream_maxlen, layout=settings.stream_layout()),
+            audience,
+            max_schedule_ahead=timedelta(days=settings.max_schedule_ahead_days),
         )
         yield
+        audience.close()
         await redis.aclose()
         sync_redis.close()
         mongo.close()

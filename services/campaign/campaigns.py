@@ -4,7 +4,7 @@ states, keep saved segments. Raises AppErrors; the routes stay thin."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis import RedisError
@@ -23,6 +23,7 @@ from libs.common.rules import parse_rules, to_json
 from libs.common.streams import StreamProducer
 from libs.common.templates import parse_template
 from services.campaign import announce, lifecycle, stats
+from services.campaign.audience import AudienceCounter
 from services.campaign.clock import maybe_from_ms, to_ms
 from services.campaign.models import CampaignCreate, SegmentCreate
 from services.campaign.store import CampaignStore
@@ -42,16 +43,31 @@ def _compact(doc: Doc) -> Doc:
 
 
 class CampaignService:
-    def __init__(self, store: CampaignStore, producer: StreamProducer) -> None:
+    def __init__(
+        self,
+        store: CampaignStore,
+        producer: StreamProducer,
+        audience: AudienceCounter | None = None,
+        *,
+        max_schedule_ahead: timedelta = timedelta(days=365),
+    ) -> None:
         self.store = store
         self.producer = producer
+        self.audience = audience
+        self.max_schedule_ahead = max_schedule_ahead
 
     # -- campaigns -----------------------------------------------------------------
     def create(self, body: CampaignCreate, created_by: str | None, now: datetime) -> Doc:
         rules, segment_id = self._audience(body)
         template = parse_template(body.message)
-        scheduled_at = body.scheduled_at if body.scheduled_at and body.scheduled_at > now else None
+        scheduled_at = self._schedule(body.scheduled_at, now)
         scheduled = scheduled_at is not None
+        if not scheduled and self.audience is not None and self.audience.count(rules) == 0:
+            raise ValidationFailed(
+                "no customer matches this audience: the campaign would reach nobody",
+                [{"field": "segmentRules", "message": "the audience is empty"}],
+                code="empty_audience",
+            )
         doc = _compact(
             {
                 "_id": new_id("cmp"),
@@ -85,6 +101,25 @@ class CampaignService:
             return doc
         self.store.mark(doc["_id"], *flags)
         return doc
+
+    def _schedule(self, scheduled_at: datetime | None, now: datetime) -> datetime | None:
+        """A future time within ``max_schedule_ahead``; None: send now."""
+        if scheduled_at is None:
+            return None
+        if scheduled_at <= now:
+            raise ValidationFailed(
+                "scheduledAt is in the past; leave it out to send now",
+                [{"field": "scheduledAt", "message": "must be in the future"}],
+                code="schedule_in_past",
+            )
+        if scheduled_at > now + self.max_schedule_ahead:
+            days = self.max_schedule_ahead.days
+            raise ValidationFailed(
+                f"scheduledAt is more than {days} days ahead",
+                [{"field": "scheduledAt", "message": f"at most {days} days from now"}],
+                code="schedule_too_far",
+            )
+        return scheduled_at
 
     def _audience(self, body: CampaignCreate) -> tuple[Doc, str | None]:
         if (body.segment_rules is None) == (body.segment_id is None):

@@ -29,3 +29,8 @@ class CampaignSettings(CommonSettings):
     sse_poll_interval_s: float = Field(0.35, gt=0)
     sse_keepalive_s: float = Field(15.0, gt=0)
     worker_metrics_port: int = 0
+    # The ingest API, asked how many customers a launch would reach (empty -> 422).
+    ingest_url: str = "http://127.0.0.1:8001"
+    audience_check_timeout_s: float = Field(3.0, gt=0)
+    # A schedule further ahead than this is refused.
+    max_schedule_ahead_days: int = Field(365, ge=1)

@@ -160,11 +160,16 @@ class CampaignStore:
         """Store recomputed counters unless a newer count was stored meanwhile; frozen
         once completed."""
         counted = to_ms(counted_at)
+        # One explicit $and: nx-27017's find_one_and_update drops the _id condition of a
+        # filter that has a top-level $or beside it, and updated another campaign (a
+        # receipt for a completed campaign gave a scheduled one its figures).
         doc = self.campaigns.find_one_and_update(
             {
-                "_id": campaign_id,
-                "status": {"$ne": "completed"},
-                "$or": [{"counted_ms": {"$lt": counted}}, {"counted_ms": {"$exists": False}}],
+                "$and": [
+                    {"_id": campaign_id},
+                    {"status": {"$ne": "completed"}},
+                    {"$or": [{"counted_ms": {"$lt": counted}}, {"counted_ms": {"$exists": False}}]},
+                ]
             },
             {"$set": {"counts": stats.counters_doc(figures), "counted_ms": counted}},
             return_document=ReturnDocument.AFTER,

@@ -14,6 +14,10 @@ from libs.common.formatting import WorkspaceFormat
 from libs.common.templates import DEFAULT_FORMAT, Template, TemplateError, parse_template, render
 
 CHANNELS = ("sms", "email")
+# The longest rendered body each channel takes (the 2,000-character limit of the API is
+# on the template; placeholders can make a body far longer).
+MAX_BODY = {"sms": 1600, "email": 100_000}
+BODY_TOO_LONG = "body_too_long"
 DATE_PLACEHOLDERS = ("lastVisit", "lastOrderAt")
 
 
@@ -104,6 +108,12 @@ def compose(
             undeliverable.append(Undeliverable(mid, campaign_id, recipient.customer_id, reason))
             continue
         body = render(template, template_values(recipient), fmt)
+        if len(body) > MAX_BODY[route[0]]:
+            # alone: the vendor would refuse the whole batch it is in
+            undeliverable.append(
+                Undeliverable(mid, campaign_id, recipient.customer_id, BODY_TOO_LONG)
+            )
+            continue
         outgoing.append(Outgoing(mid, campaign_id, recipient.customer_id, route[1], route[0], body))
     return outgoing, undeliverable
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,6 +11,8 @@ import redis
 from libs.common.events import Event, FailedMessage, MessagesFailed, MessagesSent, SentMessage
 from libs.common.streams import StreamProducer
 from services.delivery.autopause import AutoPause
+from services.delivery.flags import LiveControls
+from services.delivery.ledger import SentLedger
 from services.delivery.ratelimit import RateLimiter
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import DeliveryStore
@@ -28,6 +30,11 @@ class Deps:
     vendor: VendorClient
     limiter: RateLimiter
     autopause: AutoPause
+    live: LiveControls
+    ledger: SentLedger
+    # Sends or cancels a campaign's held rows (services.delivery.controls.send_held): at
+    # once by default (tests, burst runs); on a thread of its own in a running worker.
+    release_held: Callable[[str], None] | None = None
 
     def publish(self, events: Sequence[Event]) -> None:
         if events:

@@ -11,10 +11,12 @@ before a resume.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 from libs.common.events import (
     CampaignAutoPaused,
     CampaignCancelled,
+    CampaignCompleted,
     CampaignPaused,
     CampaignResumed,
     MessagesCancelled,
@@ -25,8 +27,10 @@ from services.delivery.context import Deps, utcnow
 from services.delivery.dispatch import (
     ACTIVE,
     PAUSED,
+    BatchResult,
     record_finished,
     send_batch,
+    set_state,
     without_content,
 )
 from services.delivery.models import CANCELLED
@@ -40,20 +44,32 @@ CANCEL_BATCH = 1000
 def on_paused(events: list[CampaignPaused | CampaignAutoPaused], deps: Deps) -> None:
     now = utcnow()
     for event in events:
-        deps.store.set_control(event.campaign_id, PAUSED, event.reason, now)
+        set_state(deps, event.campaign_id, PAUSED, event.reason, now)
 
 
 def on_resumed(events: list[CampaignResumed], deps: Deps) -> None:
     for event in events:
-        if deps.store.set_control(event.campaign_id, ACTIVE, "resumed", utcnow()):
+        if set_state(deps, event.campaign_id, ACTIVE, "resumed", utcnow()):
             deps.autopause.reset(event.campaign_id)
-            send_held(event.campaign_id, deps)
+            _release(event.campaign_id, deps)
 
 
 def on_cancelled(events: list[CampaignCancelled], deps: Deps) -> None:
     for event in events:
-        deps.store.set_control(event.campaign_id, CANCELLED, event.reason, utcnow())
-        send_held(event.campaign_id, deps)  # with the campaign cancelled, this cancels them
+        set_state(deps, event.campaign_id, CANCELLED, event.reason, utcnow())
+        _release(event.campaign_id, deps)  # with the campaign cancelled: cancels them
+
+
+def on_completed(events: list[CampaignCompleted], deps: Deps) -> None:
+    for event in events:
+        deps.ledger.ended(event.campaign_id)
+
+
+def _release(campaign_id: str, deps: Deps) -> None:
+    if deps.release_held is not None:
+        deps.release_held(campaign_id)
+    else:
+        send_held(campaign_id, deps)
 
 
 def send_held(campaign_id: str, deps: Deps) -> None:
@@ -65,7 +81,7 @@ def send_held(campaign_id: str, deps: Deps) -> None:
     try:
         while True:
             control = deps.store.get_controls([campaign_id]).get(campaign_id, {})
-            state = control.get("state", "")
+            state = deps.live.state(campaign_id) or control.get("state", "")
             if state == PAUSED:
                 return
             if state == CANCELLED:
@@ -90,7 +106,28 @@ def _send_held_batch(campaign_id: str, deps: Deps) -> bool:
         for r in rows
     ]
     key = batch_key("held", campaign_id, "resume", [m.message_id for m in batch])
-    result = send_batch(deps, key, batch, now, last_try=False)
+
+    def proceed() -> str:
+        """Paused or cancelled since the loop looked: the batch stays held."""
+        deps.live.begin(campaign_id, len(batch))
+        state = deps.live.state(campaign_id)
+        if state in (PAUSED, CANCELLED):
+            deps.live.end(campaign_id, len(batch))
+            return state
+        return ""
+
+    result = send_batch(deps, key, batch, now, last_try=False, proceed=proceed)
+    if result.stopped:
+        return True  # the loop reads the state again: it returns, or cancels the rest
+    try:
+        return _record_held_batch(campaign_id, batch, result, deps, now)
+    finally:
+        deps.live.end(campaign_id, len(batch))
+
+
+def _record_held_batch(
+    campaign_id: str, batch: list[Outgoing], result: BatchResult, deps: Deps, now: datetime
+) -> bool:
     if result.unavailable:
         # Still held, nothing written: the periodic sweep tries again with the same key.
         log.warning("delivery.held_vendor_unavailable", campaign_id=campaign_id)
@@ -132,3 +169,25 @@ def run_sweeper(deps: Deps, stop: threading.Event) -> None:
             sweep_held(deps)
         except Exception:
             log.exception("delivery.sweep_failed")
+
+
+class HeldReleaser:
+    """Sends (or cancels) a resumed campaign's held rows on a thread of its own, so the
+    control worker goes on reading ``campaign_events``: a pause that follows a resume is
+    applied while the held rows are going out, and stops them at the next batch."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def __call__(self, campaign_id: str) -> None:
+        thread = threading.Thread(
+            target=self._run, args=(campaign_id,), name=f"held-{campaign_id}", daemon=True
+        )
+        thread.start()
+
+    def _run(self, campaign_id: str) -> None:
+        try:
+            send_held(campaign_id, self.deps)
+        except Exception:
+            # the held rows stay held: the periodic sweep tries again
+            log.exception("delivery.held_release_failed", campaign_id=campaign_id)

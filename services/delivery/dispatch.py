@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,26 +29,45 @@ class BatchResult:
     sent: list[SentMessage] = field(default_factory=list)
     failed: list[FailedMessage] = field(default_factory=list)
     unavailable: str = ""  # set when the vendor stayed unreachable (not a refusal)
+    stopped: str = ""  # the campaign's state when ``proceed`` said no: nothing was sent
 
 
 def send_batch(
-    deps: Deps, key: str, batch: Sequence[Outgoing], now: datetime, *, last_try: bool = True
+    deps: Deps,
+    key: str,
+    batch: Sequence[Outgoing],
+    now: datetime,
+    *,
+    last_try: bool = True,
+    proceed: Callable[[], str] | None = None,
 ) -> BatchResult:
     """Send one batch to the vendor; every message ends ``sent`` or ``failed``.
-    ``last_try`` probes the vendor even while its circuit breaker is open."""
+    ``last_try`` probes the vendor even while its circuit breaker is open. ``proceed``,
+    asked once the rate limiter let the batch go (the wait can be a second), returns ""
+    to send, or the campaign's state (paused, cancelled) to send nothing."""
     result = BatchResult()
     if not batch:
         return result
     campaign_id = batch[0].campaign_id
     deps.limiter.acquire(campaign_id, len(batch))
+    if proceed is not None and (stopped := proceed()):
+        result.stopped = stopped
+        return result
+    customers = [m.customer_id for m in batch]
+    deps.ledger.handing(campaign_id, customers)  # what receipts may be accepted for
     try:
         vendor_ids = deps.vendor.send(key, [m.vendor_payload() for m in batch], probe=last_try)
     except VendorError as exc:
-        reason = str(exc)
+        deps.ledger.failed(campaign_id, customers)
+        reason = exc.reason
         if isinstance(exc, VendorUnavailable):
-            result.unavailable = reason
+            result.unavailable = str(exc)
         log.warning(
-            "delivery.batch_failed", campaign_id=campaign_id, size=len(batch), reason=reason
+            "delivery.batch_failed",
+            campaign_id=campaign_id,
+            size=len(batch),
+            reason=reason,
+            error=str(exc),
         )
         for m in batch:
             result.rows[m.message_id] = {"status": FAILED, "reason": reason, "updated_at": now}
@@ -62,6 +81,7 @@ def send_batch(
                 )
             )
         return result
+    deps.ledger.record(campaign_id, {m.customer_id: vendor_ids[m.message_id] for m in batch})
     for m in batch:
         vid = vendor_ids[m.message_id]
         result.rows[m.message_id] = {
@@ -98,8 +118,17 @@ def record_finished(deps: Deps, campaign_id: str, failed: Sequence[bool], now: d
     if rate is None:
         return False
     reason = deps.autopause.reason(rate)
-    deps.store.set_control(campaign_id, PAUSED, reason, now)
+    set_state(deps, campaign_id, PAUSED, reason, now)
     deps.publish([CampaignAutoPaused(campaign_id=campaign_id, reason=reason, failure_rate=rate)])
     AUTO_PAUSES.inc()
     log.warning("delivery.auto_paused", campaign_id=campaign_id, failure_rate=rate)
     return True
+
+
+def set_state(deps: Deps, campaign_id: str, state: str, reason: str, now: datetime) -> bool:
+    """Record a campaign's control state: live first (the send paths read it before
+    every vendor batch), then in the database. A cancelled campaign stays cancelled;
+    returns False when it is."""
+    if not deps.live.set_state(campaign_id, state):
+        return False
+    return deps.store.set_control(campaign_id, state, reason, now)

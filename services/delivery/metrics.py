@@ -26,3 +26,9 @@ RATE_LIMIT_WAIT_SECONDS = Counter(
     "crm_delivery_rate_limit_wait_seconds_total", "Time spent waiting for the send rate limit"
 )
 AUTO_PAUSES = Counter("crm_delivery_auto_pauses_total", "Campaigns paused for their failure rate")
+RECEIPTS_REFUSED = Counter(
+    "crm_delivery_receipts_refused_total",
+    "Receipts the webhook refused, by reason: per receipt not_sent, vendor_id_mismatch; "
+    "per request bad_signature, stale, replayed",
+    ["reason"],
+)

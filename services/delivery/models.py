@@ -34,9 +34,16 @@ class ReceiptBatch(_Api):
     receipts: list[VendorReceipt] = Field(min_length=1)
 
 
+class RefusedReceipt(_Api):
+    client_ref: str = Field(serialization_alias="clientRef")
+    vendor_message_id: str = Field(serialization_alias="vendorMessageId")
+    reason: str  # not_sent | vendor_id_mismatch
+
+
 class ReceiptsAccepted(_Api):
     accepted: int
     entry_ids: list[str] = Field(serialization_alias="entryIds")
+    refused: list[RefusedReceipt] = Field(default_factory=list)
 
 
 class Communication(_Api):

@@ -19,7 +19,10 @@ runtime delivers it again after the visibility timeout; only its last allowed de
 
 A paused campaign's messages are stored ``held`` (rendered, ready to send on resume),
 except in a redelivered chunk (see ``send_chunk``); a cancelled campaign's are stored
-``cancelled`` and announced as such.
+``cancelled`` and announced as such. The state is read again before every vendor batch,
+once the rate limiter let it go (``CampaignStates.gate``, from the live controls in
+services.delivery.flags): after a pause or cancel, at most the batch each send thread
+has inside a vendor call still leaves.
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ from libs.common.errors import TransientError
 from libs.common.events import (
     FailedMessage,
     MessagesCancelled,
-    Recipient,
     SendRequested,
     SentMessage,
 )
@@ -44,6 +46,7 @@ from services.delivery.backlog import wait_for_receipts
 from services.delivery.compose import Outgoing, Undeliverable, batch_key, compose
 from services.delivery.context import Deps, utcnow
 from services.delivery.dispatch import PAUSED, record_finished, send_batch
+from services.delivery.flags import LiveControls
 from services.delivery.models import CANCELLED, FAILED, HELD, SENT
 
 log = get_logger(__name__)
@@ -51,19 +54,41 @@ log = get_logger(__name__)
 
 class CampaignStates:
     """Each campaign's state while a batch of chunks is sent, shared by the threads
-    sending them: an auto-pause one chunk trips holds the others' next vendor batches."""
+    sending them. Read from the live controls (services.delivery.flags) before every
+    vendor batch, so a pause or cancel takes effect at the next batch, not the next read
+    of the stream; ``initial`` is the database's read model at the start of the read."""
 
-    def __init__(self, states: dict[str, str]) -> None:
-        self._states = states
+    def __init__(self, initial: dict[str, str], live: LiveControls | None = None) -> None:
+        self._states = dict(initial)
+        self._live = live
         self._lock = threading.Lock()
 
     def get(self, campaign_id: str) -> str:
+        current = self._live.state(campaign_id) if self._live is not None else ""
         with self._lock:
+            if current:
+                self._states[campaign_id] = current
             return self._states.get(campaign_id, "")
 
     def pause(self, campaign_id: str) -> None:
         with self._lock:
             self._states[campaign_id] = PAUSED
+
+    def gate(self, campaign_id: str, size: int, *, hold: bool) -> str:
+        """Count ``size`` messages in flight, then read the state: "" to send them, else
+        the state that stops them (the count is taken back). ``hold`` False: a paused
+        campaign's batch goes anyway (a redelivered chunk, see ``send_chunk``)."""
+        if self._live is not None:
+            self._live.begin(campaign_id, size)
+        state = self.get(campaign_id)
+        if state == CANCELLED or (state == PAUSED and hold):
+            self.done(campaign_id, size)
+            return state
+        return ""
+
+    def done(self, campaign_id: str, size: int) -> None:
+        if self._live is not None and size:
+            self._live.end(campaign_id, size)
 
 
 def handle_send_requested(events: list[SendRequested], deps: Deps) -> None:
@@ -78,7 +103,8 @@ def handle_send_requested(events: list[SendRequested], deps: Deps) -> None:
         settings.stream_layout(),
     )
     controls = deps.store.get_controls(e.campaign_id for e in events)
-    states = CampaignStates({cid: doc.get("state", "") for cid, doc in controls.items()})
+    initial = {cid: doc.get("state", "") for cid, doc in controls.items()}
+    states = CampaignStates(initial, deps.live)
     existing = _existing_rows(events, deps)
     workers = min(deps.settings.send_concurrency, len(events))
     if workers <= 1:
@@ -120,33 +146,46 @@ def send_chunk(
     if not fresh:
         return
     if state == CANCELLED:
-        _cancel_fresh(cid, fresh, now, deps)
+        _cancel_fresh(cid, [r.customer_id for r in fresh], now, deps)
         return
-    if state == PAUSED and event.deliveries > 1:
-        # An earlier run may have reached the vendor before it crashed. Holding now
-        # would re-send those messages on resume under another key; sending with the
-        # same keys gets the vendor's earlier answer instead (or sends late, once).
-        state = ""
-
+    # An earlier run of a redelivered chunk may have reached the vendor before it
+    # crashed. Holding now would re-send those messages on resume under another key;
+    # sending with the same keys gets the vendor's earlier answer instead (or sends
+    # late, once).
+    hold = event.deliveries == 1
     outgoing, undeliverable = compose(
         cid, event.message, event.channel, fresh, deps.settings.workspace_format()
     )
-    rows = [_row(m, now, {"status": HELD}) for m in outgoing] if state == PAUSED else []
     sent: list[SentMessage] = []
     failed = [_failure(u, now) for u in undeliverable]
-    rows += [_row(u, now, {"status": FAILED, "reason": u.reason}) for u in undeliverable]
-    if state != PAUSED:
-        size = deps.settings.vendor_batch_size
+    rows = [_row(u, now, {"status": FAILED, "reason": u.reason}) for u in undeliverable]
+    cancelled: list[Outgoing] = []
+    in_flight = 0
+    size = deps.settings.vendor_batch_size
+    try:
         for index, start in enumerate(range(0, len(outgoing), size)):
             batch = outgoing[start : start + size]
-            if state != PAUSED and states.get(cid) == PAUSED and event.deliveries == 1:
-                state = PAUSED  # auto-paused meanwhile, by another chunk
-            if state == PAUSED:  # auto-paused by an earlier batch of this chunk or another
+            if state == PAUSED and hold:
                 rows += [_row(m, now, {"status": HELD}) for m in batch]
+                continue
+            if state == CANCELLED:
+                cancelled += batch
                 continue
             key = batch_key("send", cid, f"{event.chunk}.{index}", [m.message_id for m in batch])
             last_try = event.deliveries >= deps.settings.stream_max_deliveries
-            result = send_batch(deps, key, batch, now, last_try=last_try)
+
+            def proceed(n: int = len(batch)) -> str:
+                return states.gate(cid, n, hold=hold)
+
+            result = send_batch(deps, key, batch, now, last_try=last_try, proceed=proceed)
+            if result.stopped:  # paused or cancelled meanwhile: this batch stays here
+                state = result.stopped
+                if state == CANCELLED:
+                    cancelled += batch
+                else:
+                    rows += [_row(m, now, {"status": HELD}) for m in batch]
+                continue
+            in_flight += len(batch)
             if result.unavailable and not last_try:
                 # Nothing of this chunk is written, so its next delivery rebuilds the
                 # same batches and keys; accepted batches come back from the vendor.
@@ -161,8 +200,12 @@ def send_chunk(
             if record_finished(deps, cid, [True] * len(result.failed), now):
                 state = PAUSED
                 states.pause(cid)
-    deps.store.insert_new(rows)
-    deps.publish_outcomes(sent, failed)
+        deps.store.insert_new(rows)
+        deps.publish_outcomes(sent, failed)
+    finally:
+        states.done(cid, in_flight)
+    if cancelled:
+        _cancel_fresh(cid, [m.customer_id for m in cancelled], now, deps)
     if undeliverable and record_finished(deps, cid, [True] * len(undeliverable), now):
         states.pause(cid)
     log.info(
@@ -172,6 +215,7 @@ def send_chunk(
         sent=len(sent),
         failed=len(failed),
         held=sum(r["status"] == HELD for r in rows),
+        cancelled=len(cancelled),
         skipped=len(existing),
     )
 
@@ -200,23 +244,21 @@ def _failure(u: Undeliverable, now: datetime) -> FailedMessage:
     )
 
 
-def _cancel_fresh(cid: str, fresh: list[Recipient], now: datetime, deps: Deps) -> None:
+def _cancel_fresh(cid: str, customer_ids: list[str], now: datetime, deps: Deps) -> None:
     rows = [
         {
-            "_id": make_message_id(cid, r.customer_id),
+            "_id": make_message_id(cid, customer_id),
             "campaign_id": cid,
-            "customer_id": r.customer_id,
+            "customer_id": customer_id,
             "status": CANCELLED,
             "reason": "campaign cancelled",
             "created_at": now,
             "updated_at": now,
         }
-        for r in fresh
+        for customer_id in customer_ids
     ]
     deps.store.insert_new(rows)
-    deps.publish(
-        [MessagesCancelled(campaign_id=cid, customer_ids=[r.customer_id for r in fresh], at=now)]
-    )
+    deps.publish([MessagesCancelled(campaign_id=cid, customer_ids=customer_ids, at=now)])
 
 
 def _announce_existing(cid: str, docs: list[dict[str, Any]], deps: Deps) -> None:

@@ -65,6 +65,9 @@ class DeliverySettings(CommonSettings):
     receipt_attempts: int = Field(4, ge=1)
     receipt_retry_s: float = Field(0.25, ge=0)
     webhook_max_receipts: int = Field(5000, ge=1)
+    # A receipt post signed longer ago than this (or ahead of now by as much) is refused;
+    # a signature seen within twice this is a replay.
+    webhook_max_age_s: int = Field(300, ge=1)
 
     @property
     def store_uri(self) -> str:

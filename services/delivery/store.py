@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, UpdateMany, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateMany, UpdateOne
 from pymongo.database import Database
 
 from libs.common.mongo import IndexSpec, count_matching, ensure_indexes, insert_new_reporting
@@ -23,6 +23,7 @@ from services.delivery.models import CANCELLED, HELD, SENT
 
 COMMUNICATIONS = "communications"
 CONTROLS = "campaign_controls"
+REFUSED = "refused_receipts"  # receipts the webhook refused, kept for inspection
 ID_QUERY_CHUNK = 1000
 FIND_CHUNK = 10_000  # a send worker's read of 20 entries of 500 recipients: one query
 # Rows per insert command: the receipt worker's read of 20 entries can be 10,000 rows,
@@ -37,6 +38,7 @@ INDEXES = (
     IndexSpec(COMMUNICATIONS, [("campaign_id", ASCENDING), ("status", ASCENDING)]),
     IndexSpec(COMMUNICATIONS, [("customer_id", ASCENDING)]),
     IndexSpec(COMMUNICATIONS, [("status", ASCENDING)]),
+    IndexSpec(REFUSED, [("received_at", ASCENDING)]),
 )
 
 Doc = dict[str, Any]
@@ -52,6 +54,7 @@ class DeliveryStore:
         self.db = db
         self.comms = db[COMMUNICATIONS]
         self.controls = db[CONTROLS]
+        self.refused = db[REFUSED]
 
     def ensure_indexes(self) -> None:
         ensure_indexes(self.db, INDEXES)
@@ -165,6 +168,14 @@ class DeliveryStore:
     def for_customer(self, customer_id: str, limit: int) -> list[Doc]:
         cursor = self.comms.find({"customer_id": customer_id}).sort("_id", ASCENDING)
         return list(cursor.limit(limit))
+
+    # -- refused receipts ------------------------------------------------------------
+    def keep_refused(self, docs: Sequence[Doc]) -> None:
+        if docs:
+            self.refused.insert_many(list(docs), ordered=False)
+
+    def latest_refused(self, limit: int) -> list[Doc]:
+        return list(self.refused.find().sort("received_at", DESCENDING).limit(limit))
 
     # -- campaign controls (paused / cancelled), delivery's own read model -----------
     def get_controls(self, campaign_ids: Iterable[str]) -> dict[str, Doc]:

@@ -31,7 +31,12 @@ log = get_logger(__name__)
 
 
 class VendorError(Exception):
-    pass
+    """``reason`` is the short, stable text stored on the messages (the vendor's own
+    error text goes to the log only)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class VendorRefused(VendorError):
@@ -39,7 +44,20 @@ class VendorRefused(VendorError):
 
 
 class VendorUnavailable(VendorError):
-    pass
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "vendor_unavailable")
+
+
+def refusal_reason(status: int) -> str:
+    """A vendor's 4xx as a message's failure reason."""
+    return {
+        400: "vendor_rejected_request",
+        401: "vendor_auth_failed",
+        403: "vendor_auth_failed",
+        409: "vendor_conflict",
+        413: "vendor_batch_too_large",
+        422: "vendor_rejected_content",
+    }.get(status, f"vendor_refused_{status}")
 
 
 @dataclass
@@ -112,7 +130,8 @@ class VendorClient:
                 if status != 429 and status < 500:
                     VENDOR_ATTEMPTS.labels("refused").inc()
                     raise VendorRefused(
-                        f"vendor refused the batch: HTTP {status} {response.text[:200]}"
+                        f"vendor refused the batch: HTTP {status} {response.text[:200]}",
+                        refusal_reason(status),
                     )
                 last_error = f"HTTP {status}"
                 retry_after = _retry_after(response)
@@ -132,8 +151,12 @@ class VendorClient:
             answer = response.json()["messages"]
             ids = {m["clientRef"]: m["vendorMessageId"] for m in answer}
         except (ValueError, KeyError, TypeError) as exc:
-            raise VendorRefused(f"vendor answer not understood: {exc}") from exc
+            raise VendorRefused(
+                f"vendor answer not understood: {exc}", "vendor_answer_invalid"
+            ) from exc
         missing = [m["clientRef"] for m in messages if m["clientRef"] not in ids]
         if missing:
-            raise VendorRefused(f"vendor answer lacks {len(missing)} messages")
+            raise VendorRefused(
+                f"vendor answer lacks {len(missing)} messages", "vendor_answer_invalid"
+            )
         return ids

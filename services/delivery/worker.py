@@ -24,6 +24,7 @@ from libs.common.events import (
     EVENT_TYPES,
     CampaignAutoPaused,
     CampaignCancelled,
+    CampaignCompleted,
     CampaignPaused,
     CampaignResumed,
     Event,
@@ -41,7 +42,16 @@ from libs.common.streams.names import CAMPAIGN_EVENTS, RECEIPT, SEND
 from libs.common.worker import make_consumer, run_consumers
 from services.delivery.autopause import AutoPause
 from services.delivery.context import Deps
-from services.delivery.controls import on_cancelled, on_paused, on_resumed, run_sweeper
+from services.delivery.controls import (
+    HeldReleaser,
+    on_cancelled,
+    on_completed,
+    on_paused,
+    on_resumed,
+    run_sweeper,
+)
+from services.delivery.flags import LiveControls
+from services.delivery.ledger import SentLedger
 from services.delivery.ratelimit import RateLimiter
 from services.delivery.receipts import handle_receipt_stream, ignore
 from services.delivery.sender import handle_send_requested
@@ -67,6 +77,7 @@ CONTROL_HANDLERS: dict[type[Event], DepsHandler] = {
     CampaignAutoPaused: on_paused,
     CampaignResumed: on_resumed,
     CampaignCancelled: on_cancelled,
+    CampaignCompleted: on_completed,
 }
 
 # role -> (stream, group, handlers); other entry types on the stream are ignored
@@ -102,6 +113,8 @@ def build_deps(
         autopause=AutoPause(
             client, window=settings.autopause_window, threshold=settings.autopause_failure_rate
         ),
+        live=LiveControls(client),
+        ledger=SentLedger(client),
     )
 
 
@@ -142,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     deps.store.ensure_indexes()
     stop = threading.Event()
     if "control" in roles and not args.burst:
+        deps.release_held = HeldReleaser(deps)
         threading.Thread(target=run_sweeper, args=(deps, stop), name="sweeper", daemon=True).start()
     try:
         run_consumers(

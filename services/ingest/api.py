@@ -19,6 +19,7 @@ from libs.common.errors import AppError, NotFound, ValidationFailed
 from libs.common.gc_pause import cyclic_gc_paused
 from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
 from services.ingest import metrics
+from services.ingest.idempotency import body_digest
 from services.ingest.imports import parse_csv
 from services.ingest.intake import KINDS, encode_partitioned, validate_body
 from services.ingest.listing import SORTS, audience_ids, list_page, search_query
@@ -30,6 +31,7 @@ from services.ingest.models import (
     PreviewIn,
     openapi_body,
 )
+from services.ingest.orders import first_versions
 from services.ingest.readmodel import PreviewModel, PreviewNotReady
 from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
@@ -53,22 +55,29 @@ class PayloadTooLarge(AppError):
 
 # -- ingestion -------------------------------------------------------------------------
 async def _idempotent(
-    request: Request, route: str, key: str | None, work: Callable[[], Awaitable[tuple[int, Any]]]
+    request: Request,
+    route: str,
+    key: str | None,
+    digest: Callable[[], Awaitable[str]],
+    work: Callable[[], Awaitable[tuple[int, Any]]],
 ) -> Response:
-    """Run ``work`` once per Idempotency-Key; a retry gets the first answer again."""
+    """Run ``work`` once per caller, route and Idempotency-Key; a retry (same body, as
+    ``digest`` hashes it) gets the first answer again (services.ingest.idempotency)."""
     if not key:
         status, body = await work()
         return _json(body, status)
     keys = request.app.state.idempotency
-    stored = await keys.claim(route, key)
+    caller = request.headers.get("x-user-id") or "anonymous"
+    body_hash = await digest()
+    stored = await keys.claim(caller, route, key, body_hash)
     if stored is not None:
         return _json(stored[1], stored[0])
     try:
         status, body = await work()
     except BaseException:
-        await keys.release(route, key)
+        await keys.release(caller, route, key)
         raise
-    await keys.save(route, key, status, body)
+    await keys.save(caller, route, key, body_hash, status, body)
     return _json(body, status)
 
 
@@ -77,7 +86,11 @@ async def _ingest(request: Request, kind: str, batch: bool) -> Response:
     Request only and read their one header, Idempotency-Key, themselves."""
     route = f"{kind}{'/batch' if batch else ''}"
     key = request.headers.get("idempotency-key")
-    return await _idempotent(request, route, key, lambda: _accept(request, kind, batch))
+
+    async def digest() -> str:
+        return body_digest(await request.body())
+
+    return await _idempotent(request, route, key, digest, lambda: _accept(request, kind, batch))
 
 
 async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[str, Any]]:
@@ -86,25 +99,42 @@ async def _accept(request: Request, kind: str, batch: bool) -> tuple[int, dict[s
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request body over {MAX_BODY_BYTES} bytes")
     record_kind = KINDS[kind]
-    with cyclic_gc_paused():  # the records die at the end of the block, unscanned
+    with cyclic_gc_paused():
         valid, rejected = validate_body(record_kind, raw, batch=batch, max_batch=settings.max_batch)
         accepted = len(valid)
-        parts = encode_partitioned(
-            record_kind, valid, settings.chunk_size, request.app.state.layout
-        )
-        del valid
     rejected_json = [r.model_dump(exclude_none=True) for r in rejected]
-    metrics.records(kind, "accepted").inc(accepted)
     metrics.records(kind, "rejected").inc(len(rejected))
     if not accepted:
         details = rejected_json if batch else rejected_json[0]["errors"]
         raise ValidationFailed(f"no valid {kind} in the request", details)
+    duplicates: list[dict[str, str]] = []
+    if kind == "orders":
+        valid, duplicates = await _first_versions(request, valid)
+        accepted = len(valid)
+        metrics.records(kind, "duplicate").inc(len(duplicates))
+    metrics.records(kind, "accepted").inc(accepted)
+    with cyclic_gc_paused():  # the records die at the end of the block, unscanned
+        parts = encode_partitioned(
+            record_kind, valid, settings.chunk_size, request.app.state.layout
+        )
+        del valid
     appender = request.app.state.appender
     entry_ids = await appender.append_many(parts, settings.stream_maxlen)
     body: dict[str, Any] = {"accepted": accepted, "entryIds": entry_ids}
     if batch:
         body["rejected"] = rejected_json
+    if duplicates:
+        body["duplicates"] = duplicates
     return 202, body
+
+
+async def _first_versions(
+    request: Request, valid: list[Any]
+) -> tuple[list[Any], list[dict[str, str]]]:
+    """Orders: an id's first version wins (services.ingest.orders)."""
+    store = request.app.state.store
+    recorded = await asyncio.to_thread(store.recorded_orders, [r["id"] for r in valid])
+    return first_versions(valid, recorded)
 
 
 @router.post(
@@ -159,8 +189,14 @@ async def import_csv(
     kind: Annotated[str, Form()] = "customers",
     idempotency_key: IdemKey = None,
 ) -> Response:
+
+    async def digest() -> str:
+        content = await file.read(request.app.state.settings.import_max_bytes + 1)
+        await file.seek(0)
+        return body_digest(kind.encode(), content)
+
     return await _idempotent(
-        request, "import", idempotency_key, lambda: _import(request, file, kind)
+        request, "import", idempotency_key, digest, lambda: _import(request, file, kind)
     )
 
 

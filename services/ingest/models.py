@@ -284,9 +284,16 @@ class RejectedItem(BaseModel):
     errors: list[dict[str, str]]
 
 
+class DuplicateOrder(BaseModel):
+    id: str
+    reason: str
+
+
 class IngestAnswer(BaseModel):
     accepted: int
     rejected: list[RejectedItem] = []
+    # orders only: later versions of an order id, not applied (services.ingest.orders)
+    duplicates: list[DuplicateOrder] = []
     entry_ids: list[str] = Field(serialization_alias="entryIds")
 
 

@@ -132,11 +132,17 @@ class CustomerStore:
                 "date": r.date,
                 **({"items": r.items} if r.items else {}),
             }
-            for r in {r.id: r for r in records}.values()
+            for r in _first_of_each_id(records)
         ]
         insert_new(self.orders, docs)  # an order is immutable: a re-sent id is ignored
         ids = list(dict.fromkeys(r.customer_id for r in records))
         return self.write_customers(ids, {}, on_written)
+
+    def recorded_orders(self, ids: Sequence[str]) -> dict[str, Doc]:
+        """The stored orders among ``ids`` (what the API compares a re-sent id with)."""
+        fields = {"customer_id": True, "amount": True, "items": True}
+        found = self.orders.find({"_id": {"$in": list(dict.fromkeys(ids))}}, fields)
+        return {doc["_id"]: doc for doc in found}
 
     def write_customers(
         self,
@@ -349,3 +355,11 @@ class CustomerStore:
         if last_id is not None:
             fields["last_id"] = last_id
         self.resolutions.update_one({"_id": campaign_id}, {"$set": fields})
+
+
+def _first_of_each_id(records: Sequence[OrderRecord]) -> list[OrderRecord]:
+    """An order id's first record wins, inside an entry as across entries."""
+    first: dict[str, OrderRecord] = {}
+    for record in records:
+        first.setdefault(record.id, record)
+    return list(first.values())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ import httpx
 import orjson
 
 from libs.common.logging import get_logger
-from services.vendor_sim.signing import SIGNATURE_HEADER, sign
+from services.vendor_sim.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from services.vendor_sim.simulator import Vendor
 
 log = get_logger(__name__)
@@ -68,12 +69,14 @@ class CallbackDispatcher:
 
     async def _post(self, url: str, receipts: list[dict[str, Any]]) -> None:
         body = orjson.dumps({"receipts": receipts})
-        headers = {
-            "content-type": "application/json",
-            SIGNATURE_HEADER: sign(self.policy.secret, body),
-        }
         stats = self.vendor.stats
         for attempt in range(self.policy.max_attempts):
+            now = int(time.time())
+            headers = {
+                "content-type": "application/json",
+                TIMESTAMP_HEADER: str(now),
+                SIGNATURE_HEADER: sign(self.policy.secret, body, now),
+            }
             async with self._slots:
                 stats["callback_attempts"] += 1
                 try:

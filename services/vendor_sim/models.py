@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
@@ -15,7 +15,13 @@ class OutboundMessage(_Model):
     client_ref: str = Field(alias="clientRef", min_length=1, max_length=300)
     to: str = Field(min_length=1, max_length=320)
     channel: Literal["sms", "email"]
-    body: str = Field(max_length=10_000)
+    body: str = Field(max_length=100_000)  # email; an SMS body is refused over 1,600
+
+    @model_validator(mode="after")
+    def _sms_length(self) -> OutboundMessage:
+        if self.channel == "sms" and len(self.body) > 1600:
+            raise ValueError("an SMS body holds at most 1,600 characters")
+        return self
 
 
 class SendRequest(_Model):

@@ -354,25 +354,23 @@ def test_a_receipt_before_its_sent_entry_keeps_the_final_status(ai_store: AiStor
     assert ai_store.db.message_log.count_documents({}) == 2
 
 
-def test_the_latest_final_wins_and_a_cancellation_never_overrides_a_send(
+def test_the_first_final_wins_and_a_cancellation_never_overrides_a_send(
     ai_store: AiStore,
 ) -> None:
     _, _, sent, receipts, _ = campaign_entries("k2", delivered=2, failed=0)
     first, second = receipts.receipts  # type: ignore[attr-defined]
     failed_later = first.model_copy(update={"status": "FAILED", "reason": "bounced"})
+    # delivery and campaign keep the first final status of a message; so does the ai
     ai_store.append_receipts([("1700000000000-5", [failed_later])])
     ai_store.append_receipts([("1700000000000-3", [first, second])])  # older, written later
     ai_store.append_sent([("1700000000000-1", sent.messages[:1])])  # type: ignore[attr-defined]
     ai_store.append_cancelled([("1700000000000-6", "k2", ["c0", "c9"], T0)])
     rows = {r["_id"]: r for r in ai_store.campaign_messages("k2")}
-    assert rows[first.message_id]["status"] == "FAILED"
-    assert rows[first.message_id]["reason"] == "bounced"
+    assert rows[first.message_id]["status"] == "DELIVERED"
+    assert "reason" not in rows[first.message_id]
     assert rows[second.message_id]["status"] == "DELIVERED"
     assert "sent_at" not in rows[second.message_id]
     assert rows["k2:c9"]["status"] == "CANCELLED"
     counts = ai_store.status_counts()
-    assert (counts["FAILED"]["k2"], counts["DELIVERED"]["k2"], counts["CANCELLED"]["k2"]) == (
-        1,
-        1,
-        1,
-    )
+    assert counts["DELIVERED"]["k2"] == 2 and counts["CANCELLED"]["k2"] == 1
+    assert "k2" not in counts.get("FAILED", {})

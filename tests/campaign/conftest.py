@@ -4,7 +4,10 @@ both against the test's own Redis database and MongoDB databases."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
+import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -26,8 +29,24 @@ def settings(clean_env: CleanEnv) -> CampaignSettings:
 
 
 @pytest.fixture
-def api(settings: CampaignSettings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), headers=TOKEN_HEADERS) as client:
+def ingest_preview() -> dict[str, Any]:
+    """What the fake ingest API answers to the launch's audience count (set ``count``;
+    ``status`` other than 200 plays an ingest that cannot answer); ``asked`` records
+    the rules it was asked about."""
+    return {"count": 7, "status": 200, "asked": []}
+
+
+@pytest.fixture
+def api(settings: CampaignSettings, ingest_preview: dict[str, Any]) -> Iterator[TestClient]:
+    app = create_app(settings)
+
+    def preview(request: httpx.Request) -> httpx.Response:
+        ingest_preview["asked"].append(orjson.loads(request.content)["rules"])
+        return httpx.Response(ingest_preview["status"], json={"count": ingest_preview["count"]})
+
+    with TestClient(app, headers=TOKEN_HEADERS) as client:
+        fake = httpx.Client(transport=httpx.MockTransport(preview), base_url="http://ingest")
+        app.state.service.audience.http = fake  # the ingest API is another process
         yield client
 
 

@@ -120,9 +120,56 @@ def test_future_schedule_publishes_created_but_does_not_launch(
     assert len(entries_of(clean_env.redis, "campaign_events", "campaign.created.v1")) == 1
 
 
-def test_past_schedule_launches_now(api: TestClient) -> None:
-    earlier = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    assert create(api, scheduledAt=earlier).json()["status"] == "launching"
+@pytest.mark.parametrize(
+    ("scheduled_at", "code"),
+    [
+        ((datetime.now(UTC) - timedelta(minutes=1)).isoformat(), "schedule_in_past"),
+        ("0001-01-01T00:00:00Z", "schedule_in_past"),
+        ((datetime.now(UTC) + timedelta(days=366)).isoformat(), "schedule_too_far"),
+    ],
+)
+def test_a_schedule_in_the_past_or_over_a_year_ahead_is_a_422_and_sends_nothing(
+    api: TestClient, clean_env: CleanEnv, scheduled_at: str, code: str
+) -> None:
+    response = create(api, scheduledAt=scheduled_at)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["details"][0]["field"] == "scheduledAt"
+    assert read_stream(clean_env.redis, "segment") == []
+    assert api.get("/api/campaigns").json()["total"] == 0
+
+
+def test_a_launch_to_an_empty_audience_is_a_422_empty_audience(
+    api: TestClient, clean_env: CleanEnv, ingest_preview: dict[str, Any]
+) -> None:
+    ingest_preview["count"] = 0
+    response = create(api)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "empty_audience"
+    assert ingest_preview["asked"] == [
+        {
+            "operator": "AND",
+            "conditions": [{"field": "totalSpends", "operator": ">", "value": 10000}],
+        }
+    ]
+    assert read_stream(clean_env.redis, "segment") == []
+    assert api.get("/api/campaigns").json()["total"] == 0
+
+
+def test_a_launch_goes_ahead_when_ingest_cannot_count_the_audience(
+    api: TestClient, ingest_preview: dict[str, Any]
+) -> None:
+    ingest_preview.update(count=0, status=503)
+    assert create(api).status_code == 201
+
+
+def test_a_scheduled_campaign_is_not_refused_for_todays_empty_audience(
+    api: TestClient, ingest_preview: dict[str, Any]
+) -> None:
+    ingest_preview["count"] = 0
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert create(api, scheduledAt=later).json()["status"] == "scheduled"
 
 
 def test_requests_not_from_the_gateway_are_refused(api: TestClient) -> None:

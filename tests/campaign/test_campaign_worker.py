@@ -441,3 +441,22 @@ def test_receipt_entry_redelivered_after_a_crash_before_its_ack_counts_once(
     assert clean_env.redis.xpending("receipt", "campaign")["pending"] == 0
     doc = campaign(api, cid)
     assert (doc["sent"], doc["delivered"], doc["failed"], doc["pending"]) == (3, 1, 1, 1)
+
+
+def test_figures_of_a_completed_campaign_never_land_on_another_campaign(
+    clean_env: CleanEnv,
+) -> None:
+    """nx-27017 once ignored the _id of a filter with a top-level $or beside it."""
+    from datetime import UTC, datetime
+
+    from services.campaign.stats import Figures
+    from services.campaign.store import CampaignStore
+
+    store = CampaignStore(clean_env.mongo, clean_env.db_prefix + "campaign")
+    store.insert_campaign({"_id": "done", "status": "completed", "counted_ms": 5, "counts": {}})
+    store.insert_campaign({"_id": "later", "status": "scheduled", "counts": {"sent": 0}})
+    figures = Figures()
+    figures.counts["sent"] = 9
+    assert store.save_figures("done", figures, datetime.now(UTC)) is None
+    assert store.get_campaign("later")["counts"] == {"sent": 0}
+    assert "counted_ms" not in store.get_campaign("later")

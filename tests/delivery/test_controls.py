@@ -9,6 +9,7 @@ import pytest
 from libs.common.events import (
     AudienceResolved,
     CampaignCancelled,
+    CampaignCompleted,
     CampaignPaused,
     CampaignResumed,
     MessagesCancelled,
@@ -16,6 +17,7 @@ from libs.common.events import (
 )
 from libs.common.streams.names import RECEIPT
 from services.delivery.controls import sweep_held
+from services.delivery.dispatch import set_state
 from tests.delivery.conftest import (
     chunk,
     publish,
@@ -82,7 +84,7 @@ def test_sweep_sends_rows_held_after_the_resume_was_handled(deps, vendor) -> Non
     run(deps, "control")
     publish(deps, [chunk("s1", recipients(7))])
     send_and_record(deps)
-    deps.store.set_control("s1", "active", "resumed", rows(deps, "s1")["s1:cu0"]["created_at"])
+    set_state(deps, "s1", "active", "resumed", rows(deps, "s1")["s1:cu0"]["created_at"])
     sweep_held(deps)
     assert statuses(deps, "s1") == {"sent": 7}
 
@@ -106,3 +108,82 @@ def test_the_sweeper_finds_every_campaign_with_held_rows_and_no_other(deps) -> N
         ]
     )
     assert deps.store.campaigns_with_held() == ["h1", "h2", "h3"]
+
+
+def pause_or_cancel_during_first_vendor_call(deps, event) -> None:
+    """The person's control arrives while the chunk's first vendor batch is out."""
+    real_send = deps.vendor.send
+    calls = 0
+
+    def send(key, messages, *, probe=False):
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            publish(deps, [event])
+            run(deps, "control")
+        return real_send(key, messages, probe=probe)
+
+    deps.vendor.send = send
+
+
+def test_a_pause_mid_chunk_holds_the_batches_not_yet_handed_to_the_vendor(deps, vendor) -> None:
+    deps.settings.vendor_batch_size = 10
+    pause_or_cancel_during_first_vendor_call(deps, CampaignPaused(campaign_id="m1"))
+    publish(deps, [chunk("m1", recipients(50))])
+    send_and_record(deps)
+    assert statuses(deps, "m1") == {"sent": 10, "held": 40}
+    assert vendor_stats(vendor)["accepted"] == 10
+    assert deps.live.in_flight("m1") == 0
+
+    publish(deps, [CampaignResumed(campaign_id="m1")])
+    run(deps, "control")
+    assert statuses(deps, "m1") == {"sent": 50}
+    stats = vendor_stats(vendor)
+    assert stats["accepted"] == 50 and stats["duplicateClientRefs"] == 0
+
+
+def test_a_cancel_mid_chunk_cancels_the_batches_not_yet_handed_to_the_vendor(deps, vendor) -> None:
+    deps.settings.vendor_batch_size = 10
+    pause_or_cancel_during_first_vendor_call(deps, CampaignCancelled(campaign_id="m2"))
+    publish(deps, [chunk("m2", recipients(50)), chunk("m2", recipients(5, 100), number=1)])
+    send_and_record(deps)
+    assert statuses(deps, "m2") == {"sent": 10, "cancelled": 45}
+    assert vendor_stats(vendor)["accepted"] == 10
+    cancelled = [e for e in read_stream(deps, RECEIPT) if isinstance(e, MessagesCancelled)]
+    assert len({c for e in cancelled for c in e.customer_ids}) == 45
+
+
+def test_a_pause_stops_held_rows_going_out_after_a_resume(deps, vendor) -> None:
+    deps.settings.vendor_batch_size = 10
+    publish(deps, [CampaignPaused(campaign_id="m3")])
+    run(deps, "control")
+    publish(deps, [chunk("m3", recipients(40))])
+    send_and_record(deps)
+    assert statuses(deps, "m3") == {"held": 40}
+    pause_or_cancel_during_first_vendor_call(deps, CampaignPaused(campaign_id="m3"))
+    publish(deps, [CampaignResumed(campaign_id="m3")])
+    run(deps, "control")
+    assert statuses(deps, "m3") == {"sent": 10, "held": 30}
+    assert vendor_stats(vendor)["accepted"] == 10
+
+
+def test_a_completed_campaigns_sent_ledger_expires_within_the_hour(deps, vendor) -> None:
+    publish(deps, [chunk("l1", recipients(3))])
+    send_and_record(deps)
+    key = "delivery:sent:l1"
+    assert deps.redis.hlen(key) == 3 and deps.redis.ttl(key) > 24 * 3600
+    publish(
+        deps,
+        [
+            CampaignCompleted(
+                campaign_id="l1",
+                audience_size=3,
+                sent=3,
+                delivered=3,
+                failed=0,
+                completed_at=datetime.now(UTC),
+            )
+        ],
+    )
+    run(deps, "control")
+    assert 0 < deps.redis.ttl(key) <= 3600

@@ -9,7 +9,7 @@ import pytest
 from libs.common.events import Recipient
 from libs.common.formatting import WorkspaceFormat
 from services.delivery.compose import batch_key, compose, pick_channel
-from services.delivery.signing import expected_signature, signature_ok
+from services.delivery.signing import expected_signature, signature_ok, timestamp_fresh
 from services.delivery.vendor import RetryPolicy, VendorClient, VendorRefused, VendorUnavailable
 
 pytestmark = pytest.mark.unit
@@ -121,12 +121,22 @@ def test_batch_key_depends_on_every_message_id_and_nothing_else() -> None:
     assert batch_key("send", "c", "1.0", ["a"]) != batch_key("send", "c", "1.1", ["a"])
 
 
-def test_signature_is_checked_over_the_exact_body() -> None:
-    header = expected_signature("s3cret", b'{"a":1}')
-    assert signature_ok("s3cret", b'{"a":1}', header)
-    assert not signature_ok("s3cret", b'{"a": 1}', header)
-    assert not signature_ok("other", b'{"a":1}', header)
-    assert not signature_ok("s3cret", b'{"a":1}', None)
+def test_signature_is_checked_over_the_exact_body_and_its_timestamp() -> None:
+    header = expected_signature("s3cret", b'{"a":1}', 1700000000)
+    assert signature_ok("s3cret", b'{"a":1}', header, "1700000000")
+    assert not signature_ok("s3cret", b'{"a": 1}', header, "1700000000")
+    assert not signature_ok("s3cret", b'{"a":1}', header, "1700000001")
+    assert not signature_ok("other", b'{"a":1}', header, "1700000000")
+    assert not signature_ok("s3cret", b'{"a":1}', None, "1700000000")
+    assert not signature_ok("s3cret", b'{"a":1}', header, None)
+
+
+def test_a_receipt_timestamp_is_fresh_within_the_allowed_age_either_way() -> None:
+    assert timestamp_fresh("1000", 1300.0, 300)
+    assert timestamp_fresh("1300", 1000.0, 300)
+    assert not timestamp_fresh("999", 1300.0, 300)
+    assert not timestamp_fresh("soon", 1300.0, 300)
+    assert not timestamp_fresh(None, 1300.0, 300)
 
 
 def test_delivery_may_keep_its_collections_on_a_server_of_its_own(monkeypatch) -> None:
@@ -139,3 +149,19 @@ def test_delivery_may_keep_its_collections_on_a_server_of_its_own(monkeypatch) -
     settings = DeliverySettings(_env_file=None)
     assert settings.store_uri == "mongodb://delivery:27018"
     assert settings.mongodb_uri == "mongodb://shared:27017"
+
+
+def test_delivery_refuses_to_start_with_the_default_webhook_secret_outside_development(
+    monkeypatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from services.delivery.settings import DEV_WEBHOOK_SECRET, DeliverySettings
+
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("INTERNAL_TOKEN", "a-real-internal-token")
+    monkeypatch.setenv("VENDOR_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
+    with pytest.raises(ValidationError, match="VENDOR_WEBHOOK_SECRET"):
+        DeliverySettings()
+    monkeypatch.setenv("VENDOR_WEBHOOK_SECRET", "a-real-webhook-secret")
+    assert DeliverySettings().webhook_secret == "a-real-webhook-secret"

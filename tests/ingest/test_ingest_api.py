@@ -133,6 +133,36 @@ def test_retry_with_the_same_idempotency_key_answers_the_same_and_queues_nothing
     assert other.json()["entryIds"] != first.json()["entryIds"]
 
 
+def test_an_idempotency_key_belongs_to_its_caller(api: TestClient, clean_env: CleanEnv) -> None:
+    ann = {"Idempotency-Key": "shared", "X-User-Id": "key:ann"}
+    bob = {"Idempotency-Key": "shared", "X-User-Id": "key:bob"}
+    first = api.post("/api/customers", json=customer("c1"), headers=ann)
+    other = api.post("/api/customers", json=customer("c2"), headers=bob)
+    assert first.status_code == other.status_code == 202
+    assert other.json()["entryIds"] != first.json()["entryIds"]
+    assert clean_env.redis.xlen("ingest") == 2  # the second caller's record is not dropped
+    invalid = api.post("/api/customers", json={"id": "x"}, headers={**bob, "Idempotency-Key": "k2"})
+    assert invalid.status_code == 422  # not ann's answer
+
+
+def test_the_same_idempotency_key_with_another_body_is_a_409(
+    api: TestClient, clean_env: CleanEnv
+) -> None:
+    headers = {"Idempotency-Key": "req-7", "X-User-Id": "key:ann"}
+    first = api.post("/api/customers", json=customer("c1"), headers=headers)
+    assert first.status_code == 202
+    for body in (customer("c1", name="Changed"), {"id": "broken"}):
+        reused = api.post("/api/customers", json=body, headers=headers)
+        assert reused.status_code == 409
+        assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    again = api.post("/api/customers", json=customer("c1"), headers=headers)
+    assert again.json() == first.json()
+    # another route is another request
+    batch = api.post("/api/customers/batch", json={"customers": [customer("c3")]}, headers=headers)
+    assert batch.status_code == 202
+    assert clean_env.redis.xlen("ingest") == 2
+
+
 def test_failed_request_does_not_burn_its_idempotency_key(
     api: TestClient, clean_env: CleanEnv
 ) -> None:

@@ -242,3 +242,46 @@ def test_a_new_customer_racing_its_first_order_merges_with_the_placeholder(
     assert "placeholder" not in doc and doc["contactable"] is True
     assert (doc["total_spends"], doc["order_count"]) == (100, 1)
     assert announced(clean_env) == [["new"]]  # the insert that lost is not announced twice
+
+
+def test_an_order_ids_first_version_wins_inside_a_batch_and_across_requests(
+    api: TestClient, drain: Callable[[str], int], clean_env: CleanEnv
+) -> None:
+    api.post("/api/customers", json=customer("c1", totalSpends=0))
+    batch = {
+        "orders": [
+            order("o1", "c1", 100),
+            order("o1", "c1", 999),  # another version: reported, not applied
+            order("o1", "c1", 100),  # the same order sent twice: nothing to report
+            order("o2", "c1", 50),
+        ]
+    }
+    answer = api.post("/api/orders/batch", json=batch).json()
+    assert answer["accepted"] == 2
+    assert [d["id"] for d in answer["duplicates"]] == ["o1"]
+    drain("ingest")
+    assert stored(clean_env, "c1")["total_spends"] == 150
+
+    again = api.post("/api/orders", json=order("o1", "c1", 300))
+    assert again.status_code == 202
+    assert again.json()["accepted"] == 0 and again.json()["entryIds"] == []
+    assert again.json()["duplicates"][0]["id"] == "o1"
+    same = api.post("/api/orders", json=order("o1", "c1", 100)).json()
+    assert same["accepted"] == 1 and "duplicates" not in same
+    drain("ingest")
+    assert stored(clean_env, "c1")["total_spends"] == 150
+    assert stored(clean_env, "c1")["order_count"] == 2
+
+
+def test_the_worker_keeps_an_order_ids_first_record_of_an_entry(clean_env: CleanEnv) -> None:
+    from libs.common.events import OrderRecord
+
+    store = CustomerStore(clean_env.db("ingest"))
+    at = datetime(2024, 3, 1, tzinfo=UTC)
+    store.insert_orders(
+        [
+            OrderRecord(id="o9", customer_id="c9", amount=10, date=at),
+            OrderRecord(id="o9", customer_id="c9", amount=20, date=at),
+        ]
+    )
+    assert clean_env.db("ingest").orders.find_one({"_id": "o9"})["amount"] == 10

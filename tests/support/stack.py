@@ -121,7 +121,8 @@ def running_stack(
     try:
         for name in stack.table:
             stack.start(name)
-        stack.wait_ready()
+        # a machine busy with other stacks can take longer than 90 s to start all 13
+        stack.wait_ready(float(os.environ.get("CRM_STACK_READY_TIMEOUT_S", "90")))
         yield stack
     finally:
         stack.stop_all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 
 import httpx
 import orjson
@@ -64,8 +65,11 @@ def test_receipts_come_back_signed_in_batches_once_per_message(spawn) -> None:
         assert {r["vendorMessageId"] for r in received.receipts()} == set(ids)
         assert all(len(orjson.loads(b)["receipts"]) <= 100 for _, b in received.posts)
         for headers_seen, raw in received.posts:
-            expected = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+            # the timestamp is signed with the body: old and replayed posts can be refused
+            signed = headers_seen["x-vendor-timestamp"].encode() + b"." + raw
+            expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
             assert headers_seen["x-vendor-signature"] == expected
+            assert abs(int(headers_seen["x-vendor-timestamp"]) - time.time()) < 60
         assert stats["accepted"] == 250
         assert stats["duplicatesRefused"] == 250
         assert stats["receiptsPosted"] == 250

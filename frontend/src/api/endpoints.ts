@@ -113,6 +113,12 @@ export const getRealtime = (id: string) =>
 export const campaignEventsUrl = (id: string) => `/api/campaigns/${encodeURIComponent(id)}/events`;
 export const campaignAction = (id: string, action: "pause" | "resume" | "cancel") =>
   request<Campaign>("POST", `/api/campaigns/${encodeURIComponent(id)}/${action}`);
+export const getInFlight = (id: string, signal?: AbortSignal) =>
+  request<{ campaignId: string; inFlight: number }>(
+    "GET",
+    `/api/deliveries/campaigns/${encodeURIComponent(id)}/in-flight`,
+    { signal },
+  );
 export const getCampaignOverview = () => request<CampaignOverview>("GET", "/api/campaigns/stats/overview");
 
 export const previewMessage = (message: string, customer: object, signal?: AbortSignal) =>

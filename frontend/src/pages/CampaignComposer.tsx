@@ -79,13 +79,15 @@ export function CampaignComposer() {
   }, [preview.nodeErrors, error, mode, root]);
 
   const messagePreview = useMessagePreview(message, sample);
+  // the server refuses a past time (422 schedule_in_past): say so here, and offer "send now"
+  const scheduleInPast = when === "later" && scheduledAt !== "" && new Date(scheduledAt).getTime() <= Date.now();
   const canReview =
     name.trim() !== "" &&
     message.trim() !== "" &&
     (messagePreview.stale || messagePreview.errors.length === 0) &&
     Boolean(rules) &&
     preview.nodeErrors.size === 0 &&
-    (when === "now" || scheduledAt !== "");
+    (when === "now" || (scheduledAt !== "" && !scheduleInPast));
 
   async function suggestTags() {
     try {
@@ -237,6 +239,21 @@ export function CampaignComposer() {
                   onChange={(e) => setScheduledAt(e.target.value)}
                 />
                 <FieldErrors messages={fieldErrors(error, "scheduledAt")} />
+                {scheduleInPast && (
+                  <p role="alert" className="mt-1 text-sm text-red-700" data-testid="schedule-in-past">
+                    This time has passed.{" "}
+                    <button
+                      type="button"
+                      className="font-medium underline"
+                      onClick={() => {
+                        setWhen("now");
+                        setScheduledAt("");
+                      }}
+                    >
+                      Send now instead
+                    </button>
+                  </p>
+                )}
               </div>
             )}
             <div className="mt-3">
@@ -283,7 +300,7 @@ export function CampaignComposer() {
           </Button>
           {!canReview && (
             <p className="text-xs text-slate-500">
-              Needs a name, a valid audience and a valid message{when === "later" ? " and a send time" : ""}.
+              Needs a name, a valid audience and a valid message{when === "later" ? " and a future send time" : ""}.
             </p>
           )}
         </div>
@@ -330,6 +347,8 @@ function ConfirmLaunch(props: {
   const count = useAsync(() => previewAudience(rules, 1), [JSON.stringify(rules)]);
   const [busy, setBusy] = useState(false);
 
+  const empty = count.data?.count === 0;
+
   async function launch() {
     setBusy(true);
     try {
@@ -372,11 +391,20 @@ function ConfirmLaunch(props: {
             <span className="whitespace-pre-wrap text-slate-800">{props.sampleText}</span>
           </p>
         )}
+        {empty && (
+          <p role="alert" className="text-sm text-red-700" data-testid="empty-audience">
+            No customer matches this audience, so there is nobody to send to. Go back and widen the rules.
+          </p>
+        )}
         <div className="flex justify-end gap-2">
           <Button variant="secondary" onClick={onCancel}>
             Back
           </Button>
-          <Button busy={busy} disabled={count.loading || Boolean(count.error)} onClick={() => void launch()}>
+          <Button
+            busy={busy}
+            disabled={count.loading || Boolean(count.error) || empty}
+            onClick={() => void launch()}
+          >
             <Rocket className="h-4 w-4" aria-hidden /> Launch to {formatNumber(count.data?.count)} customers
           </Button>
         </div>

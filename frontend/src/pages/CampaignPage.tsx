@@ -1,7 +1,13 @@
 import { ArrowLeft, Ban, Pause, Play, Radio, Sparkles } from "lucide-react";
 import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { campaignAction, getCampaign, listCommunications, performanceSummary } from "../api/endpoints";
+import {
+  campaignAction,
+  getCampaign,
+  getInFlight,
+  listCommunications,
+  performanceSummary,
+} from "../api/endpoints";
 import type { PerformanceSummary } from "../api/types";
 import { DeliveryBars } from "../components/Charts";
 import { Pager } from "../components/Pager";
@@ -103,6 +109,7 @@ export function CampaignPage() {
             <span data-testid="campaign-status">
               <StatusBadge status={status} />
             </span>
+            {status === "paused" && <PausingNotice campaignId={id} />}
             {c.statusReason && <span className="text-slate-600">{c.statusReason}</span>}
             {live && (
               <span className="inline-flex items-center gap-1 text-emerald-700">
@@ -317,5 +324,36 @@ function Communications({ id, refreshKey }: { id: string; refreshKey: number }) 
         <Pager page={page} pageSize={COMM_PAGE} total={comms.data.total} onPage={setPage} />
       )}
     </Card>
+  );
+}
+
+/** After a pause, the messages already inside a vendor call may still be counted as sent:
+ * "pausing… N in flight" until none is left, then nothing (the badge says paused). */
+function PausingNotice({ campaignId }: { campaignId: string }) {
+  const [inFlight, setInFlight] = useState<number>();
+  useEffect(() => {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    async function poll() {
+      try {
+        const { inFlight: count } = await getInFlight(campaignId, controller.signal);
+        setInFlight(count);
+        if (count === 0) return;
+      } catch {
+        if (controller.signal.aborted) return;
+      }
+      timer = setTimeout(() => void poll(), 300);
+    }
+    void poll();
+    return () => {
+      controller.abort();
+      if (timer) clearTimeout(timer);
+    };
+  }, [campaignId]);
+  if (!inFlight) return null;
+  return (
+    <span className="text-amber-700" role="status" data-testid="pausing-in-flight">
+      pausing… {formatNumber(inFlight)} in flight
+    </span>
   );
 }
