@@ -286,7 +286,9 @@ def test_message_fold_is_independent_of_read_order() -> None:
     folds = [fold_messages(docs), fold_messages(reversed(docs))]
     assert folds[0] == folds[1]
     state = folds[0]
-    assert state["c:a"]["status"] == "FAILED" and "reason" not in state["c:a"]
+    # the first final status stays (delivery's and campaign's rule): a later FAILED for
+    # a DELIVERED message changes nothing
+    assert state["c:a"]["status"] == "DELIVERED" and "reason" not in state["c:a"]
     assert (state["c:b"]["status"], state["c:b"]["reason"]) == ("FAILED", "x")
     assert state["c:z"]["status"] == "CANCELLED" and "sent_at" not in state["c:z"]
     assert state["c:b"]["sent_at"] == at
