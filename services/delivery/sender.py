@@ -153,9 +153,20 @@ def send_chunk(
     # sending with the same keys gets the vendor's earlier answer instead (or sends
     # late, once).
     hold = event.deliveries == 1
+    # A redelivered chunk forms its batches from every recipient, as its first run did
+    # (its recipients are the same entry's): receipts may have written some rows since
+    # that run reached the vendor, and batches re-formed from the rest would carry other
+    # ids under other keys and be sent again. A batch whose rows all exist is skipped;
+    # the others keep their keys, so the vendor answers from its record of the first
+    # call. A first run leaves out recipients whose rows another chunk wrote.
     outgoing, undeliverable = compose(
-        cid, event.message, event.channel, fresh, deps.settings.workspace_format()
+        cid,
+        event.message,
+        event.channel,
+        fresh if hold else recipients,
+        deps.settings.workspace_format(),
     )
+    undeliverable = [u for u in undeliverable if u.message_id not in existing]
     sent: list[SentMessage] = []
     failed = [_failure(u, now) for u in undeliverable]
     rows = [_row(u, now, {"status": FAILED, "reason": u.reason}) for u in undeliverable]
@@ -165,11 +176,14 @@ def send_chunk(
     try:
         for index, start in enumerate(range(0, len(outgoing), size)):
             batch = outgoing[start : start + size]
+            pending = [m for m in batch if m.message_id not in existing]
+            if not pending:
+                continue
             if state == PAUSED and hold:
-                rows += [_row(m, now, {"status": HELD}) for m in batch]
+                rows += [_row(m, now, {"status": HELD}) for m in pending]
                 continue
             if state == CANCELLED:
-                cancelled += batch
+                cancelled += pending
                 continue
             key = batch_key("send", cid, f"{event.chunk}.{index}", [m.message_id for m in batch])
             last_try = event.deliveries >= deps.settings.stream_max_deliveries
@@ -181,9 +195,9 @@ def send_chunk(
             if result.stopped:  # paused or cancelled meanwhile: this batch stays here
                 state = result.stopped
                 if state == CANCELLED:
-                    cancelled += batch
+                    cancelled += pending
                 else:
-                    rows += [_row(m, now, {"status": HELD}) for m in batch]
+                    rows += [_row(m, now, {"status": HELD}) for m in pending]
                 continue
             in_flight += len(batch)
             if result.unavailable and not last_try:

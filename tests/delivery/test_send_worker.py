@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -82,6 +83,44 @@ def test_redelivered_send_entry_sends_nothing_twice(deps, vendor) -> None:
     publish(deps, [chunk("c3", people, number=7)])  # the same chunk once more
     send_and_record(deps)
     assert vendor_stats(vendor)["accepted"] == 250
+
+
+def test_redelivery_after_receipts_wrote_some_rows_sends_nothing_twice(deps, vendor) -> None:
+    """The worker dies after the vendor took every batch; receipts then write the first
+    batch's rows before the chunk comes back. The batches must keep their keys: formed
+    from the messages still without a row, the second batch would move up to index 0
+    under a new key and be sent again (seen as 3,100 accepted of 3,000 after a kill -9)."""
+    people = recipients(250)
+    publish(deps, [chunk("c5", people, number=3)])
+    real_publish = deps.publish_outcomes
+
+    def crash(_sent, _failed):
+        raise RuntimeError("worker died after the vendor accepted, before the announcement")
+
+    deps.publish_outcomes = crash
+    send_and_record(deps)
+    assert vendor_stats(vendor)["accepted"] == 250
+
+    now = datetime.now(UTC)
+    deps.store.insert_new(
+        [
+            {
+                "_id": f"c5:{r.customer_id}",
+                "campaign_id": "c5",
+                "customer_id": r.customer_id,
+                "status": "delivered",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in people[:100]
+        ]
+    )
+    deps.publish_outcomes = real_publish
+    send_and_record(deps)
+    stats = vendor_stats(vendor)
+    assert stats["accepted"] == 250
+    assert stats["duplicateClientRefs"] == 0
+    assert len(rows(deps, "c5")) == 250
 
 
 def test_rows_written_but_not_announced_are_announced_on_redelivery(deps, vendor) -> None:
