@@ -22,6 +22,7 @@ import httpx
 import pytest
 import redis
 
+from libs.common.logging import configure_logging
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
 from libs.common.testing.cluster import RedisClusterProcs, local_redis_cluster
@@ -36,6 +37,14 @@ from libs.common.testing.servers import (
 
 ROOT = Path(__file__).resolve().parents[3]
 _prefix_counter = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Handlers run in the test process log as the services do: JSON lines with a plain
+    traceback. structlog's default console renderer draws every local of every frame
+    of a traceback, which took ~5 s per exception on a loaded machine: longer than the
+    stream tests' visibility timeouts, so entries were claimed while still in hand."""
+    configure_logging("tests")
 
 
 @pytest.fixture(scope="session")
