@@ -63,7 +63,7 @@ def signed_in_page(browser: Any, slow_stack: RunningStack) -> Iterator[Any]:
     context.set_default_timeout(15_000)
     answer = context.request.post(
         "/auth/dev-login",
-        data={"email": "ui-controls@example.com"},
+        data={"email": "e2e@example.com"},  # the stack's first sign-in: its admin
         headers={"Origin": slow_stack.url},
     )
     assert answer.ok, answer.text()
