@@ -18,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
-from libs.common.redis_client import make_redis
+from libs.common.redis_client import is_cluster_url, make_async_redis, make_redis
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.gateway.api import api_router, auth_router, meta_router
 from services.gateway.audit import AuditLog
@@ -147,7 +147,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 def _waiting_redis(settings: GatewaySettings) -> aioredis.Redis:
     """Every request touches Redis (session, limits, stream slots). Under a burst, a
     request waits for one of ``redis_max_connections`` connections instead of failing
-    with 503 as the default pool (100, then MaxConnectionsError) makes it."""
+    with 503 as the default pool (100, then MaxConnectionsError) makes it. A Redis
+    Cluster gets the factory's cluster client (its own pool per node)."""
+    if is_cluster_url(settings.redis_url):
+        return make_async_redis(settings.redis_url)
     pool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=settings.redis_max_connections,

@@ -154,7 +154,11 @@ def _check_attribute_keys(value: Any, depth: int) -> None:
 def _bounded_attributes(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > MAX_ATTRIBUTES:
         raise ValueError(f"at most {MAX_ATTRIBUTES} attributes")
-    if len(orjson.dumps(value)) > MAX_ATTRIBUTES_BYTES:
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError:  # an integer beyond 64 bits: neither orjson nor BSON can hold it
+        raise ValueError("attribute numbers must fit in 64 bits") from None
+    if len(encoded) > MAX_ATTRIBUTES_BYTES:
         raise ValueError(f"attributes must be at most {MAX_ATTRIBUTES_BYTES} bytes of JSON")
     _check_attribute_keys(value, 1)
     return value

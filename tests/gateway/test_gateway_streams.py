@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -20,6 +21,12 @@ from tests.gateway.served import Served
 pytestmark = pytest.mark.integration
 
 ORIGIN = "http://testserver"
+
+
+def run_in_own_loop(scenario: Any) -> None:
+    """Its own thread and loop: a session fixture (playwright) may hold this thread's."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
 
 
 def streaming_upstream() -> FastAPI:
@@ -113,7 +120,7 @@ def test_600_streams_from_one_key_leave_other_people_answered_within_a_second(ga
             finally:
                 await asyncio.gather(*[r.aclose() for r in opened])
 
-    asyncio.run(run())
+    run_in_own_loop(run)
 
 
 def test_open_streams_never_take_the_connections_ordinary_requests_need(gateway):
@@ -133,7 +140,7 @@ def test_open_streams_never_take_the_connections_ordinary_requests_need(gateway)
             finally:
                 await asyncio.gather(*[r.aclose() for r in opened])
 
-    asyncio.run(run())
+    run_in_own_loop(run)
 
 
 def test_a_stream_ends_at_its_lifetime_and_a_closed_stream_frees_its_slot(gateway):
@@ -165,4 +172,4 @@ def test_a_stream_ends_at_its_lifetime_and_a_closed_stream_frees_its_slot(gatewa
                     assert time.monotonic() < deadline, "the slot was never freed"
                     await asyncio.sleep(0.1)
 
-    asyncio.run(run())
+    run_in_own_loop(run)

@@ -80,6 +80,15 @@ def test_attribute_keys_and_depth_are_checked_at_every_level(attributes, reason)
 
 
 @pytest.mark.unit
+def test_an_attribute_number_beyond_64_bits_is_a_validation_error_not_a_500():
+    # found by the schema fuzzer through the API (500 "Integer exceeds 64-bit range")
+    from services.ingest.models import _bounded_attributes
+
+    with pytest.raises(ValueError, match="fit in 64 bits"):
+        _bounded_attributes({"big": 2**70})
+
+
+@pytest.mark.unit
 def test_attributes_nested_within_the_limit_are_kept():
     [valid], rejected = _validate(CUSTOMERS, "customers", [customer("c1", attributes=_nested(20))])
     assert not rejected and valid["attributes"] == _nested(20)
