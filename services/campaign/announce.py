@@ -10,8 +10,9 @@ from services.campaign import stats
 from services.campaign.clock import from_ms, maybe_from_ms
 
 
-def launched(doc: dict[str, Any]) -> CampaignLaunched:
+def launched(doc: dict[str, Any], *, replay: bool = False) -> CampaignLaunched:
     return CampaignLaunched(
+        replay=replay,
         campaign_id=doc["_id"],
         name=doc["name"],
         rules=doc["rules"],

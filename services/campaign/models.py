@@ -94,6 +94,8 @@ def campaign_out(doc: dict[str, Any]) -> dict[str, Any]:
         "startedAt": _iso(maybe_from_ms(doc.get("started_ms"))),
         "completedAt": _iso(maybe_from_ms(doc.get("completed_ms"))),
         "createdBy": doc.get("created_by"),
+        # times its launch was replayed from the stored audience (stalled, see stall.py)
+        "replays": doc.get("replays"),
     }
     out.update({k: v for k, v in optional.items() if v is not None})
     return out

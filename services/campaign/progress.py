@@ -7,6 +7,12 @@ audience is final), and at least every ``refresh_interval_s`` for every active c
 by the scheduler: whatever the worker stored before a crash, the next recompute makes
 the stored figures equal to the tally again.
 
+A launching or running campaign that stops moving while members wait for a final state
+is replayed (``services.campaign.stall``): its launch is sent again with ``replay``, the
+resolver publishes its stored chunks again, and delivery sends only what it never sent.
+Completion is thus checked against the audience that was resolved, not against what the
+streams happened to carry.
+
 Announcements (launch, completion) are written as a state change first and confirmed
 with a flag after the entry is published; the scheduler publishes again what stayed
 unconfirmed, so a crash in between delays an entry but never loses it.
@@ -26,6 +32,7 @@ from services.campaign import announce, stats
 from services.campaign.clock import maybe_from_ms, to_ms, utc_now
 from services.campaign.lifecycle import ACTIVE
 from services.campaign.settings import CampaignSettings
+from services.campaign.stall import StallWatch
 from services.campaign.store import CampaignStore
 from services.campaign.tally import Tally
 
@@ -57,6 +64,7 @@ class Progress:
         # Audience sizes of the active campaigns this worker recomputed (from the stored
         # campaign), so a receipt batch can tell when it finished one.
         self._audience: dict[str, int] = {}
+        self._stalls = StallWatch(settings.replay_after_s)
 
     # -- counters ------------------------------------------------------------------
     def touched(self, campaign_ids: Iterable[str]) -> None:
@@ -171,13 +179,17 @@ class Progress:
         with self._lock:
             wanted = set(self._dirty)
             self._dirty.clear()
-        for doc in self.store.active_campaigns():
+        active = self.store.active_campaigns()
+        self._stalls.forget_except({doc["_id"] for doc in active})
+        for doc in active:
             cid = doc["_id"]
             started = maybe_from_ms(doc.get("timeout_from_ms"))
             if doc["status"] == "running" and started is not None and started + timeout <= now:
                 wanted.discard(cid)
                 self.expire(doc)
                 continue
+            if self._stalls.stalled(doc, mono):
+                self.replay(doc, now)
             with self._lock:
                 if mono - self._last.get(cid, 0.0) >= self.settings.refresh_interval_s:
                     wanted.add(cid)
@@ -185,6 +197,19 @@ class Progress:
         # cancelled messages.
         for cid in sorted(wanted):
             self.recompute(cid)
+
+    def replay(self, doc: dict[str, Any], now: datetime) -> None:
+        """Members wait and nothing moves: send the launch again, as a replay."""
+        if not self.store.claim_replay(doc["_id"], now, self.settings.replay_after_s):
+            return
+        self.producer.publish([announce.launched(doc, replay=True)])
+        log.warning(
+            "campaign.replayed",
+            campaign_id=doc["_id"],
+            status=doc["status"],
+            audience=doc.get("audience_size"),
+            pending=stats.summary(doc)["pending"],
+        )
 
     def run_scheduler(self, stop: threading.Event) -> None:
         log.info("scheduler.started", interval_s=self.settings.scheduler_interval_s)

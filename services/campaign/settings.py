@@ -24,6 +24,10 @@ class CampaignSettings(CommonSettings):
     # Every active campaign is recomputed at least this often, whatever the receipts:
     # this is what repairs counters after a crash between two writes.
     refresh_interval_s: float = Field(5.0, gt=0)
+    # A launching or running campaign whose progress has not moved for this long while
+    # members wait for a final state has its launch replayed from the stored audience
+    # (lost stream entries are found and sent; nothing is sent twice).
+    replay_after_s: float = Field(120.0, gt=0)
     # A launch whose stream entry was not confirmed this long ago is published again.
     launch_retry_after_s: float = Field(15.0, gt=0)
     sse_poll_interval_s: float = Field(0.35, gt=0)

@@ -94,6 +94,22 @@ class CampaignStore:
             )
         )
 
+    def claim_replay(self, campaign_id: str, now: datetime, every_s: float) -> bool:
+        """At most one replay per campaign per ``every_s``, whichever replica asks
+        (two conditional updates: the embedded server mishandles ``_id`` beside a
+        top-level ``$or`` in find-and-modify)."""
+        now_ms = to_ms(now)
+        update = {"$set": {"replayed_ms": now_ms}, "$inc": {"replays": 1}}
+        first = self.campaigns.update_one(
+            {"_id": campaign_id, "replayed_ms": {"$exists": False}}, update
+        )
+        if first.modified_count:
+            return True
+        again = self.campaigns.update_one(
+            {"_id": campaign_id, "replayed_ms": {"$lte": now_ms - int(every_s * 1000)}}, update
+        )
+        return bool(again.modified_count)
+
     def unannounced(self, created_before: datetime) -> list[Doc]:
         return list(
             self.campaigns.find(

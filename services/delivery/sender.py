@@ -140,7 +140,9 @@ def send_chunk(
     recipients = list({r.customer_id: r for r in event.recipients}.values())
     message_ids = [make_message_id(cid, r.customer_id) for r in recipients]
     existing = {mid: existing_rows[mid] for mid in message_ids if mid in existing_rows}
-    if existing and event.deliveries > 1:
+    # A replayed chunk (services.ingest.launches) is a redelivery of its first entry.
+    redelivered = event.deliveries > 1 or event.replay
+    if existing and redelivered:
         _announce_existing(cid, list(existing.values()), deps)
     fresh = [r for r in recipients if make_message_id(cid, r.customer_id) not in existing]
     if not fresh:
@@ -152,7 +154,7 @@ def send_chunk(
     # crashed. Holding now would re-send those messages on resume under another key;
     # sending with the same keys gets the vendor's earlier answer instead (or sends
     # late, once).
-    hold = event.deliveries == 1
+    hold = not redelivered
     # A redelivered chunk forms its batches from every recipient, as its first run did
     # (its recipients are the same entry's): receipts may have written some rows since
     # that run reached the vendor, and batches re-formed from the rest would carry other

@@ -6,7 +6,9 @@ last customer id, and the ``now`` the rules were evaluated at) is saved after ea
 flush in ``resolutions``. A redelivered launch after completion publishes nothing; one
 interrupted midway resumes after the last saved customer, so at most one flush is
 published twice (delivery dedupes per campaign and customer). The walk waits while
-delivery is more than ``INGEST_SEND_BACKLOG_MAX`` entries behind.
+delivery is more than ``INGEST_SEND_BACKLOG_MAX`` entries behind. Each chunk's customer
+ids are stored before it is published, so a replayed launch (a stalled campaign, see
+services.ingest.launches) sends the audience as it was resolved.
 """
 
 from __future__ import annotations
@@ -31,11 +33,6 @@ from services.ingest.store import audience_filter
 log = get_logger(__name__)
 
 SEGMENT_GROUP = "segment"
-
-
-def resolve_audiences(events: list[CampaignLaunched], deps: Deps) -> None:
-    for event in events:
-        resolve_audience(event, deps)
 
 
 def keep_claimed(deps: Deps, event: CampaignLaunched) -> None:
@@ -102,6 +99,10 @@ def resolve_audience(event: CampaignLaunched, deps: Deps) -> None:
         nonlocal pending
         if pending:
             wait_for_room(deps, event)
+            store.save_chunk_members(
+                event.campaign_id,
+                [(e.chunk, [r.customer_id for r in e.recipients]) for e in pending],
+            )
             deps.producer.publish(pending)
             pending = []
         store.save_resolution(

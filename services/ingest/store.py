@@ -6,6 +6,9 @@ Collections:
 - ``orders``: ``_id`` = order id; immutable (a re-sent order id changes nothing).
 - ``imports`` / ``import_progress``: CSV jobs; progress is one row per processed entry.
 - ``resolutions``: audience resolution progress per campaign (resume, never twice).
+- ``audience_chunks``: the customer ids of each published send chunk, ``_id`` =
+  ``<campaign id>:<chunk, 7 digits>``: the frozen audience a stalled campaign is
+  replayed from (services.ingest.replay).
 
 Customer writes are optimistic: read the documents (each has a ``version``, +1 per
 write), build the new ones, then insert those that did not exist (a duplicate key means
@@ -109,6 +112,7 @@ class CustomerStore:
         self.imports = db["imports"]
         self.progress = db["import_progress"]
         self.resolutions = db["resolutions"]
+        self.audience_chunks = db["audience_chunks"]
 
     def ensure_indexes(self) -> None:
         drop_indexes(self.db, OBSOLETE_INDEXES)
@@ -354,7 +358,38 @@ class CustomerStore:
         fields: Doc = {"chunks": chunks, "total": total, "status": "done" if done else "resolving"}
         if last_id is not None:
             fields["last_id"] = last_id
+        # epoch ms: the embedded server's ``$set`` stores a datetime as a string
+        fields["saved_ms"] = int(datetime.now(UTC).timestamp() * 1000)
         self.resolutions.update_one({"_id": campaign_id}, {"$set": fields})
+
+    def save_chunk_members(self, campaign_id: str, chunks: Sequence[tuple[int, list[str]]]) -> None:
+        """Who each chunk holds, written before the chunks are published (a chunk
+        published twice after a crash is written twice, the same)."""
+        ops = [
+            ReplaceOne(
+                {"_id": _chunk_id(campaign_id, chunk)},
+                {
+                    "_id": _chunk_id(campaign_id, chunk),  # the embedded server needs it
+                    "campaign_id": campaign_id,
+                    "chunk": chunk,
+                    "customer_ids": ids,
+                },
+                upsert=True,
+            )
+            for chunk, ids in chunks
+        ]
+        if ops:
+            self.audience_chunks.bulk_write(ops, ordered=False)
+
+    def chunk_members(self, campaign_id: str) -> Iterator[tuple[int, list[str]]]:
+        """The stored chunks of a campaign, in chunk order."""
+        flt = {"_id": {"$gte": f"{campaign_id}:", "$lt": f"{campaign_id};"}}
+        for doc in self.audience_chunks.find(flt).sort("_id", ASCENDING):
+            yield int(doc["chunk"]), list(doc["customer_ids"])
+
+
+def _chunk_id(campaign_id: str, chunk: int) -> str:
+    return f"{campaign_id}:{chunk:07d}"
 
 
 def _first_of_each_id(records: Sequence[OrderRecord]) -> list[OrderRecord]:

@@ -19,7 +19,7 @@ from libs.common.streams import INGEST, SEGMENT, StreamConsumer, StreamProducer
 from libs.common.worker import make_consumer, run_consumers
 from services.ingest.audience import api_audience_source
 from services.ingest.handlers import Deps, record_orders, upsert_customers
-from services.ingest.resolver import resolve_audiences
+from services.ingest.launches import handle_launches
 from services.ingest.settings import IngestSettings
 from services.ingest.store import CustomerStore
 
@@ -30,7 +30,7 @@ HandlerFn = Callable[[list[Any], Deps], None]
 # group -> (stream, {entry type: handler})
 HANDLERS: dict[str, tuple[str, Mapping[type[Event], HandlerFn]]] = {
     "ingest": (INGEST, {CustomersUpserted: upsert_customers, OrdersRecorded: record_orders}),
-    "segment": (SEGMENT, {CampaignLaunched: resolve_audiences}),
+    "segment": (SEGMENT, {CampaignLaunched: handle_launches}),
 }
 
 

@@ -16,7 +16,9 @@ import pytest
 import redis
 from pymongo import MongoClient
 
+from libs.common.events import decode
 from libs.common.mongo import count_matching
+from libs.common.streams import SEND
 from libs.common.testing.pytest_plugin import wait_until
 from tests.e2e.test_campaign_flow import (
     all_communications,
@@ -68,7 +70,11 @@ def chaos_stack(servers, tmp_path_factory) -> Iterator[RunningStack]:
         db_prefix="chaos_",
         logdir=tmp_path_factory.mktemp("chaos-logs"),
         replicas=2,
-        extra_env={"STREAM_VISIBILITY_TIMEOUT_MS": "3000", "STREAM_CLAIM_INTERVAL_S": "1"},
+        extra_env={
+            "STREAM_VISIBILITY_TIMEOUT_MS": "3000",
+            "STREAM_CLAIM_INTERVAL_S": "1",
+            "CAMPAIGN_REPLAY_AFTER_S": "10",
+        },
     ) as stack:
         yield stack
 
@@ -275,6 +281,63 @@ def test_redis_kill_9_mid_campaign_messages_every_member_exactly_once(chaos_stac
     assert done["audienceSize"] == len(members)
     assert len(rows) == len(reached) == len(members) == final["sent"]
     assert final["delivered"] + final["failed"] == len(members)
+
+
+def test_send_entries_lost_with_redis_are_found_from_the_audience_and_sent_once(chaos_stack):
+    """A machine crash under Redis loses the last second of stream entries (AOF
+    ``everysec``). Played here by deleting half of a campaign's send chunks before a
+    sender read them: the campaign stalls with members unsent, is replayed from the
+    audience stored at resolution, and every member is messaged exactly once."""
+    client = chaos_stack.client()
+    vendor = chaos_stack.layout.url("vendor_sim")
+    refs_before = httpx.get(f"{vendor}/vendor/stats").json()["duplicateClientRefs"]
+    people = [{**c, "city": "Nagpur"} for c in make_customers(3_000, start=300_000)]
+    expected = sum(1 for c in people if c["totalSpends"] > 10_000)
+    ingest(client, people)
+    rules = {
+        "operator": "AND",
+        "conditions": [
+            {"field": "city", "operator": "=", "value": "Nagpur"},
+            {"field": "totalSpends", "operator": ">", "value": 10_000},
+        ],
+    }
+    wait_until(
+        lambda: (
+            client.post("/api/customers/preview", json={"rules": rules}).json()["count"] == expected
+        ),
+        timeout=120,
+    )
+    senders = [f"send-worker-{n}" for n in (1, 2)]
+    for name in senders:
+        chaos_stack.kill(name)
+    cid = launch(client, "Lost send entries", rules)["id"]
+    wait_until(lambda: client.get(f"/api/campaigns/{cid}").json().get("audienceSize"))
+    admin = redis.Redis.from_url(chaos_stack.env["REDIS_URL"])
+    try:
+        chunks = [i for i, f in admin.xrange(SEND) if decode(i.decode(), f).campaign_id == cid]
+        lost = chunks[::2]
+        admin.xdel(SEND, *lost)
+    finally:
+        admin.close()
+    for name in senders:
+        chaos_stack.start(name)
+    done = wait_completed(client, cid, timeout=600)
+    final = realtime(client, cid)
+    rows = all_communications(client, cid)
+    reached = {r["customerId"] for r in rows}
+    refs = httpx.get(f"{vendor}/vendor/stats").json()["duplicateClientRefs"] - refs_before
+    report(
+        "send entries lost (half the chunks)",
+        recipients=expected,
+        chunks_lost=len(lost),
+        replays=done.get("replays", "?"),
+        duplicates=len(rows) - len(reached) + refs,
+        lost=expected - len(reached),
+    )
+    assert lost
+    assert done["audienceSize"] == expected == len(rows) == len(reached) == final["sent"]
+    assert refs == 0  # the vendor never got one member's message twice
+    assert final["delivered"] + final["failed"] == expected
 
 
 def test_redis_kill_9_mid_ingestion_loses_no_accepted_record(chaos_stack, servers):

@@ -21,6 +21,10 @@ class CampaignLaunched(Event):
     message: str
     fields: list[str] = Field(default_factory=list)
     channel: str | None = None
+    # Published again by the campaign worker when the campaign stalled with members
+    # without a final state: the resolver sends every stored chunk again (delivery
+    # sends only what it never sent) instead of answering "already resolved".
+    replay: bool = False
 
 
 class CampaignCreated(Event):

@@ -37,6 +37,9 @@ class SendRequested(Event):
     channel: str | None = None
     chunk: int
     recipients: list[Recipient]
+    # Sent again from the audience stored at resolution (a stalled campaign): handled
+    # as a redelivery (same batches and vendor keys; rows that exist are re-announced).
+    replay: bool = False
 
     def partition_key(self) -> str:
         return f"{self.campaign_id}:{self.chunk}"
