@@ -9,9 +9,9 @@ never sent (same batches, same vendor keys) and announces again what it holds fo
 others, so the campaign's counters catch up with what really happened. Then the
 audience size is announced again, in case that entry was the one lost.
 
-A replay of a resolution still under way does nothing when the walk saved progress
-recently (it is alive and will finish); otherwise it resumes the walk, like a
-redelivered launch.
+A replay does nothing while a walk or another replay of the campaign saved progress
+recently (it is alive and will finish: replays never stack up behind a long vendor
+outage); a resolution left unfinished is resumed, like a redelivered launch.
 """
 
 from __future__ import annotations
@@ -27,28 +27,26 @@ from services.ingest.resolver import keep_claimed, recipient, resolve_audience, 
 
 log = get_logger(__name__)
 
-# A walk that saved progress this recently is alive: a replay leaves it alone.
-WALK_ALIVE_S = 60.0
-
 
 def handle_launches(events: list[CampaignLaunched], deps: Deps) -> None:
     for event in events:
         resolution = deps.store.get_resolution(event.campaign_id) if event.replay else None
         if resolution is None:
             resolve_audience(event, deps)
+        elif walk_alive(resolution, now_utc(), deps.settings.replay_alive_s):
+            log.info("resolver.replay_skipped_walk_alive", campaign_id=event.campaign_id)
         elif resolution.get("status") == "done":
             replay_audience(event, resolution, deps)
-        elif walk_alive(resolution, now_utc()):
-            log.info("resolver.replay_skipped_walk_alive", campaign_id=event.campaign_id)
         else:
             resolve_audience(event, deps)
 
 
-def walk_alive(resolution: dict[str, Any], now: datetime) -> bool:
+def walk_alive(resolution: dict[str, Any], now: datetime, alive_s: float) -> bool:
+    """A walk or replay of this campaign saved progress less than ``alive_s`` ago."""
     saved_ms = resolution.get("saved_ms")
     if not isinstance(saved_ms, int):
         return False
-    return now.timestamp() * 1000 - saved_ms < WALK_ALIVE_S * 1000
+    return now.timestamp() * 1000 - saved_ms < alive_s * 1000
 
 
 def replay_audience(event: CampaignLaunched, resolution: dict[str, Any], deps: Deps) -> None:
@@ -62,6 +60,7 @@ def replay_audience(event: CampaignLaunched, resolution: dict[str, Any], deps: D
         wait_for_room(deps, event)
         deps.producer.publish(pending)
         pending = []
+        store.touch_resolution(event.campaign_id)  # alive: a second replay waits
         keep_claimed(deps, event)
 
     for chunk, ids in store.chunk_members(event.campaign_id):

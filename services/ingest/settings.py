@@ -27,6 +27,9 @@ class IngestSettings(CommonSettings):
     # (0: never): a million recipients published at once were ~200 MB of Redis.
     send_backlog_max: int = Field(200, ge=0)
     send_backlog_poll_s: float = Field(0.2, gt=0)
+    # A replayed launch (services/ingest/launches.py) is skipped while the campaign's walk
+    # or an earlier replay saved progress less than this long ago.
+    replay_alive_s: float = Field(60.0, gt=0)
     # The ingest API the resolver asks for a campaign's audience (its read model); empty:
     # the resolver walks the database (services/ingest/audience.py says why not to).
     api_url: str = ""

@@ -358,9 +358,12 @@ class CustomerStore:
         fields: Doc = {"chunks": chunks, "total": total, "status": "done" if done else "resolving"}
         if last_id is not None:
             fields["last_id"] = last_id
-        # epoch ms: the embedded server's ``$set`` stores a datetime as a string
-        fields["saved_ms"] = int(datetime.now(UTC).timestamp() * 1000)
+        fields["saved_ms"] = _now_ms()
         self.resolutions.update_one({"_id": campaign_id}, {"$set": fields})
+
+    def touch_resolution(self, campaign_id: str) -> None:
+        """A replay of it made progress (see ``save_resolution``'s ``saved_ms``)."""
+        self.resolutions.update_one({"_id": campaign_id}, {"$set": {"saved_ms": _now_ms()}})
 
     def save_chunk_members(self, campaign_id: str, chunks: Sequence[tuple[int, list[str]]]) -> None:
         """Who each chunk holds, written before the chunks are published (a chunk
@@ -386,6 +389,11 @@ class CustomerStore:
         flt = {"_id": {"$gte": f"{campaign_id}:", "$lt": f"{campaign_id};"}}
         for doc in self.audience_chunks.find(flt).sort("_id", ASCENDING):
             yield int(doc["chunk"]), list(doc["customer_ids"])
+
+
+def _now_ms() -> int:
+    """Epoch ms: the embedded server's ``$set`` of a datetime stores a string."""
+    return int(datetime.now(UTC).timestamp() * 1000)
 
 
 def _chunk_id(campaign_id: str, chunk: int) -> str:

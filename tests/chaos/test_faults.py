@@ -74,6 +74,7 @@ def chaos_stack(servers, tmp_path_factory) -> Iterator[RunningStack]:
             "STREAM_VISIBILITY_TIMEOUT_MS": "3000",
             "STREAM_CLAIM_INTERVAL_S": "1",
             "CAMPAIGN_REPLAY_AFTER_S": "10",
+            "INGEST_REPLAY_ALIVE_S": "5",
         },
     ) as stack:
         yield stack
@@ -235,8 +236,16 @@ def test_vendor_errors_back_off_and_complete(chaos_stack):
     finally:
         httpx.post(f"{vendor}/vendor/control", json={"errorRate": 0.0}).raise_for_status()
     final = realtime(client, campaign["id"])
-    report("vendor 429/500 at 50%", recipients=done["audienceSize"], sent=final["sent"])
-    assert final["sent"] == done["audienceSize"]
+    rows = all_communications(client, campaign["id"])
+    reached = {r["customerId"] for r in rows}
+    report(
+        "vendor 429/500 at 50%",
+        recipients=done["audienceSize"],
+        sent=final["sent"],
+        duplicates=len(rows) - len(reached),
+        lost=done["audienceSize"] - len(reached),
+    )
+    assert len(rows) == len(reached) == final["sent"] == done["audienceSize"]
     assert final["delivered"] + final["failed"] == done["audienceSize"]
 
 

@@ -326,6 +326,7 @@ def test_every_entry_point_imports_from_the_installed_project(tmp_path: Path) ->
             "pip",
             "install",
             "--no-deps",
+            "--no-build-isolation",  # the venv's setuptools: no isolated env to build
             "--quiet",
             "--target",
             str(target),

@@ -33,6 +33,14 @@ def launch_event(campaign_id: str, *, replay: bool = False) -> CampaignLaunched:
     )
 
 
+def age_resolution(deps: Deps, campaign_id: str) -> None:
+    """As if the walk (or replay) last saved progress five minutes ago."""
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    deps.store.resolutions.update_one(
+        {"_id": campaign_id}, {"$set": {"saved_ms": int(long_ago.timestamp() * 1000)}}
+    )
+
+
 def test_a_replayed_launch_sends_the_audience_as_resolved_again(
     api: TestClient, drain: Callable[[str], int], deps: Deps, clean_env: CleanEnv
 ) -> None:
@@ -47,6 +55,9 @@ def test_a_replayed_launch_sends_the_audience_as_resolved_again(
     drain("ingest")
 
     handle_launches([launch_event("camp-r", replay=True)], deps)
+    assert len(sends(clean_env)) == len(first)  # the walk just ended: too early
+    age_resolution(deps, "camp-r")
+    handle_launches([launch_event("camp-r", replay=True)], deps)
     again = sends(clean_env)[len(first) :]
     assert all(c.replay for c in again)
     assert [(c.chunk, [r.customer_id for r in c.recipients]) for c in again] == [
@@ -56,6 +67,8 @@ def test_a_replayed_launch_sends_the_audience_as_resolved_again(
         r.fields for c in first for r in c.recipients
     ]
     assert [r.total for r in resolved(clean_env)] == [40, 40]  # the size is announced again
+    handle_launches([launch_event("camp-r", replay=True)], deps)  # replays do not stack
+    assert len(sends(clean_env)) == 2 * len(first)
 
 
 def test_a_replay_leaves_a_live_walk_alone_and_resumes_a_dead_one(
@@ -65,25 +78,23 @@ def test_a_replay_leaves_a_live_walk_alone_and_resumes_a_dead_one(
     now = datetime.now(UTC)
     deps.store.start_resolution("camp-w", now)
     deps.store.save_resolution("camp-w", chunks=0, total=0, last_id=None, done=False)
-    assert walk_alive(deps.store.get_resolution("camp-w") or {}, now)
+    assert walk_alive(deps.store.get_resolution("camp-w") or {}, now, 60)
     handle_launches([launch_event("camp-w", replay=True)], deps)
     assert sends(clean_env) == []
 
-    assert not walk_alive(deps.store.get_resolution("camp-w") or {}, now + timedelta(minutes=5))
-    deps.store.resolutions.update_one(
-        {"_id": "camp-w"},
-        {"$set": {"saved_ms": int((now - timedelta(minutes=5)).timestamp() * 1000)}},
-    )
+    assert not walk_alive(deps.store.get_resolution("camp-w") or {}, now + timedelta(minutes=2), 60)
+    age_resolution(deps, "camp-w")
     handle_launches([launch_event("camp-w", replay=True)], deps)
     assert sum(len(c.recipients) for c in sends(clean_env)) == 10
 
 
 def test_the_segment_group_routes_launches_through_the_replay_check(
-    api: TestClient, drain: Callable[[str], int], clean_env: CleanEnv
+    api: TestClient, drain: Callable[[str], int], deps: Deps, clean_env: CleanEnv
 ) -> None:
     seed(api, drain, n=12)
     StreamProducer(clean_env.redis).publish([launch_event("camp-g")])
     drain("segment")
+    age_resolution(deps, "camp-g")
     StreamProducer(clean_env.redis).publish([launch_event("camp-g", replay=True)])
     drain("segment")
     chunks = sends(clean_env)

@@ -122,7 +122,7 @@ def running_stack(
         for name in stack.table:
             stack.start(name)
         # a machine busy with other stacks can take longer than 90 s to start all 13
-        stack.wait_ready(float(os.environ.get("CRM_STACK_READY_TIMEOUT_S", "90")))
+        stack.wait_ready(float(os.environ.get("CRM_STACK_READY_TIMEOUT_S", "240")))
         yield stack
     finally:
         stack.stop_all()
