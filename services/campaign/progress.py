@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from libs.common.logging import get_logger
-from libs.common.streams import StreamProducer
+from libs.common.streams import RECEIPT, SEGMENT, SEND, StreamProducer, entries_in_flight
 from services.campaign import announce, stats
 from services.campaign.clock import maybe_from_ms, to_ms, utc_now
 from services.campaign.lifecycle import ACTIVE
@@ -39,6 +39,9 @@ from services.campaign.tally import Tally
 log = get_logger(__name__)
 
 Clock = Callable[[], datetime]
+
+# The groups a campaign's messages pass through: launch, send, outcome.
+PIPELINE = ((SEGMENT, "segment"), (SEND, "send"), (RECEIPT, "campaign"))
 
 # An announcement younger than this is left to the thread that made it.
 ANNOUNCE_GRACE_S = 10.0
@@ -199,7 +202,13 @@ class Progress:
             self.recompute(cid)
 
     def replay(self, doc: dict[str, Any], now: datetime) -> None:
-        """Members wait and nothing moves: send the launch again, as a replay."""
+        """Members wait and nothing moves: send the launch again, as a replay. Not while
+        the pipeline still holds work (a slow vendor or database is not a loss: a replay
+        would only add to its load)."""
+        busy = self._work_in_flight()
+        if busy:
+            log.info("campaign.stalled_pipeline_busy", campaign_id=doc["_id"], entries=busy)
+            return
         if not self.store.claim_replay(doc["_id"], now, self.settings.replay_after_s):
             return
         self.producer.publish([announce.launched(doc, replay=True)])
@@ -209,6 +218,15 @@ class Progress:
             status=doc["status"],
             audience=doc.get("audience_size"),
             pending=stats.summary(doc)["pending"],
+        )
+
+    def _work_in_flight(self) -> int:
+        """Entries read and not acknowledged, or not read yet, by the groups a
+        campaign's messages pass through."""
+        layout = self.settings.stream_layout()
+        client = self.tally.client
+        return sum(
+            entries_in_flight(client, stream, group, layout=layout) for stream, group in PIPELINE
         )
 
     def run_scheduler(self, stop: threading.Event) -> None:

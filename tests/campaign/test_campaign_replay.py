@@ -113,3 +113,24 @@ def test_a_paused_campaign_is_not_replayed(
         quick.progress.tick()
         time.sleep(0.2)
     assert replays(clean_env, cid) == []
+
+
+@pytest.mark.integration
+def test_no_replay_while_the_pipeline_still_holds_work(
+    api: TestClient, quick: Worker, publish: Publish, clean_env: CleanEnv
+) -> None:
+    cid = launch(api)
+    publish(resolved(cid, 3), sent(cid, "a"))
+    drain(quick)
+    client = clean_env.redis
+    client.xgroup_create("send", "send", id="$", mkstream=True)
+    entry = client.xadd("send", {"type": "send.requested.v1", "data": "{}"})  # unread
+    quick.progress.tick()
+    time.sleep(0.35)
+    quick.progress.tick()
+    assert replays(clean_env, cid) == []  # a slow sender is not a loss
+    client.xreadgroup("send", "sender", {"send": ">"})
+    client.xack("send", "send", entry)
+    time.sleep(0.35)
+    quick.progress.tick()
+    assert len(replays(clean_env, cid)) == 1

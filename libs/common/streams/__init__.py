@@ -1,5 +1,6 @@
 from libs.common.streams.admin import (
     ensure_group,
+    entries_in_flight,
     partitioned_overview,
     replay_dlq,
     replay_partitions,
@@ -44,5 +45,6 @@ __all__ = [
     "replay_partitions",
     "safe_trim",
     "stream_overview",
+    "entries_in_flight",
     "unread_entries",
 ]

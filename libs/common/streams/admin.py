@@ -94,6 +94,24 @@ def _unread(client: redis.Redis, stream: str, group: str | None = None) -> int |
     return max(known)
 
 
+def entries_in_flight(
+    client: redis.Redis, stream: str, group: str, *, layout: StreamLayout = SINGLE
+) -> int:
+    """Entries ``group`` has read but not acknowledged, plus those it has not read yet,
+    over the partitions of ``stream``: 0 when the group has nothing left to do. A lag
+    Redis cannot tell (deletions after the group's position) counts as 0."""
+    total = 0
+    for name in layout.partitions(stream):
+        try:
+            groups = client.xinfo_groups(name)
+        except redis.ResponseError:  # no stream yet
+            continue
+        for info in groups:
+            if _text(info["name"]) == group:
+                total += int(info.get("pending") or 0) + int(info.get("lag") or 0)
+    return total
+
+
 def stream_overview(client: redis.Redis, streams: tuple[str, ...]) -> list[dict[str, Any]]:
     """XINFO of every stream and group, for the admin page and alerts."""
     out: list[dict[str, Any]] = []
