@@ -118,6 +118,7 @@ def resolve_audience(event: CampaignLaunched, deps: Deps) -> None:
                 channel=event.channel,
                 chunk=chunk,
                 recipients=batch,
+                experiment=event.experiment,
             )
         )
         chunk += 1

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from libs.common.events.base import Event
+from libs.common.events.experiment import Experiment
 
 
 class CampaignLaunched(Event):
@@ -21,6 +22,7 @@ class CampaignLaunched(Event):
     message: str
     fields: list[str] = Field(default_factory=list)
     channel: str | None = None
+    experiment: Experiment | None = None  # variants and holdout; None: ``message`` to all
 
 
 class CampaignCreated(Event):

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from libs.common.events.base import Event, split_records
+from libs.common.events.experiment import Experiment
 
 
 def message_id(campaign_id: str, customer_id: str) -> str:
@@ -37,6 +38,9 @@ class SendRequested(Event):
     channel: str | None = None
     chunk: int
     recipients: list[Recipient]
+    # Variants and holdout: each recipient gets their variant's message (``message`` is
+    # the control's); None: ``message`` to every recipient.
+    experiment: Experiment | None = None
 
     def partition_key(self) -> str:
         return f"{self.campaign_id}:{self.chunk}"
