@@ -71,8 +71,9 @@ def preview_message(body: MessagePreviewIn, request: Request) -> Body:
 
 
 @router.get("/api/campaigns/stats/overview")
-def overview(service: ServiceDep) -> Body:
-    return service.overview(utc_now())
+def overview(service: ServiceDep, request: Request) -> Body:
+    revenue = request.app.state.attribution.revenue_by_campaign()
+    return {**service.overview(utc_now()), "attributedRevenue": round(sum(revenue.values()), 2)}
 
 
 @router.get("/api/campaigns/{campaign_id}")

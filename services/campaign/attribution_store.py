@@ -78,7 +78,10 @@ class AttributionStore:
         return list(self.conversions.find({"campaign_id": campaign_id}))
 
     def revenue_by_campaign(self) -> dict[str, float]:
+        """Attributed revenue per campaign, of messaged customers (not the holdout's)."""
         totals: dict[str, float] = {}
-        for doc in self.conversions.find({}, {"campaign_id": 1, "amount": 1}):
-            totals[doc["campaign_id"]] = totals.get(doc["campaign_id"], 0.0) + float(doc["amount"])
+        for doc in self.conversions.find({}, {"campaign_id": 1, "amount": 1, "group": 1}):
+            if doc.get("group") != "holdout":
+                cid = doc["campaign_id"]
+                totals[cid] = totals.get(cid, 0.0) + float(doc["amount"])
         return totals
