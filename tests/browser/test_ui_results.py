@@ -44,7 +44,13 @@ def test_composer_edits_variants_with_a_preview_each(page: Any) -> None:
 def test_results_panel_shows_bars_with_intervals_per_variant_and_holdout(page: Any) -> None:
     tag = f"abui{RUN}"
     customers = [
-        {"id": f"{tag}-{i}", "name": f"Res{i} Ult", "email": f"{tag}.{i}@example.com"}
+        {
+            "id": f"{tag}-{i}",
+            "name": f"Res{i} Ult",
+            "email": f"{tag}.{i}@example.com",
+            "totalSpends": 100,
+            "visits": 1,
+        }
         for i in range(CUSTOMERS)
     ]
     assert api(page, "POST", "/api/customers/batch", {"customers": customers})["status"] == 202

@@ -292,8 +292,9 @@ def test_variants_and_holdout_report_exactly_the_orders_that_followed(stack: Run
 def winner_campaign(client: httpx.Client, name: str, visits: int) -> dict:
     visited = {"field": "visits", "operator": "=", "value": visits}
     rules = {"operator": "AND", "conditions": [AB_EVERYONE["conditions"][0], visited]}
-    # 40 s for the test's deliveries, their receipts and the planted orders to be read
-    winner = {"metric": "conversionRate", "testShare": 30, "afterSeconds": 40}
+    # The test's deliveries, their receipts and the planted orders are read in ~6 s on an
+    # idle machine; 25 s leaves room for a loaded one.
+    winner = {"metric": "conversionRate", "testShare": 30, "afterSeconds": 25}
     return create_ab(client, name=name, segmentRules=rules, winner=winner)
 
 
@@ -302,8 +303,6 @@ def test_the_winner_flow_sends_a_planted_winner_and_the_control_when_equal(stack
     client = stack.client()
     planted = winner_campaign(client, "planted", 3)
     equal = winner_campaign(client, "equal", 4)
-
-    started = time.monotonic()
 
     def test_phase_delivered(campaign_id: str) -> list[dict] | None:
         audience = client.get(f"/api/campaigns/{campaign_id}").json().get("audienceSize")
@@ -320,7 +319,6 @@ def test_the_winner_flow_sends_a_planted_winner_and_the_control_when_equal(stack
         r for r in delivered if assign(split, planted["id"], r["customerId"]).group == "B"
     ]
     wait_delivered_known(client, planted["id"], len(delivered))
-    print("test phase delivered and known after", time.monotonic() - started)  # noqa: T201
     # planted: every B recipient of the test buys, no A recipient does
     post_orders(
         client,
@@ -335,7 +333,6 @@ def test_the_winner_flow_sends_a_planted_winner_and_the_control_when_equal(stack
         return {v["id"]: v for v in variants}["B"]["conversions"] == len(b_delivered)
 
     wait_until(b_converted, timeout=60, interval=0.3)
-    print("orders attributed after", time.monotonic() - started)  # noqa: T201
     for campaign, expected_send, expected_winner in ((planted, "B", "B"), (equal, "A", None)):
         done = wait_completed(client, campaign["id"], timeout=180)
         decision = ab_results(client, campaign["id"])["winner"]
@@ -345,7 +342,8 @@ def test_the_winner_flow_sends_a_planted_winner_and_the_control_when_equal(stack
         assert len(rows) == done["audienceSize"] and not [
             r for r in rows if r["status"] == "waiting"
         ]
-        chosen = VARIANTS[0 if expected_send == "A" else 1]["message"].split()[0]
-        for row in rows:
-            if not assign(split, campaign["id"], row["customerId"]).in_test:
-                assert row["body"] is None or row["body"].startswith(chosen), row
+        chosen = VARIANTS[0 if expected_send == "A" else 1]["message"].split()[0] + " "
+        rest = [r for r in rows if not assign(split, campaign["id"], r["customerId"]).in_test]
+        bodies = [r["body"] for r in rest if r["body"] is not None]  # None: being written
+        assert len(bodies) > 0.9 * len(rest) > 0
+        assert all(b.startswith(chosen) for b in bodies), bodies[:3]
