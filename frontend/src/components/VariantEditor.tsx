@@ -36,7 +36,7 @@ export function experimentProblems(draft: ExperimentDraft): string[] {
   return problems;
 }
 
-function evenShares(count: number): number[] {
+export function evenShares(count: number): number[] {
   const base = Math.floor(10000 / count) / 100;
   const shares = Array.from({ length: count }, () => base);
   shares[count - 1] = Math.round((100 - base * (count - 1)) * 100) / 100;
