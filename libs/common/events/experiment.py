@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from libs.common.assignment import Assignment, Split, assign
 from libs.common.events.base import Event, split_records
@@ -31,10 +31,13 @@ class Experiment(BaseModel):
     # Set once a test phase chose: every customer not in the test gets this variant.
     send: str | None = None
 
+    _split: Split | None = PrivateAttr(default=None)
+
     def split(self) -> Split:
-        return Split(
-            tuple((v.id, v.share_bp) for v in self.variants), self.holdout_bp, self.test_bp
-        )
+        if self._split is None:  # once: assign() runs per recipient
+            variants = tuple((v.id, v.share_bp) for v in self.variants)
+            self._split = Split(variants, self.holdout_bp, self.test_bp)
+        return self._split
 
     def assign(self, campaign_id: str, customer_id: str) -> Assignment:
         return assign(self.split(), campaign_id, customer_id)
