@@ -32,12 +32,17 @@ def ingest_handlers(store: AiStore) -> Handlers:
     }
 
 
+def _ignore(events: list[ev.Event]) -> None:
+    """Entries of a stream this group reads but needs nothing from."""
+
+
 def receipt_handlers(store: AiStore) -> Handlers:
     return {
         ev.MessagesSent: partial(p.messages_sent, store=store),
         ev.ReceiptsReceived: partial(p.receipts_received, store=store),
         ev.MessagesFailed: partial(p.messages_failed, store=store),
         ev.MessagesCancelled: partial(p.messages_cancelled, store=store),
+        ev.MessagesHeldOut: _ignore,
     }
 
 
@@ -53,6 +58,7 @@ def campaign_event_handlers(store: AiStore, producer: StreamProducer) -> Handler
         ev.CampaignTagged: partial(p.campaigns_tagged, store=store),
         ev.SegmentSaved: partial(p.segments_saved, store=store),
         ev.SegmentDeleted: partial(p.segments_deleted, store=store),
+        ev.WinnerChosen: _ignore,
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from libs.common.events import CampaignCompleted, CampaignCreated, CampaignLaunched
 from libs.common.templates import parse_template
-from services.campaign import stats
+from services.campaign import experiments, stats
 from services.campaign.clock import from_ms, maybe_from_ms
 
 
@@ -19,6 +19,7 @@ def launched(doc: dict[str, Any], *, replay: bool = False) -> CampaignLaunched:
         message=doc["message"],
         fields=doc.get("fields") or parse_template(doc["message"]).fields,
         channel=doc.get("channel"),
+        experiment=experiments.to_event(doc["experiment"]) if "experiment" in doc else None,
     )
 
 

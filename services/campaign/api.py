@@ -21,6 +21,7 @@ from services.campaign.models import (
     realtime_out,
     segment_out,
 )
+from services.campaign.results import campaign_results
 from services.campaign.settings import CampaignSettings
 
 router = APIRouter()
@@ -70,13 +71,19 @@ def preview_message(body: MessagePreviewIn, request: Request) -> Body:
 
 
 @router.get("/api/campaigns/stats/overview")
-def overview(service: ServiceDep) -> Body:
-    return service.overview(utc_now())
+def overview(service: ServiceDep, request: Request) -> Body:
+    revenue = request.app.state.attribution.revenue_by_campaign()
+    return {**service.overview(utc_now()), "attributedRevenue": round(sum(revenue.values()), 2)}
 
 
 @router.get("/api/campaigns/{campaign_id}")
 def get_campaign(campaign_id: str, service: ServiceDep) -> Body:
     return campaign_out(service.get(campaign_id))
+
+
+@router.get("/api/campaigns/{campaign_id}/results")
+def results(campaign_id: str, request: Request, service: ServiceDep) -> Body:
+    return campaign_results(service.get(campaign_id), request.app.state.attribution)
 
 
 @router.get("/api/campaigns/{campaign_id}/realtime")

@@ -17,6 +17,7 @@ from libs.common.redis_client import make_async_redis, make_redis
 from libs.common.streams import StreamProducer
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.campaign.api import router
+from services.campaign.attribution_store import AttributionStore
 from services.campaign.audience import AudienceCounter
 from services.campaign.campaigns import CampaignService
 from services.campaign.settings import CampaignSettings
@@ -33,6 +34,7 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
     sync_redis = make_redis(settings.redis_url)
     mongo = make_client(settings.mongodb_uri)
     store = CampaignStore(mongo, settings.database_name("campaign"))
+    attribution = AttributionStore(mongo, settings.database_name("campaign"))
     audience = AudienceCounter(
         httpx.Client(base_url=settings.ingest_url, timeout=settings.audience_check_timeout_s),
         settings.internal_token,
@@ -48,6 +50,7 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.redis = redis
         app.state.mongo = mongo
+        app.state.attribution = attribution
         app.state.service = CampaignService(
             store,
             StreamProducer(sync_redis, settings.stream_maxlen, layout=settings.stream_layout()),

@@ -22,7 +22,7 @@ from libs.common.logging import get_logger
 from libs.common.rules import parse_rules, to_json
 from libs.common.streams import StreamProducer
 from libs.common.templates import parse_template
-from services.campaign import announce, lifecycle, stats
+from services.campaign import announce, experiments, lifecycle, stats
 from services.campaign.audience import AudienceCounter
 from services.campaign.clock import maybe_from_ms, to_ms
 from services.campaign.models import CampaignCreate, SegmentCreate
@@ -59,7 +59,17 @@ class CampaignService:
     # -- campaigns -----------------------------------------------------------------
     def create(self, body: CampaignCreate, created_by: str | None, now: datetime) -> Doc:
         rules, segment_id = self._audience(body)
-        template = parse_template(body.message)
+        experiment = experiments.build(body.variants, body.holdout_share, body.winner)
+        if experiment is not None:
+            message = experiment["variants"][0]["message"]
+            fields = experiments.all_fields([v["message"] for v in experiment["variants"]])
+        elif body.message is None:
+            raise ValidationFailed(
+                "message is required (or give variants)",
+                [{"field": "message", "message": "a message template, or variants"}],
+            )
+        else:
+            message, fields = body.message, parse_template(body.message).fields
         scheduled_at = self._schedule(body.scheduled_at, now)
         scheduled = scheduled_at is not None
         if not scheduled and self.audience is not None and self.audience.count(rules) == 0:
@@ -74,8 +84,10 @@ class CampaignService:
                 "name": body.name,
                 "rules": rules,
                 "segment_id": segment_id,
-                "message": body.message,
-                "fields": template.fields,
+                "message": message,
+                "fields": fields,
+                "experiment": experiment,
+                "attribution_days": body.attribution_days,
                 "channel": body.channel,
                 "tags": body.tags,
                 "status": "scheduled" if scheduled else "launching",

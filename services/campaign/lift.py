@@ -28,6 +28,11 @@ sum of squares of each group, so no per-recipient list is needed:
     (Abramowitz & Stegun 26.7.5): within 3e-4 of the exact value for df >= 5 and 1e-5
     for df >= 10 (campaign groups have hundreds of recipients or more).
 
+One group's rate on its own (the bars of a results chart) takes the Wilson score
+interval (Wilson 1927), which stays inside [0, 1] and is sound at 0 conversions:
+
+    (p + z^2/2n ± z sqrt(p (1 - p)/n + z^2/4n^2)) / (1 + z^2/n)
+
 Picking a winner among k variants compares each challenger with the control (A) at
 confidence 1 - alpha / (k - 1) (Bonferroni), so testing more variants does not raise
 the chance of a false winner; the winner is the significantly better challenger with
@@ -145,6 +150,21 @@ def rate_lift(
         confidence=confidence,
         p_value=two_proportion_p_value(x_t, n_t, x_c, n_c),
     )
+
+
+def rate_interval(
+    successes: int, trials: int, confidence: float = DEFAULT_CONFIDENCE
+) -> tuple[float, float]:
+    """The Wilson score interval of ``successes / trials``; (0, 0) for no trials."""
+    if trials == 0:
+        return 0.0, 0.0
+    _check_counts(successes, trials)
+    z = z_quantile(confidence)
+    p = successes / trials
+    centre = p + z * z / (2 * trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    scale = 1 + z * z / trials
+    return max((centre - half) / scale, 0.0), min((centre + half) / scale, 1.0)
 
 
 def revenue_lift(

@@ -10,6 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.campaign import stats
 from services.campaign.clock import maybe_from_ms
+from services.campaign.experiments import (
+    DEFAULT_ATTRIBUTION_DAYS,
+    MAX_VARIANTS,
+    VariantIn,
+    WinnerIn,
+    experiment_out,
+)
 
 MAX_TAGS = 20
 
@@ -20,10 +27,16 @@ class CampaignCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     segment_rules: dict[str, Any] | None = Field(None, alias="segmentRules")
     segment_id: str | None = Field(None, alias="segmentId", min_length=1, max_length=64)
-    message: str = Field(min_length=1, max_length=2000)
+    # Required unless ``variants`` are given (then the first variant's, the control's).
+    message: str | None = Field(None, min_length=1, max_length=2000)
     scheduled_at: datetime | None = Field(None, alias="scheduledAt")
     tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     channel: Literal["sms", "email"] | None = None
+    # A/B set-up (services.campaign.experiments); shares in percent.
+    variants: list[VariantIn] | None = Field(None, max_length=MAX_VARIANTS)
+    holdout_share: float | None = Field(None, alias="holdoutShare", ge=0, le=50)
+    winner: WinnerIn | None = None
+    attribution_days: int = Field(DEFAULT_ATTRIBUTION_DAYS, alias="attributionDays", ge=1, le=90)
 
     @field_validator("name")
     @classmethod
@@ -96,6 +109,8 @@ def campaign_out(doc: dict[str, Any]) -> dict[str, Any]:
         "createdBy": doc.get("created_by"),
         # times its launch was replayed from the stored audience (stalled, see stall.py)
         "replays": doc.get("replays"),
+        "attributionDays": doc.get("attribution_days"),
+        "experiment": experiment_out(doc["experiment"]) if "experiment" in doc else None,
     }
     out.update({k: v for k, v in optional.items() if v is not None})
     return out

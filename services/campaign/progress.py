@@ -187,11 +187,13 @@ class Progress:
         for doc in active:
             cid = doc["_id"]
             started = maybe_from_ms(doc.get("timeout_from_ms"))
+            if _awaiting_winner(doc):
+                started = None  # its clock starts at the decision (services.campaign.winner)
             if doc["status"] == "running" and started is not None and started + timeout <= now:
                 wanted.discard(cid)
                 self.expire(doc)
                 continue
-            if self._stalls.stalled(doc, mono):
+            if self._stalls.stalled(doc, mono) and not _awaiting_winner(doc):
                 self.replay(doc, now)
             with self._lock:
                 if mono - self._last.get(cid, 0.0) >= self.settings.refresh_interval_s:
@@ -238,3 +240,8 @@ class Progress:
                 log.exception("scheduler.tick_failed")
             stop.wait(self.settings.scheduler_interval_s)
         log.info("scheduler.stopped")
+
+
+def _awaiting_winner(doc: dict[str, Any]) -> bool:
+    setup = doc.get("experiment") or {}
+    return "winner" in setup and "decision" not in setup

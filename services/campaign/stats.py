@@ -11,6 +11,7 @@ counters, the failure reasons and the timeline at once:
     failed|<bucket>|<reason>    sent, then a FAILED receipt
     rejected|<bucket>|<reason>  never sent: the vendor refused it for good
     cancelled                   never sent: its campaign was cancelled
+    held_out                    never sent: the customer is in the campaign's holdout
     unknown                     sent, but no receipt before the completion timeout
 
 The figures are a function of the per-``k`` counters, never separate increments, so
@@ -36,8 +37,9 @@ RANKS = {
     "rejected": FINAL_RANK,
     "cancelled": FINAL_RANK,
     "unknown": FINAL_RANK,
+    "held_out": FINAL_RANK,  # a variant campaign's holdout: never messaged
 }
-FINAL_STATUSES = ("delivered", "failed", "rejected", "cancelled", "unknown")
+FINAL_STATUSES = ("delivered", "failed", "rejected", "cancelled", "unknown", "held_out")
 
 
 def bucket_of(at: datetime) -> int:
@@ -119,7 +121,7 @@ def summary(campaign: dict[str, Any]) -> dict[str, Any]:
     sent = counts["sent"] + counts["delivered"] + counts["failed"] + counts["unknown"]
     failed = counts["failed"] + counts["rejected"]
     audience = campaign.get("audience_size")
-    done = counts["delivered"] + failed + counts["cancelled"] + unknown
+    done = counts["delivered"] + failed + counts["cancelled"] + unknown + counts["held_out"]
     pending = max(audience - done, 0) if audience is not None else 0
     rate = round(100.0 * counts["delivered"] / sent, 1) if sent else 0.0
     return {

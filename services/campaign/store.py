@@ -200,6 +200,38 @@ class CampaignStore:
             self.stats.update_one({"_id": campaign_id}, update, upsert=True)
         return doc
 
+    # -- test, then send the winner (services.campaign.winner) -------------------------
+    def awaiting_winner(self) -> list[Doc]:
+        """Running or paused campaigns in a test phase with no decision yet."""
+        return list(
+            self.campaigns.find(
+                {
+                    "status": {"$in": ["running", "paused"]},
+                    "experiment.winner": {"$exists": True},
+                    "experiment.decision": {"$exists": False},
+                }
+            )
+        )
+
+    def record_decision(self, campaign_id: str, decision: Doc, now_ms: int) -> Doc | None:
+        """Store the decision unless one is stored already (two replicas decide once);
+        the waiting customers' completion timeout starts now."""
+        return self.campaigns.find_one_and_update(
+            {"_id": campaign_id, "experiment.decision": {"$exists": False}},
+            {"$set": {"experiment.decision": decision, "timeout_from_ms": now_ms}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def decided_unpublished(self) -> list[Doc]:
+        return list(
+            self.campaigns.find(
+                {
+                    "experiment.decision": {"$exists": True},
+                    "decision_published": {"$exists": False},
+                }
+            )
+        )
+
     def get_stats(self, campaign_id: str) -> Doc | None:
         return self.stats.find_one({"_id": campaign_id})
 

@@ -29,22 +29,29 @@ from libs.common.events import (
     Event,
     MessagesCancelled,
     MessagesFailed,
+    MessagesHeldOut,
     MessagesSent,
+    OrdersRecorded,
     ReceiptsReceived,
     SegmentDeleted,
     SegmentSaved,
+    WinnerChosen,
     message_id,
 )
+from libs.common.events.base import EVENT_TYPES
 from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
-from libs.common.streams import CAMPAIGN_EVENTS, RECEIPT, StreamConsumer, StreamProducer
+from libs.common.streams import CAMPAIGN_EVENTS, INGEST, RECEIPT, StreamConsumer, StreamProducer
 from libs.common.worker import make_consumer, run_consumers
+from services.campaign.attribution import Attribution, CampaignSetups
+from services.campaign.attribution_store import AttributionStore
 from services.campaign.models import normalise_tags
 from services.campaign.progress import Progress
 from services.campaign.settings import CampaignSettings
 from services.campaign.store import CampaignStore
 from services.campaign.tally import MessageState, Tally
+from services.campaign.winner import WinnerPicker
 
 log = get_logger(__name__)
 
@@ -56,6 +63,7 @@ class Deps:
     store: CampaignStore
     tally: Tally
     progress: Progress
+    attribution: Attribution
 
 
 # -- stream ``receipt`` ------------------------------------------------------------------
@@ -73,6 +81,7 @@ def record_sent(events: list[MessagesSent], deps: Deps) -> None:
         for m in event.messages
     ]
     _apply(states, deps)
+    deps.attribution.sent(events)
 
 
 def record_failed(events: list[MessagesFailed], deps: Deps) -> None:
@@ -109,6 +118,23 @@ def record_receipts(events: list[ReceiptsReceived], deps: Deps) -> None:
         for r in event.receipts
     ]
     _apply(states, deps)
+    deps.attribution.delivered(events)
+
+
+def record_held_out(events: list[MessagesHeldOut], deps: Deps) -> None:
+    """A variant campaign's holdout: final at once, and touched for attribution."""
+    states = [
+        MessageState(message_id(e.campaign_id, cid), e.campaign_id, cid, "held_out", e.at)
+        for e in events
+        for cid in e.customer_ids
+    ]
+    _apply(states, deps)
+    deps.attribution.held_out(events)
+
+
+# -- stream ``ingest`` -------------------------------------------------------------------
+def record_orders(events: list[OrdersRecorded], deps: Deps) -> None:
+    deps.attribution.orders(events)
 
 
 def _apply(states: list[MessageState], deps: Deps) -> None:
@@ -143,6 +169,7 @@ RECEIPT_HANDLERS: dict[type[Event], Callable[..., None]] = {
     MessagesFailed: record_failed,
     MessagesCancelled: record_cancelled,
     ReceiptsReceived: record_receipts,
+    MessagesHeldOut: record_held_out,
 }
 
 CAMPAIGN_EVENT_HANDLERS: dict[type[Event], Callable[..., None]] = {
@@ -156,7 +183,16 @@ CAMPAIGN_EVENT_HANDLERS: dict[type[Event], Callable[..., None]] = {
     CampaignCompleted: ignore,
     SegmentSaved: ignore,
     SegmentDeleted: ignore,
+    WinnerChosen: ignore,
 }
+
+# Orders only; the other entries of ``ingest`` are ignored (see ``ingest_handlers``).
+INGEST_HANDLERS: dict[type[Event], Callable[..., None]] = {OrdersRecorded: record_orders}
+
+
+def ingest_handlers() -> dict[type[Event], Callable[..., None]]:
+    table = {t: ignore for t in EVENT_TYPES.values() if t.STREAM == INGEST}
+    return {**table, **INGEST_HANDLERS}
 
 
 def bind(
@@ -171,6 +207,7 @@ class Worker:
     progress: Progress
     store: CampaignStore
     tally: Tally
+    winner: WinnerPicker
 
 
 def build_worker(settings: CampaignSettings, client: redis.Redis, mongo: Any) -> Worker:
@@ -180,14 +217,19 @@ def build_worker(settings: CampaignSettings, client: redis.Redis, mongo: Any) ->
     producer = StreamProducer(client, settings.stream_maxlen, layout=settings.stream_layout())
     tally = Tally(client)
     progress = Progress(store, tally, producer, settings)
-    deps = Deps(store, tally, progress)
+    attribution_store = AttributionStore(mongo, settings.database_name("campaign"))
+    attribution_store.ensure_indexes()
+    attribution = Attribution(attribution_store, CampaignSetups(store))
+    deps = Deps(store, tally, progress, attribution)
     consumers = [
         make_consumer(client, settings, RECEIPT, GROUP, bind(RECEIPT_HANDLERS, deps)),
         make_consumer(
             client, settings, CAMPAIGN_EVENTS, GROUP, bind(CAMPAIGN_EVENT_HANDLERS, deps)
         ),
+        make_consumer(client, settings, INGEST, GROUP, bind(ingest_handlers(), deps)),
     ]
-    return Worker(consumers, progress, store, tally)
+    winner = WinnerPicker(store, attribution_store, producer)
+    return Worker(consumers, progress, store, tally, winner)
 
 
 def main() -> None:
@@ -201,11 +243,17 @@ def main() -> None:
         target=worker.progress.run_scheduler, args=(stop,), name="scheduler", daemon=True
     )
     scheduler.start()
+    picker = threading.Thread(
+        target=worker.winner.run, args=(stop, settings.scheduler_interval_s), name="winner"
+    )
+    picker.daemon = True
+    picker.start()
     try:
         run_consumers(worker.consumers, metrics_port=settings.worker_metrics_port)
     finally:
         stop.set()
         scheduler.join(timeout=10)
+        picker.join(timeout=10)
         mongo.close()
         client.close()
 

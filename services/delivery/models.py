@@ -14,7 +14,11 @@ SENT = "sent"
 DELIVERED = "delivered"
 FAILED = "failed"
 CANCELLED = "cancelled"
-STATUSES = (HELD, SENT, DELIVERED, FAILED, CANCELLED)
+# Campaigns with variants (services.delivery.experiment): never sent, and waiting for
+# the test's winner (then held).
+HOLDOUT = "holdout"
+WAITING = "waiting"
+STATUSES = (HELD, SENT, DELIVERED, FAILED, CANCELLED, HOLDOUT, WAITING)
 FINAL = (DELIVERED, FAILED, CANCELLED)
 
 

@@ -42,8 +42,9 @@ from libs.common.events import (
 )
 from libs.common.events import message_id as make_message_id
 from libs.common.logging import get_logger
+from services.delivery import experiment
 from services.delivery.backlog import wait_for_receipts
-from services.delivery.compose import Outgoing, Undeliverable, batch_key, compose
+from services.delivery.compose import Outgoing, Undeliverable, batch_key
 from services.delivery.context import Deps, utcnow
 from services.delivery.dispatch import PAUSED, record_finished, send_batch
 from services.delivery.flags import LiveControls
@@ -161,17 +162,16 @@ def send_chunk(
     # ids under other keys and be sent again. A batch whose rows all exist is skipped;
     # the others keep their keys, so the vendor answers from its record of the first
     # call. A first run leaves out recipients whose rows another chunk wrote.
-    outgoing, undeliverable = compose(
-        cid,
-        event.message,
-        event.channel,
-        fresh if hold else recipients,
-        deps.settings.workspace_format(),
+    plan = experiment.plan_chunk(
+        event, fresh if hold else recipients, deps.settings.workspace_format(), now
     )
-    undeliverable = [u for u in undeliverable if u.message_id not in existing]
+    outgoing = plan.outgoing
+    undeliverable = [u for u in plan.undeliverable if u.message_id not in existing]
     sent: list[SentMessage] = []
     failed = [_failure(u, now) for u in undeliverable]
     rows = [_row(u, now, {"status": FAILED, "reason": u.reason}) for u in undeliverable]
+    rows += [r for r in plan.rows if r["_id"] not in existing]  # holdout and waiting
+    held_out = [c for c in plan.held_out if make_message_id(cid, c) not in existing]
     cancelled: list[Outgoing] = []
     in_flight = 0
     size = deps.settings.vendor_batch_size
@@ -218,6 +218,7 @@ def send_chunk(
                 states.pause(cid)
         deps.store.insert_new(rows)
         deps.publish_outcomes(sent, failed)
+        experiment.announce_held_out(cid, held_out, deps)
     finally:
         states.done(cid, in_flight)
     if cancelled:
@@ -305,3 +306,4 @@ def _announce_existing(cid: str, docs: list[dict[str, Any]], deps: Deps) -> None
     deps.publish_outcomes(sent, failed)
     if cancelled:
         deps.publish([MessagesCancelled(campaign_id=cid, customer_ids=cancelled, at=utcnow())])
+    experiment.announce_held_out(cid, experiment.held_out_again(docs), deps)

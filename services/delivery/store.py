@@ -19,7 +19,7 @@ from pymongo.database import Database
 
 from libs.common.mongo import IndexSpec, count_matching, ensure_indexes, insert_new_reporting
 from services.delivery.metrics import MESSAGES
-from services.delivery.models import CANCELLED, HELD, SENT
+from services.delivery.models import CANCELLED, HELD, SENT, WAITING
 
 COMMUNICATIONS = "communications"
 CONTROLS = "campaign_controls"
@@ -99,6 +99,26 @@ class DeliveryStore:
     def held_batch(self, campaign_id: str, limit: int) -> list[Doc]:
         cursor = self.comms.find({"campaign_id": campaign_id, "status": HELD})
         return list(cursor.sort("_id", ASCENDING).limit(limit))
+
+    def waiting_batch(self, campaign_id: str, limit: int) -> list[Doc]:
+        cursor = self.comms.find({"campaign_id": campaign_id, "status": WAITING})
+        return list(cursor.sort("_id", ASCENDING).limit(limit))
+
+    def release_waiting(self, changes: Sequence[tuple[str, Doc]], now: datetime) -> int:
+        """Waiting rows become held (rendered) or failed, each only if still waiting."""
+        if not changes:
+            return 0
+        ops = [
+            UpdateOne(
+                {"_id": _id, "status": WAITING},
+                {
+                    "$set": {**fields, "updated_at": now},
+                    "$unset": {"recipient": "", "requested_channel": ""},
+                },
+            )
+            for _id, fields in changes
+        ]
+        return self.comms.bulk_write(ops, ordered=False).modified_count
 
     def campaigns_with_held(self) -> list[str]:
         """One indexed lookup per campaign found, plus one. Not ``distinct``: nx-27017

@@ -33,6 +33,7 @@ from libs.common.events import (
     MessagesSent,
     ReceiptsReceived,
     SendRequested,
+    WinnerChosen,
 )
 from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
@@ -50,6 +51,7 @@ from services.delivery.controls import (
     on_resumed,
     run_sweeper,
 )
+from services.delivery.experiment import on_winner_chosen
 from services.delivery.flags import LiveControls
 from services.delivery.ledger import SentLedger
 from services.delivery.ratelimit import RateLimiter
@@ -78,6 +80,7 @@ CONTROL_HANDLERS: dict[type[Event], DepsHandler] = {
     CampaignResumed: on_resumed,
     CampaignCancelled: on_cancelled,
     CampaignCompleted: on_completed,
+    WinnerChosen: on_winner_chosen,
 }
 
 # role -> (stream, group, handlers); other entry types on the stream are ignored

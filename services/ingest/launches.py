@@ -23,7 +23,13 @@ from libs.common.events import AudienceResolved, CampaignLaunched, SendRequested
 from libs.common.logging import get_logger
 from libs.common.rules import now_utc
 from services.ingest.handlers import Deps
-from services.ingest.resolver import keep_claimed, recipient, resolve_audience, wait_for_room
+from services.ingest.resolver import (
+    chunk_entry,
+    keep_claimed,
+    recipient,
+    resolve_audience,
+    wait_for_room,
+)
 
 log = get_logger(__name__)
 
@@ -65,16 +71,8 @@ def replay_audience(event: CampaignLaunched, resolution: dict[str, Any], deps: D
 
     for chunk, ids in store.chunk_members(event.campaign_id):
         docs = store.customers_in_order(ids)  # an erased customer is left out
-        pending.append(
-            SendRequested(
-                campaign_id=event.campaign_id,
-                message=event.message,
-                channel=event.channel,
-                chunk=chunk,
-                recipients=[recipient(doc, event.fields) for doc in docs],
-                replay=True,
-            )
-        )
+        recipients = [recipient(doc, event.fields) for doc in docs]
+        pending.append(chunk_entry(event, chunk, recipients, replay=True))
         chunks += 1
         members += len(docs)
         if len(pending) >= settings.send_chunks_per_flush:

@@ -78,6 +78,21 @@ def recipient(doc: dict[str, Any], fields: list[str]) -> Recipient:
     )
 
 
+def chunk_entry(
+    event: CampaignLaunched, chunk: int, recipients: list[Recipient], *, replay: bool = False
+) -> SendRequested:
+    """The send entry of one chunk of the launched campaign's audience."""
+    return SendRequested(
+        campaign_id=event.campaign_id,
+        message=event.message,
+        channel=event.channel,
+        chunk=chunk,
+        recipients=recipients,
+        experiment=event.experiment,
+        replay=replay,
+    )
+
+
 def resolve_audience(event: CampaignLaunched, deps: Deps) -> None:
     store, settings = deps.store, deps.settings
     try:
@@ -112,15 +127,7 @@ def resolve_audience(event: CampaignLaunched, deps: Deps) -> None:
 
     def close_chunk() -> None:
         nonlocal batch, chunk, total
-        pending.append(
-            SendRequested(
-                campaign_id=event.campaign_id,
-                message=event.message,
-                channel=event.channel,
-                chunk=chunk,
-                recipients=batch,
-            )
-        )
+        pending.append(chunk_entry(event, chunk, batch))
         chunk += 1
         total += len(batch)
         batch = []

@@ -35,6 +35,7 @@ def test_figures_fold_counts_reasons_and_timeline() -> None:
         {"_id": f"failed|{b}|blocked|by carrier", "n": 1},
         {"_id": f"rejected|{b + 10}|invalid number", "n": 4},
         {"_id": "cancelled", "n": 6},
+        {"_id": "held_out", "n": 8},
         {"_id": "garbage", "n": 99},
     ]
     figures = stats.figures_from_groups(groups)
@@ -45,6 +46,7 @@ def test_figures_fold_counts_reasons_and_timeline() -> None:
         "rejected": 4,
         "cancelled": 6,
         "unknown": 0,
+        "held_out": 8,
     }
     assert figures.reasons == {"blocked|by carrier": 1, "invalid number": 4}
     assert figures.timeline == {

@@ -135,3 +135,13 @@ def test_equal_variants_have_no_winner_and_send_the_control() -> None:
 def test_a_worse_challenger_never_wins() -> None:
     decision = pick_winner([VariantCounts("A", 200, 2000), VariantCounts("B", 100, 2000)])
     assert decision.winner is None and decision.send == "A"
+
+
+def test_wilson_interval_of_a_single_rate() -> None:
+    from services.campaign.lift import rate_interval
+
+    # 0 of 10: the upper bound is z^2 / (n + z^2) = 0.2775 (Wilson 1927).
+    assert rate_interval(0, 10) == pytest.approx((0.0, 0.277533), abs=1e-6)
+    # 50 of 100: 0.4038 to 0.5962 (Newcombe 1998, table I method 3).
+    assert rate_interval(50, 100) == pytest.approx((0.403832, 0.596168), abs=1e-6)
+    assert rate_interval(0, 0) == (0.0, 0.0)

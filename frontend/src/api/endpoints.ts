@@ -10,6 +10,7 @@ import type {
   AuthConfig,
   Campaign,
   CampaignOverview,
+  CampaignResults,
   Communication,
   Customer,
   CustomerDetail,
@@ -28,6 +29,8 @@ import type {
   MessagePreview,
   StreamInfo,
   User,
+  Variant,
+  WinnerSetup,
 } from "./types";
 
 // -- auth --
@@ -98,16 +101,22 @@ export interface NewCampaign {
   name: string;
   segmentRules?: RulesJson;
   segmentId?: string;
-  message: string;
+  message?: string;
   scheduledAt?: string;
   tags?: string[];
   channel?: string;
+  variants?: Variant[];
+  holdoutShare?: number;
+  winner?: WinnerSetup;
+  attributionDays?: number;
 }
 export const createCampaign = (body: NewCampaign) => request<Campaign>("POST", "/api/campaigns", { body });
 export const listCampaigns = (params: { page: number; pageSize: number; status?: string }) =>
   request<Page<Campaign>>("GET", "/api/campaigns", { query: params });
 export const getCampaign = (id: string) =>
   request<Campaign>("GET", `/api/campaigns/${encodeURIComponent(id)}`);
+export const getCampaignResults = (id: string) =>
+  request<CampaignResults>("GET", `/api/campaigns/${encodeURIComponent(id)}/results`);
 export const getRealtime = (id: string) =>
   request<Realtime>("GET", `/api/campaigns/${encodeURIComponent(id)}/realtime`);
 export const campaignEventsUrl = (id: string) => `/api/campaigns/${encodeURIComponent(id)}/events`;

@@ -35,7 +35,13 @@ export interface AuditEntry {
   id: string;
   at: string;
   action: string;
-  actor: { userId?: string | null; email?: string | null; role?: string | null; via: string; keyId?: string | null };
+  actor: {
+    userId?: string | null;
+    email?: string | null;
+    role?: string | null;
+    via: string;
+    keyId?: string | null;
+  };
   method: string;
   path: string;
   target?: string | null;
@@ -132,6 +138,71 @@ export interface Campaign {
   cancelled?: number;
   pending?: number;
   deliveryRate?: number;
+  attributionDays?: number;
+  experiment?: Experiment;
+}
+
+export interface Variant {
+  id: string;
+  message: string;
+  /** Percent of the messaged customers. */
+  share: number;
+}
+
+export interface WinnerSetup {
+  metric: "deliveryRate" | "conversionRate";
+  testShare: number;
+  afterSeconds: number;
+  confidence?: number;
+}
+
+export interface Experiment {
+  variants: Variant[];
+  holdoutShare: number;
+  winner?: WinnerSetup;
+}
+
+export interface ResultGroup {
+  id: string;
+  recipients: number;
+  delivered: number;
+  conversions: number;
+  revenue: number;
+  conversionRate: number;
+  /** The rate's 95% interval. */
+  low: number;
+  high: number;
+  revenuePerRecipient: number;
+}
+
+export interface LiftResult {
+  absolute: number;
+  relative: number | null;
+  low: number;
+  high: number;
+  significant: boolean;
+  confidence: number;
+  pValue?: number | null;
+}
+
+export interface WinnerDecision {
+  metric: string;
+  send: string;
+  winner: string | null;
+  confidence: number;
+  reason: string;
+  decidedAt?: string;
+  figures: Record<string, { recipients: number; successes: number; rate: number }>;
+}
+
+export interface CampaignResults {
+  campaignId: string;
+  attributionDays: number;
+  variants: ResultGroup[];
+  holdout: ResultGroup | null;
+  lift: LiftResult | null;
+  revenueLift: LiftResult | null;
+  winner?: WinnerDecision;
 }
 
 export interface Realtime {
@@ -154,6 +225,8 @@ export interface CampaignOverview {
   sent: number;
   delivered: number;
   failed: number;
+  /** Orders attributed to messaged customers (holdouts excluded). */
+  attributedRevenue?: number;
   daily: { date: string; sent: number; delivered: number; failed: number }[];
 }
 

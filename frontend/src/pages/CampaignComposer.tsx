@@ -9,6 +9,12 @@ import { AudiencePreviewPanel } from "../components/AudiencePreviewPanel";
 import { MessageEditor } from "../components/MessageEditor";
 import { RuleBuilder } from "../components/RuleBuilder";
 import {
+  VariantEditor,
+  experimentProblems,
+  newExperiment,
+  type ExperimentDraft,
+} from "../components/VariantEditor";
+import {
   Button,
   Card,
   ErrorState,
@@ -57,6 +63,7 @@ export function CampaignComposer() {
   const [when, setWhen] = useState<"now" | "later">("now");
   const [scheduledAt, setScheduledAt] = useState("");
   const [confirming, setConfirming] = useState(false);
+  const [experiment, setExperiment] = useState<ExperimentDraft>();
   const [error, setError] = useState<unknown>();
 
   const sampleId = preview.preview?.sample[0]?.id;
@@ -83,8 +90,9 @@ export function CampaignComposer() {
   const scheduleInPast = when === "later" && scheduledAt !== "" && new Date(scheduledAt).getTime() <= Date.now();
   const canReview =
     name.trim() !== "" &&
-    message.trim() !== "" &&
-    (messagePreview.stale || messagePreview.errors.length === 0) &&
+    (experiment
+      ? experimentProblems(experiment).length === 0
+      : message.trim() !== "" && (messagePreview.stale || messagePreview.errors.length === 0)) &&
     Boolean(rules) &&
     preview.nodeErrors.size === 0 &&
     (when === "now" || (scheduledAt !== "" && !scheduleInPast));
@@ -193,13 +201,30 @@ export function CampaignComposer() {
             </div>
           </Card>
           <Card title="Message">
-            <MessageEditor
-              value={message}
-              onChange={setMessage}
-              sample={sample}
-              preview={messagePreview}
-              serverErrors={fieldErrors(error, "message")}
-            />
+            <label className="mb-2 flex items-center gap-2 text-sm">
+              <input
+                type="checkbox"
+                checked={Boolean(experiment)}
+                onChange={(e) => setExperiment(e.target.checked ? newExperiment(message) : undefined)}
+              />
+              A/B test: several variants and a holdout
+            </label>
+            {experiment ? (
+              <VariantEditor
+                value={experiment}
+                onChange={setExperiment}
+                sample={sample}
+                serverErrors={[...fieldErrors(error, "variants"), ...fieldErrors(error, "holdoutShare")]}
+              />
+            ) : (
+              <MessageEditor
+                value={message}
+                onChange={setMessage}
+                sample={sample}
+                preview={messagePreview}
+                serverErrors={fieldErrors(error, "message")}
+              />
+            )}
           </Card>
         </div>
         <div className="min-w-0 space-y-4">
@@ -308,7 +333,8 @@ export function CampaignComposer() {
       {confirming && rules && (
         <ConfirmLaunch
           name={name}
-          message={message}
+          message={experiment ? experiment.variants[0].message : message}
+          experiment={experiment}
           rules={rules}
           segmentId={mode === "segment" ? segmentId : undefined}
           scheduledAt={when === "later" && scheduledAt ? new Date(scheduledAt).toISOString() : undefined}
@@ -333,6 +359,7 @@ export function CampaignComposer() {
 function ConfirmLaunch(props: {
   name: string;
   message: string;
+  experiment?: ExperimentDraft;
   rules: ReturnType<typeof toRulesJson>;
   segmentId?: string;
   scheduledAt?: string;
@@ -354,7 +381,14 @@ function ConfirmLaunch(props: {
     try {
       const campaign = await createCampaign({
         name: props.name.trim(),
-        message: props.message,
+        ...(props.experiment
+          ? {
+              variants: props.experiment.variants,
+              holdoutShare: props.experiment.holdoutShare,
+              winner: props.experiment.winner,
+              attributionDays: props.experiment.attributionDays,
+            }
+          : { message: props.message }),
         ...(props.segmentId ? { segmentId: props.segmentId } : { segmentRules: rules }),
         scheduledAt: props.scheduledAt,
         tags: props.tags.length ? props.tags : undefined,
@@ -384,7 +418,21 @@ function ConfirmLaunch(props: {
           </p>
         )}
         <p className="text-xs text-slate-500">{describeRules(rules)}</p>
-        <p className="whitespace-pre-wrap rounded bg-slate-50 p-2">{props.message}</p>
+        {props.experiment ? (
+          <ul className="space-y-1">
+            {props.experiment.variants.map((v) => (
+              <li key={v.id} className="whitespace-pre-wrap rounded bg-slate-50 p-2">
+                <strong>
+                  {v.id} ({v.share}%)
+                </strong>{" "}
+                {v.message}
+              </li>
+            ))}
+            <li className="text-xs text-slate-600">{props.experiment.holdoutShare}% held out, not messaged</li>
+          </ul>
+        ) : (
+          <p className="whitespace-pre-wrap rounded bg-slate-50 p-2">{props.message}</p>
+        )}
         {props.sampleText && (
           <p className="text-xs text-slate-600">
             {props.sampleName} will read:{" "}

@@ -11,6 +11,7 @@ import {
 import type { PerformanceSummary } from "../api/types";
 import { DeliveryBars } from "../components/Charts";
 import { Pager } from "../components/Pager";
+import { ResultsPanel } from "../components/ResultsPanel";
 import {
   Button,
   Card,
@@ -181,10 +182,30 @@ export function CampaignPage() {
                 <p className="text-xs text-slate-500">
                   Audience: {c.segmentRules ? describeRules(c.segmentRules) : `segment ${c.segmentId}`}
                 </p>
-                <p className="mt-2 whitespace-pre-wrap rounded bg-slate-50 p-2 text-sm">{c.message}</p>
+                {c.experiment ? (
+                  <ul className="mt-2 space-y-1 text-sm" data-testid="campaign-variants">
+                    {c.experiment.variants.map((v) => (
+                      <li key={v.id} className="whitespace-pre-wrap rounded bg-slate-50 p-2">
+                        <strong>
+                          {v.id} ({v.share}%)
+                        </strong>{" "}
+                        {v.message}
+                      </li>
+                    ))}
+                    <li className="text-xs text-slate-500">
+                      Holdout {c.experiment.holdoutShare}%
+                      {c.experiment.winner
+                        ? ` · test ${c.experiment.winner.testShare}%, winner by ${c.experiment.winner.metric} after ${Math.round(c.experiment.winner.afterSeconds / 60)} min`
+                        : ""}
+                    </li>
+                  </ul>
+                ) : (
+                  <p className="mt-2 whitespace-pre-wrap rounded bg-slate-50 p-2 text-sm">{c.message}</p>
+                )}
               </Card>
             </div>
           </div>
+          <ResultsPanel campaignId={id} />
           <Communications id={id} refreshKey={done} />
         </>
       )}
@@ -239,7 +260,7 @@ function AiSummary({ id }: { id: string }) {
   );
 }
 
-const COMM_STATUSES = ["", "pending", "sent", "delivered", "failed", "cancelled"];
+const COMM_STATUSES = ["", "pending", "sent", "delivered", "failed", "cancelled", "holdout", "waiting"];
 const COMM_PAGE = 20;
 
 function Communications({ id, refreshKey }: { id: string; refreshKey: number }) {

@@ -30,7 +30,7 @@ export function Dashboard() {
           <ErrorState error={overview.error} onRetry={overview.reload} />
         </div>
       ) : null}
-      <div className="mt-3 grid grid-cols-2 gap-3 md:grid-cols-4 xl:grid-cols-7">
+      <div className="mt-3 grid grid-cols-2 gap-3 md:grid-cols-4 xl:grid-cols-8">
         <Stat label="Customers" value={customers.loading && !c ? "…" : formatNumber(c?.customers)} />
         <Stat label="Orders" value={customers.loading && !c ? "…" : formatNumber(c?.orders)} />
         <Stat label="Revenue" value={customers.loading && !c ? "…" : formatCompactMoney(c?.revenue)} />
@@ -42,6 +42,7 @@ export function Dashboard() {
           hint={o && o.sent ? formatPercent((100 * o.delivered) / o.sent) : undefined}
         />
         <Stat label="Failed" value={formatNumber(o?.failed)} />
+        <Stat label="Attributed revenue" value={formatCompactMoney(o?.attributedRevenue)} />
       </div>
       <div className="mt-4 grid gap-4 xl:grid-cols-2">
         <Card title="Messages over time">

@@ -26,6 +26,12 @@ from libs.common.events.delivery import (
     SentMessage,
     message_id,
 )
+from libs.common.events.experiment import (
+    Experiment,
+    MessagesHeldOut,
+    VariantSpec,
+    WinnerChosen,
+)
 from libs.common.events.ingest import (
     CustomerRecord,
     CustomersUpserted,
@@ -47,9 +53,11 @@ __all__ = [
     "CustomerRecord",
     "CustomersUpserted",
     "Event",
+    "Experiment",
     "FailedMessage",
     "MessagesCancelled",
     "MessagesFailed",
+    "MessagesHeldOut",
     "MessagesSent",
     "OrderRecord",
     "OrdersRecorded",
@@ -60,6 +68,8 @@ __all__ = [
     "SegmentSaved",
     "SendRequested",
     "SentMessage",
+    "VariantSpec",
+    "WinnerChosen",
     "decode",
     "encode",
     "message_id",

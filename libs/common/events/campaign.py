@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from libs.common.events.base import Event
+from libs.common.events.experiment import Experiment
 
 
 class CampaignLaunched(Event):
@@ -25,6 +26,7 @@ class CampaignLaunched(Event):
     # without a final state: the resolver sends every stored chunk again (delivery
     # sends only what it never sent) instead of answering "already resolved".
     replay: bool = False
+    experiment: Experiment | None = None  # variants and holdout; None: ``message`` to all
 
 
 class CampaignCreated(Event):

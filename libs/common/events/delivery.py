@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from libs.common.events.base import Event, split_records
+from libs.common.events.experiment import Experiment
 
 
 def message_id(campaign_id: str, customer_id: str) -> str:
@@ -40,6 +41,9 @@ class SendRequested(Event):
     # Sent again from the audience stored at resolution (a stalled campaign): handled
     # as a redelivery (same batches and vendor keys; rows that exist are re-announced).
     replay: bool = False
+    # Variants and holdout: each recipient gets their variant's message (``message`` is
+    # the control's); None: ``message`` to every recipient.
+    experiment: Experiment | None = None
 
     def partition_key(self) -> str:
         return f"{self.campaign_id}:{self.chunk}"

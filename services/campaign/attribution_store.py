@@ -1,0 +1,87 @@
+"""MongoDB collections of attribution (database ``<prefix>campaign``), beside
+services.campaign.store:
+
+- ``touches``: one per (campaign, customer) that was messaged or held out —
+  ``{_id: "<campaign>:<customer>", campaign_id, customer_id, group?, sent_ms?,
+  touched_ms?}``. ``group`` is the variant id or ``holdout`` (absent for a campaign
+  without variants, a journey's send included); ``touched_ms`` is when the message was
+  delivered (when a holdout customer was held out).
+- ``conversions``: one per attributed order — ``{_id: <order id>, campaign_id,
+  customer_id, group?, amount, placed_ms}``; the first attribution of an order stays.
+
+Every write is idempotent (a conditional insert, or an upsert setting the same values
+again), so redelivered entries change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo import ASCENDING, MongoClient, UpdateOne
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from libs.common.mongo import IndexSpec, count_matching, ensure_indexes, insert_new
+
+Doc = dict[str, Any]
+
+INDEXES = (
+    IndexSpec("touches", [("customer_id", ASCENDING)], name="customer"),
+    IndexSpec("touches", [("campaign_id", ASCENDING), ("group", ASCENDING)], name="campaign"),
+    IndexSpec("conversions", [("campaign_id", ASCENDING)], name="campaign"),
+)
+
+
+class AttributionStore:
+    def __init__(self, client: MongoClient[Doc], database: str) -> None:
+        self.db: Database[Doc] = client[database]
+        self.touches: Collection[Doc] = self.db["touches"]
+        self.conversions: Collection[Doc] = self.db["conversions"]
+
+    def ensure_indexes(self) -> None:
+        ensure_indexes(self.db, INDEXES)
+
+    def set_touches(self, touches: Sequence[Doc]) -> None:
+        """Upsert each ``{_id, ...fields}`` (fields are the same on every redelivery)."""
+        ops = [
+            UpdateOne(
+                {"_id": t["_id"]}, {"$set": {k: v for k, v in t.items() if k != "_id"}}, upsert=True
+            )
+            for t in touches
+        ]
+        if ops:
+            self.touches.bulk_write(ops, ordered=False)
+
+    def add_touches(self, touches: Sequence[Doc]) -> None:
+        """Insert touches that do not exist yet (the first one stays)."""
+        insert_new(self.touches, touches)
+
+    def touches_of(self, customer_ids: Sequence[str]) -> list[Doc]:
+        found: list[Doc] = []
+        ids = list(dict.fromkeys(customer_ids))
+        for start in range(0, len(ids), 1000):
+            found += self.touches.find(
+                {"customer_id": {"$in": ids[start : start + 1000]}, "touched_ms": {"$exists": True}}
+            )
+        return found
+
+    def add_conversions(self, conversions: Sequence[Doc]) -> int:
+        return insert_new(self.conversions, conversions)
+
+    def count(self, campaign_id: str, group: str | None, *, field: str) -> int:
+        query: Doc = {"campaign_id": campaign_id, field: {"$exists": True}}
+        query["group"] = group if group is not None else {"$exists": False}
+        return count_matching(self.touches, query)
+
+    def conversions_of(self, campaign_id: str) -> list[Doc]:
+        return list(self.conversions.find({"campaign_id": campaign_id}))
+
+    def revenue_by_campaign(self) -> dict[str, float]:
+        """Attributed revenue per campaign, of messaged customers (not the holdout's)."""
+        totals: dict[str, float] = {}
+        for doc in self.conversions.find({}, {"campaign_id": 1, "amount": 1, "group": 1}):
+            if doc.get("group") != "holdout":
+                cid = doc["campaign_id"]
+                totals[cid] = totals.get(cid, 0.0) + float(doc["amount"])
+        return totals
