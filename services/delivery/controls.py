@@ -11,6 +11,7 @@ before a resume.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 
 from libs.common.events import (
@@ -41,7 +42,7 @@ LOCK_TTL_S = 300
 CANCEL_BATCH = 1000
 
 
-def on_paused(events: list[CampaignPaused | CampaignAutoPaused], deps: Deps) -> None:
+def on_paused(events: Sequence[CampaignPaused | CampaignAutoPaused], deps: Deps) -> None:
     now = utcnow()
     for event in events:
         set_state(deps, event.campaign_id, PAUSED, event.reason, now)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +50,7 @@ log = get_logger(__name__)
 Marks = dict[str, tuple[str, str]]  # message id -> (status, token) after the writes
 
 
-def handle_receipt_stream(events: list[Event], deps: Deps) -> None:
+def handle_receipt_stream(events: Sequence[Event], deps: Deps) -> None:
     """A run of the ``receipt`` stream's entries (``MessagesFailed`` and
     ``MessagesCancelled`` are for other groups: their rows are written already)."""
     writes = ReceiptWrites(deps, utcnow(), uuid.uuid4().hex[:16])
@@ -231,7 +232,3 @@ def _final_fields(receipt: Receipt, token: str, now: datetime) -> dict[str, Any]
     if receipt.reason:
         fields["reason"] = receipt.reason
     return fields
-
-
-def ignore(events: list[Event], deps: Deps) -> None:
-    """Entries of the stream meant for other groups."""

@@ -7,14 +7,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
-from functools import partial
-from typing import Any
 
-from libs.common.events import CampaignLaunched, CustomersUpserted, Event, OrdersRecorded
+from libs.common.events import CampaignLaunched, CustomersUpserted, OrdersRecorded
 from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
+from libs.common.registry import Registry, on
 from libs.common.streams import INGEST, SEGMENT, StreamConsumer, StreamProducer
 from libs.common.worker import make_consumer, run_consumers
 from services.ingest.audience import api_audience_source
@@ -25,13 +23,16 @@ from services.ingest.store import CustomerStore
 
 log = get_logger(__name__)
 
-HandlerFn = Callable[[list[Any], Deps], None]
-
-# group -> (stream, {entry type: handler})
-HANDLERS: dict[str, tuple[str, Mapping[type[Event], HandlerFn]]] = {
-    "ingest": (INGEST, {CustomersUpserted: upsert_customers, OrdersRecorded: record_orders}),
-    "segment": (SEGMENT, {CampaignLaunched: resolve_audiences}),
+HANDLERS: dict[str, Registry[Deps]] = {
+    "ingest": Registry(
+        INGEST,
+        "ingest",
+        routes=[on(CustomersUpserted, upsert_customers), on(OrdersRecorded, record_orders)],
+        ignored=[],
+    ),
+    "segment": Registry(SEGMENT, "segment", routes=[on(CampaignLaunched, resolve_audiences)]),
 }
+REGISTRIES = tuple(HANDLERS.values())
 
 
 def build_deps(settings: IngestSettings) -> Deps:
@@ -53,9 +54,8 @@ def build_deps(settings: IngestSettings) -> Deps:
 
 
 def build_consumer(group: str, deps: Deps) -> StreamConsumer:
-    stream, table = HANDLERS[group]
-    bound = {event: partial(handler, deps=deps) for event, handler in table.items()}
-    return make_consumer(deps.redis, deps.settings, stream, group, bound)
+    registry = HANDLERS[group]
+    return make_consumer(deps.redis, deps.settings, registry.stream, group, registry.bind(deps))
 
 
 def main(argv: list[str] | None = None) -> None:
