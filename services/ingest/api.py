@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from libs.common.errors import AppError, NotFound, ValidationFailed
+from libs.common.errors import NotFound, PayloadTooLarge, PreviewNotReady, ValidationFailed
 from libs.common.gc_pause import cyclic_gc_paused
 from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
 from services.ingest import metrics
@@ -32,7 +32,7 @@ from services.ingest.models import (
     openapi_body,
 )
 from services.ingest.orders import first_versions
-from services.ingest.readmodel import PreviewModel, PreviewNotReady
+from services.ingest.readmodel import PreviewModel
 from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
 
@@ -46,11 +46,6 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-class PayloadTooLarge(AppError):
-    status = 413
-    code = "payload_too_large"
 
 
 # -- ingestion -------------------------------------------------------------------------
@@ -278,10 +273,7 @@ async def list_customers(
     needle = unicodedata.normalize("NFC", q.strip()) if q else ""  # stored text is NFC
     skip = (page - 1) * page_size
     store = request.app.state.store
-    try:
-        model = await _current_model(request)
-    except PreviewNotReady as exc:
-        return _retry_later(exc)
+    model = await _current_model(request)
     if model is not None:
         # the model orders and counts; the database only fetches the page by _id
         ids, total = list_page(
@@ -362,16 +354,8 @@ async def _current_model(request: Request) -> PreviewModel | None:
     return None
 
 
-def _retry_later(exc: PreviewNotReady) -> Response:
-    headers = {"Retry-After": str(exc.retry_after)}
-    return Response(orjson.dumps(exc.to_body()), 503, headers, "application/json")
-
-
 async def _preview(request: Request, raw: Any, sample_size: int) -> Response:
-    try:
-        return _json(await _preview_body(request, raw, sample_size))
-    except PreviewNotReady as exc:
-        return _retry_later(exc)
+    return _json(await _preview_body(request, raw, sample_size))
 
 
 async def _preview_body(request: Request, raw: Any, sample_size: int) -> dict[str, Any]:
@@ -419,7 +403,7 @@ async def audience_ids_route(request: Request, body: AudienceIdsIn) -> Response:
     then walks the database."""
     model: PreviewModel | None = request.app.state.preview
     if model is None or not model.ready or not await model.wait_caught_up(AUDIENCE_CATCH_UP_S):
-        return _retry_later(PreviewNotReady("the read model is not current", {"retryAfter": 1}))
+        raise PreviewNotReady("the read model is not current", {"retryAfter": 1})
     group = parse_rules(body.rules)
     columns = model.columns
     ids = await asyncio.to_thread(

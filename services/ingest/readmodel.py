@@ -25,7 +25,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from libs.common.errors import AppError
+from libs.common.errors import PreviewNotReady
 from libs.common.logging import get_logger
 from services.ingest import listing, metrics
 from services.ingest.changes import CHANGES_STREAM, parse_docs
@@ -48,18 +48,6 @@ def _id_tuple(entry_id: str) -> tuple[int, int]:
 
 def _parse_all(entries: list[tuple[Any, dict[bytes, bytes]]]) -> list[dict[str, Any]]:
     return [doc for _entry_id, fields in entries for doc in parse_docs(fields)]
-
-
-class PreviewNotReady(AppError):
-    """The read model cannot answer yet (a preview, a customer list) and the database
-    is too big to scan instead."""
-
-    status = 503
-    code = "preview_not_ready"
-
-    def __init__(self, message: str, details: dict[str, Any]) -> None:
-        super().__init__(message, details)
-        self.retry_after = int(details["retryAfter"])
 
 
 class PreviewModel:
