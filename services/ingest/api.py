@@ -19,10 +19,11 @@ from libs.common.errors import NotFound, PayloadTooLarge, PreviewNotReady, Valid
 from libs.common.gc_pause import cyclic_gc_paused
 from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
 from services.ingest import metrics
+from services.ingest.audience.listing import SORTS, audience_ids, list_page, search_query
+from services.ingest.audience.readmodel import PreviewModel
 from services.ingest.idempotency import body_digest
 from services.ingest.imports import parse_csv
 from services.ingest.intake import KINDS, encode_partitioned, validate_body
-from services.ingest.listing import SORTS, audience_ids, list_page, search_query
 from services.ingest.models import (
     AudienceIdsIn,
     CustomerIn,
@@ -32,7 +33,6 @@ from services.ingest.models import (
     openapi_body,
 )
 from services.ingest.orders import first_versions
-from services.ingest.readmodel import PreviewModel
 from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
 

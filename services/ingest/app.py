@@ -14,8 +14,8 @@ from libs.common.redis_client import make_async_redis
 from libs.common.streams.appender import make_appender
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.ingest.api import internal_router, router
+from services.ingest.audience.readmodel import PreviewModel
 from services.ingest.idempotency import IdempotencyStore
-from services.ingest.readmodel import PreviewModel
 from services.ingest.settings import IngestSettings
 from services.ingest.store import CustomerStore
 

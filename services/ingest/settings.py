@@ -28,7 +28,7 @@ class IngestSettings(CommonSettings):
     send_backlog_max: int = Field(200, ge=0)
     send_backlog_poll_s: float = Field(0.2, gt=0)
     # The ingest API the resolver asks for a campaign's audience (its read model); empty:
-    # the resolver walks the database (services/ingest/audience.py says why not to).
+    # the resolver walks the database (services/ingest/audience/source.py says why not to).
     api_url: str = ""
     api_timeout_s: float = 60.0
     # Ids asked of it at a time: the resolver and the API hold one page, not a whole

@@ -15,9 +15,9 @@ from libs.common.redis_client import make_redis
 from libs.common.registry import Registry, on
 from libs.common.streams import INGEST, SEGMENT, StreamConsumer, StreamProducer
 from libs.common.worker import make_consumer, run_consumers
-from services.ingest.audience import api_audience_source
+from services.ingest.audience.resolver import resolve_audiences
+from services.ingest.audience.source import api_audience_source
 from services.ingest.handlers import Deps, record_orders, upsert_customers
-from services.ingest.resolver import resolve_audiences
 from services.ingest.settings import IngestSettings
 from services.ingest.store import CustomerStore
 

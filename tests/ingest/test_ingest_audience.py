@@ -24,11 +24,11 @@ from libs.common.events import (
 )
 from libs.common.streams import StreamProducer
 from libs.common.testing.pytest_plugin import CleanEnv
-from services.ingest.changes import CHANGES_STREAM
-from services.ingest.columns import PROJECTION
+from services.ingest.audience.changes import CHANGES_STREAM
+from services.ingest.audience.columns import PROJECTION
+from services.ingest.audience.readmodel import APPLY_SLICE
+from services.ingest.audience.resolver import resolve_audience
 from services.ingest.handlers import Deps
-from services.ingest.readmodel import APPLY_SLICE
-from services.ingest.resolver import resolve_audience
 from services.ingest.worker import build_consumer
 
 pytestmark = pytest.mark.integration
@@ -428,7 +428,7 @@ def test_the_audience_route_refuses_while_the_model_is_not_current(
     assert (
         make_api(columns_enabled=False).post("/internal/audience-ids", json=body).status_code == 503
     )
-    from services.ingest.audience import api_audience_source
+    from services.ingest.audience.source import api_audience_source
 
     unreachable = api_audience_source("http://127.0.0.1:9", clean_env.internal_token, 2.0)
     assert unreachable(RULES, datetime.now(UTC), None, 10) is None  # the resolver walks instead

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import redis
 
-from services.ingest.columns import DATE_PATHS, PROJECTION
+from services.ingest.audience.columns import DATE_PATHS, PROJECTION
 
 CHANGES_STREAM = "ingest.changes"
 FIELDS = ("_id", *PROJECTION)  # the projection holds ``version``

@@ -27,9 +27,10 @@ import redis.asyncio as aioredis
 
 from libs.common.errors import PreviewNotReady
 from libs.common.logging import get_logger
-from services.ingest import listing, metrics
-from services.ingest.changes import CHANGES_STREAM, parse_docs
-from services.ingest.columns import PROJECTION, Columns
+from services.ingest import metrics
+from services.ingest.audience import listing
+from services.ingest.audience.changes import CHANGES_STREAM, parse_docs
+from services.ingest.audience.columns import PROJECTION, Columns
 from services.ingest.store import CustomerStore
 
 log = get_logger(__name__)

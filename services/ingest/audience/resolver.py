@@ -24,7 +24,7 @@ from libs.common.logging import get_logger
 from libs.common.rules import RuleError, compile_rules, now_utc, parse_rules
 from libs.common.streams import SEGMENT, SEND, default_consumer_name, unread_entries
 from libs.common.templates import placeholder_values
-from services.ingest.audience import audience_documents, id_pages
+from services.ingest.audience.source import audience_documents, id_pages
 from services.ingest.handlers import Deps
 from services.ingest.store import audience_filter
 
