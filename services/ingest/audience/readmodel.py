@@ -9,10 +9,11 @@ If entries were trimmed before this process read them (it fell too far behind), 
 reloads.
 
 Until the model is current, small customer bases are previewed from the database; above
-``scan_max_rows`` a preview is refused (:class:`PreviewNotReady`, 503 + Retry-After with
-the load's progress) instead: on the embedded server a full scan of a million documents
-takes minutes and starves every other client, the loader included. The loader has its
-own database client (``load_store``), so a failing request never resets its connections.
+``scan_max_rows`` a preview is refused (``current`` raises :class:`PreviewNotReady`,
+503 + Retry-After with the load's progress) instead: on the embedded server a full scan
+of a million documents takes minutes and starves every other client, the loader
+included. The loader has its own database client (``load_store``), so a failing request
+never resets its connections.
 """
 
 from __future__ import annotations
@@ -202,15 +203,27 @@ class PreviewModel:
         trimmed = int(info["entries-added"]) - int(info["length"])
         return trimmed > self.consumed
 
-    async def refuse_scan(self) -> None:
-        """Raise PreviewNotReady unless the database is small enough to count instead."""
+    async def current(self, timeout: float, *, stale_ok: bool = False) -> Columns:
+        """The columns once they hold every change written so far, waiting up to
+        ``timeout``; else PreviewNotReady saying how far the model has got (503 +
+        Retry-After). ``stale_ok``: loaded columns still behind after the wait will do
+        (a count that must never go down, see the API's ``/customers/stats``)."""
+        if self.ready and (await self.wait_caught_up(timeout) or stale_ok):
+            columns = self.columns
+            if columns is not None:  # None again if a reload began meanwhile
+                return columns
+        raise await self._not_ready()
+
+    def can_scan(self) -> bool:
+        """Is the database small enough to be asked instead (``scan_max_rows``)?"""
         size = self.columns.n if self.columns is not None else self.expected_rows
-        if size is not None and size <= self.scan_max_rows:
-            return
+        return size is not None and size <= self.scan_max_rows
+
+    async def _not_ready(self) -> PreviewNotReady:
         if self.columns is not None:
             added = int((await self._stream_info()).get("entries-added", 0))
             behind = max(0, added - self.consumed)
-            raise PreviewNotReady(
+            return PreviewNotReady(
                 "the read model is applying recent changes; retry shortly",
                 {"state": "catching_up", "changesBehind": behind, "retryAfter": 1},
             )
@@ -220,7 +233,7 @@ class PreviewModel:
         if self.expected_rows and loaded:
             remaining = max(0, self.expected_rows - loaded)
             retry = round(remaining / (loaded / max(elapsed, 0.001)))
-        raise PreviewNotReady(
+        return PreviewNotReady(
             "the read model is loading; the database is too large to scan instead",
             {
                 "state": "loading",
