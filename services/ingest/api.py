@@ -21,13 +21,12 @@ from libs.common.gc_pause import cyclic_gc_paused
 from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
 from services.ingest import metrics
 from services.ingest.audience.columns import Columns
-from services.ingest.audience.listing import SORTS, audience_ids, list_page, search_query
+from services.ingest.audience.listing import SORTS, list_page, search_query
 from services.ingest.audience.readmodel import PreviewModel
 from services.ingest.idempotency import body_digest
 from services.ingest.imports import parse_csv
 from services.ingest.intake import KINDS, encode_partitioned, validate_body
 from services.ingest.models import (
-    AudienceIdsIn,
     CustomerIn,
     IngestAnswer,
     OrderIn,
@@ -39,14 +38,11 @@ from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
 
 router = APIRouter(prefix="/api", tags=["ingest"])
-# this service's own callers (its resolver), never routed by the gateway
-internal_router = APIRouter(prefix="/internal", include_in_schema=False)
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # How long a request waits for the read model to apply the changes written before it
-# (read-your-writes); the resolver can wait longer than a person previewing.
+# (read-your-writes).
 CATCH_UP_S = 1.5
-AUDIENCE_CATCH_UP_S = 10.0
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
@@ -391,20 +387,3 @@ async def get_customer(request: Request, customer_id: str) -> Response:
         raise NotFound(f"no customer {customer_id[:128]!r}")
     orders = await asyncio.to_thread(store.orders_of, customer_id[:128])
     return _json({**customer_out(doc), "orders": [order_out(o) for o in orders]})
-
-
-@internal_router.post("/audience-ids")
-async def audience_ids_route(request: Request, body: AudienceIdsIn) -> Response:
-    """A launched campaign's audience from the read model, for the resolver of this
-    service: ids in ``_id`` order (after ``afterId``, at most ``limit``), the same
-    selection the preview counts. 503 while the model is not current: the resolver
-    then walks the database."""
-    model: PreviewModel | None = request.app.state.preview
-    if model is None:
-        raise PreviewNotReady("this process keeps no read model", {"retryAfter": 1})
-    columns = await model.current(AUDIENCE_CATCH_UP_S)
-    group = parse_rules(body.rules)
-    ids = await asyncio.to_thread(
-        lambda: audience_ids(columns, columns.audience(group, body.now), body.after_id, body.limit)
-    )
-    return _json({"ids": ids, "count": len(ids)})

@@ -13,7 +13,7 @@ from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis
 from libs.common.streams.appender import make_appender
 from libs.common.web import create_service_app, mongo_check, redis_check
-from services.ingest.api import internal_router, router
+from services.ingest.api import router
 from services.ingest.audience.readmodel import PreviewModel
 from services.ingest.idempotency import IdempotencyStore
 from services.ingest.settings import IngestSettings
@@ -68,7 +68,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     return create_service_app(
         service="ingest",
         internal_token=settings.internal_token,
-        routers=[router, internal_router],
+        routers=[router],
         readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
         lifespan=lifespan,
         direct_routes=DIRECT_ROUTES,

@@ -17,7 +17,6 @@ from typing import Annotated, Any, NotRequired
 import orjson
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -304,15 +303,6 @@ class IngestAnswer(BaseModel):
 class PreviewIn(ApiModel):
     rules: dict[str, Any]
     sample_size: Annotated[int, Field(ge=0, le=100)] = 20
-
-
-class AudienceIdsIn(ApiModel):
-    """The resolver's question to its own API: who matches these rules at ``now``."""
-
-    rules: dict[str, Any]
-    now: AwareDatetime
-    after_id: str | None = None
-    limit: int | None = Field(None, ge=1)  # at most this many ids (a page); None: all
 
 
 def openapi_body(record: type, batch_key: str | None = None) -> dict[str, Any]:

@@ -27,10 +27,9 @@ class IngestSettings(CommonSettings):
     # (0: never): a million recipients published at once were ~200 MB of Redis.
     send_backlog_max: int = Field(200, ge=0)
     send_backlog_poll_s: float = Field(0.2, gt=0)
-    # The ingest API the resolver asks for a campaign's audience (its read model); empty:
+    # The segment worker keeps its own audience read model and resolves from it; false:
     # the resolver walks the database (services/ingest/audience/source.py says why not to).
-    api_url: str = ""
-    api_timeout_s: float = 60.0
+    resolver_model: bool = True
     # Ids asked of it at a time: the resolver and the API hold one page, not a whole
     # audience (a million ids cost each of them ~70 MB more).
     audience_page_size: int = Field(50_000, ge=1)
