@@ -37,10 +37,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from libs.common.clock import now_utc
 from libs.common.errors import TransientError
 from libs.common.events import Event, MessagesSent, Receipt, ReceiptsReceived, SentMessage
 from libs.common.logging import get_logger
-from services.delivery.context import Deps, utcnow
+from services.delivery.context import Deps
 from services.delivery.dispatch import record_finished
 from services.delivery.metrics import MESSAGES, ROW_WRITES
 from services.delivery.models import DELIVERED, FAILED, HELD, SENT
@@ -54,7 +55,7 @@ Marks = dict[str, tuple[str, str]]  # message id -> (status, token) after the wr
 def handle_receipt_stream(events: Sequence[Event], deps: Deps) -> None:
     """A run of the ``receipt`` stream's entries (``MessagesFailed`` and
     ``MessagesCancelled`` are for other groups: their rows are written already)."""
-    writes = ReceiptWrites(deps, utcnow(), uuid.uuid4().hex[:16])
+    writes = ReceiptWrites(deps, now_utc(), uuid.uuid4().hex[:16])
     sent: dict[str, SentMessage] = {}
     receipts: dict[str, Receipt] = {}
     for event in events:

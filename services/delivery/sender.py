@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from libs.common.clock import now_utc
 from libs.common.errors import TransientError
 from libs.common.events import (
     FailedMessage,
@@ -45,7 +46,7 @@ from libs.common.events import message_id as make_message_id
 from libs.common.logging import get_logger
 from services.delivery.backlog import wait_for_receipts
 from services.delivery.compose import Outgoing, Undeliverable, batch_key, compose
-from services.delivery.context import Deps, utcnow
+from services.delivery.context import Deps
 from services.delivery.dispatch import PAUSED, BatchResult, record_finished, send_batch
 from services.delivery.flags import LiveControls
 from services.delivery.models import CANCELLED, FAILED, HELD, SENT
@@ -136,7 +137,7 @@ def send_chunk(
 ) -> None:
     """Handle one chunk (an auto-pause it trips is recorded in ``states``);
     ``existing_rows`` holds at least the rows already written for its recipients."""
-    now = utcnow()
+    now = now_utc()
     cid = event.campaign_id
     state = states.get(cid)
     recipients = list({r.customer_id: r for r in event.recipients}.values())
@@ -345,4 +346,4 @@ def _announce_existing(cid: str, docs: list[dict[str, Any]], deps: Deps) -> None
     cancelled = [d["customer_id"] for d in docs if d["status"] == CANCELLED]
     deps.publish_outcomes(sent, failed)
     if cancelled:
-        deps.publish([MessagesCancelled(campaign_id=cid, customer_ids=cancelled, at=utcnow())])
+        deps.publish([MessagesCancelled(campaign_id=cid, customer_ids=cancelled, at=now_utc())])

@@ -18,10 +18,11 @@ from typing import Any
 
 import redis
 
+from libs.common.clock import now_utc
 from libs.common.errors import PermanentError
 from libs.common.events import AudienceResolved, CampaignLaunched, Recipient, SendRequested
 from libs.common.logging import get_logger
-from libs.common.rules import RuleError, compile_rules, now_utc, parse_rules
+from libs.common.rules import RuleError, compile_rules, parse_rules
 from libs.common.streams import SEGMENT, SEND, default_consumer_name, unread_entries
 from libs.common.templates import placeholder_values
 from services.ingest.audience.source import audience_documents, id_pages
