@@ -16,9 +16,10 @@ import orjson
 from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from libs.common.clock import now_utc
 from libs.common.errors import NotFound, PayloadTooLarge, PreviewNotReady, ValidationFailed
 from libs.common.gc_pause import cyclic_gc_paused
-from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
+from libs.common.rules import compile_rules, parse_rules, used_fields
 from services.ingest import metrics
 from services.ingest.audience.columns import Columns
 from services.ingest.audience.listing import SORTS, list_page, search_query
@@ -370,6 +371,7 @@ async def _preview_body(request: Request, raw: Any, sample_size: int) -> dict[st
     else:
         store = request.app.state.store
         flt = audience_filter(compile_rules(group, now))
+        docs: list[dict[str, Any]]
         count, docs = await asyncio.gather(
             asyncio.to_thread(store.count, flt), asyncio.to_thread(store.sample, flt, sample_size)
         )

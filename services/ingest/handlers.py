@@ -72,4 +72,4 @@ def _after_write(
         for event in events
         if event.import_id
     ]
-    deps.store.record_import_progress(progress)  # type: ignore[arg-type]
+    deps.store.record_import_progress(progress)
