@@ -55,6 +55,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 load_batch=settings.columns_load_batch,
                 load_store=loader,
                 scan_max_rows=settings.columns_scan_max_rows,
+                snapshot_dir=settings.snapshot_dir,
+                snapshot_every=settings.snapshot_every,
+                snapshot_min_interval_s=settings.snapshot_min_interval_s,
             )
             app.state.preview.start()
         yield

@@ -40,6 +40,13 @@ class IngestSettings(CommonSettings):
     # until the model is current, previews over more customers than this answer 503
     # rather than scan the database
     columns_scan_max_rows: int = 100_000
+    # A snapshot of the read model kept here ("": none), so a restart restores it and
+    # replays the change notices since (services/ingest/audience/snapshot.py); written
+    # after a load, and again once this many notices were applied, at most once per
+    # interval. Private to the service: the file is a pickle.
+    snapshot_dir: str = ""
+    snapshot_every: int = Field(200, ge=1)
+    snapshot_min_interval_s: float = Field(60.0, ge=0)
     # ingest.changes entries kept. Each carries up to 2,000 written documents of ~300 B
     # (projected, sample data: 600 KB per full entry), and approximate trimming keeps up
     # to one stream node (100 entries) more: (400 + 100) x 600 KB = ~300 MB of Redis at

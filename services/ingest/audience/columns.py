@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from libs.common.clock import epoch_ms
 from libs.common.rules import FIELDS, Condition, Group
 from services.ingest.aggregates import version_of
 
@@ -52,13 +53,6 @@ PROJECTION = {
         *("tags", "contactable", "placeholder", "version"),
     )
 }
-
-
-def to_ms(value: datetime) -> float:
-    """Epoch milliseconds, floored as BSON stores dates."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return float((value - EPOCH) // _MS)
 
 
 def _date_ms(value: Any) -> float:
@@ -243,6 +237,10 @@ class TextColumn(_Growable):
         self.vocab = StringTable()
         self._hits: dict[str, np.ndarray] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the answer cache (requests add to it from other threads)."""
+        return {**self.__dict__, "_hits": {}}
+
     def set(self, row: int, value: Any) -> None:
         self.data[row] = self.vocab.codes([value])[0] if isinstance(value, str) else -1
 
@@ -304,6 +302,10 @@ class TagColumn(_Growable):
         self.sets: list[tuple[str, ...]] = []
         self._index: dict[tuple[str, ...], int] = {}
         self._with_tag: dict[str, np.ndarray] = {}  # per tag: which sets hold it
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the per-tag cache (requests add to it from other threads)."""
+        return {**self.__dict__, "_with_tag": {}}
 
     def code(self, tags: Any) -> int:
         new = tuple(dict.fromkeys(t for t in tags if isinstance(t, str))) if tags else ()
@@ -497,19 +499,19 @@ def _condition(cols: Columns, cond: Condition, now: datetime) -> np.ndarray:
     else:
         data = cols.dates[spec.path].data[:n]
         if op in ("inactive_days", "active_within_days"):
-            cutoff = to_ms(now - timedelta(days=value))
+            cutoff = float(epoch_ms(now - timedelta(days=value)))
             if op == "active_within_days":
                 return data >= cutoff
             return (data < cutoff) | np.isnan(data)
-        scalar = to_ms(value) if isinstance(value, datetime) else value
+        scalar = float(epoch_ms(value)) if isinstance(value, datetime) else value
     if op == "exists":
         present = ~np.isnan(data)
         return present if value else ~present
     if op == "in":
         return np.isin(data, np.asarray(value, dtype=np.float64))
     if op == "=":
-        return data == scalar
+        return np.asarray(data == scalar)
     if op == "!=":
-        return ~(data == scalar)
+        return np.asarray(~(data == scalar))
     with np.errstate(invalid="ignore"):
         return np.asarray(_CMP[op](data, scalar))

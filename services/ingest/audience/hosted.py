@@ -54,6 +54,9 @@ class HostedModel:
             store,
             make_async_redis(settings.redis_url),
             load_batch=settings.columns_load_batch,
+            snapshot_dir=settings.snapshot_dir,
+            snapshot_every=settings.snapshot_every,
+            snapshot_min_interval_s=settings.snapshot_min_interval_s,
         )
         model.start()
         return model
