@@ -87,10 +87,11 @@ class StringTable:
     """Append-only strings numbered 0, 1, ... in order of arrival, compact at scale.
 
     Older strings are packed: joined by NULs into one ``str`` with their start offsets,
-    found by value through a sorted array of their hashes (``hash`` is stable within a
-    process, and this table never leaves it). Newer ones wait in a plain list and dict
-    until they are a quarter of the packed ones, then join them (amortised O(log n)
-    repacks while the table grows).
+    found by value through a sorted array of their hashes (``hash`` is stable only within
+    a process: a pickled table, see audience/snapshot.py, leaves them out and hashes its
+    strings again when it is loaded). Newer ones wait in a plain list and dict until they
+    are a quarter of the packed ones, then join them (amortised O(log n) repacks while
+    the table grows).
     """
 
     MIN_PACK = 65_536
@@ -107,6 +108,19 @@ class StringTable:
 
     def __len__(self) -> int:
         return self._packed + len(self._tail)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # another process salts ``hash`` differently: its hashes are computed there
+        empty = np.zeros(0, dtype=np.int64)
+        return {**self.__dict__, "_hashes": empty, "_order": empty, "_lower": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        hashes = np.fromiter(
+            (hash(self[code]) for code in range(self._packed)), np.int64, self._packed
+        )
+        by_hash = np.argsort(hashes, kind="stable")
+        self._hashes, self._order = hashes[by_hash], by_hash.astype(np.int32)
 
     def __getitem__(self, code: int) -> str:
         code = int(code)
