@@ -8,6 +8,7 @@ restarted so it builds its in-memory read model from the database, as after a de
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -117,10 +118,39 @@ def _first_answer(
     return {"ms": None, "refused": refused, "first": first_status, "progress": progress}
 
 
+def _load_from_database(
+    stack: RunningStack, customers: int, warm_timeout_s: float
+) -> Figure | None:
+    """Restart the ingest API with no snapshot, so it reads every customer from the
+    database (as the first start after the data setup), and wait for the snapshot it
+    writes then. None when the stack keeps no snapshot."""
+    directory = stack.env.get("INGEST_SNAPSHOT_DIR")
+    if not directory:
+        return None
+    for old in Path(directory).glob("*.audience.pickle"):
+        old.unlink()  # taken before the data setup: the setup bypassed the notices
+    _restart_ingest_api(stack, timeout_s=300)
+    started = time.perf_counter()
+    url = stack.layout.url("ingest")
+    while time.perf_counter() - started < warm_timeout_s:
+        if _model_rows(url) >= customers and any(Path(directory).glob("*.audience.pickle")):
+            break
+        time.sleep(1)
+    seconds = time.perf_counter() - started
+    return Figure(
+        "preview_1m_database_load_s",
+        seconds,
+        "s",
+        f"from the restart of the ingest API with no snapshot to its read model holding "
+        f"{customers:,} rows read from the database and its snapshot written",
+    )
+
+
 def measure(
     stack: RunningStack, customers: int, queries: int, warm_timeout_s: float
 ) -> list[Figure]:
     label = f"{customers:,} customers"
+    database_load = _load_from_database(stack, customers, warm_timeout_s)
     ready_s = _restart_ingest_api(stack, timeout_s=300)
     started = time.perf_counter() - ready_s
     headers = internal_headers(stack)
@@ -179,9 +209,15 @@ def measure(
             cold["after_s"],
             "s",
             "from the restart of the ingest API to its first preview answered 200 "
-            "(read model loaded from the database)",
+            + (
+                "(read model restored from its snapshot, services/ingest/audience/snapshot.py)"
+                if database_load is not None
+                else "(read model loaded from the database)"
+            ),
+            "<= 30",
         ),
         Figure("preview_1m_p50_ms", percentile(latencies, 50), "ms", method),
         Figure("preview_1m_p95_ms", percentile(latencies, 95), "ms", "same run", "<= 50"),
         Figure("preview_1m_p99_ms", percentile(latencies, 99), "ms", "same run", "<= 100"),
+        *([database_load] if database_load is not None else []),
     ]

@@ -35,11 +35,9 @@ class StackLayout:
         return f"http://{self.host}:{self.ports[service]}"
 
     def wiring_env(self) -> dict[str, str]:
-        """How the services find each other (the gateway, delivery, and the ingest
-        resolver its own API)."""
+        """How the services find each other."""
         return {
             "GATEWAY_INGEST_URL": self.url("ingest"),
-            "INGEST_API_URL": self.url("ingest"),
             "CAMPAIGN_INGEST_URL": self.url("ingest"),
             "GATEWAY_CAMPAIGN_URL": self.url("campaign"),
             "GATEWAY_DELIVERY_URL": self.url("delivery"),

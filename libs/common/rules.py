@@ -56,7 +56,6 @@ OPERATORS_BY_KIND: dict[FieldKind, tuple[str, ...]] = {
     "text": ("=", "!=", "contains", "in", "exists"),
     "list": ("contains", "in", "exists"),
 }
-ALL_OPERATORS = sorted({op for ops in OPERATORS_BY_KIND.values() for op in ops})
 
 MAX_DEPTH = 8
 MAX_CONDITIONS = 200
@@ -399,7 +398,3 @@ def describe(node: Group | Condition) -> str:
         return f"{label} {node.operator} {value}"
     inner = f" {node.operator.lower()} ".join(describe(c) for c in node.conditions)
     return f"({inner})" if len(node.conditions) > 1 else inner or "everyone"
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -133,15 +133,7 @@ _UNAVAILABLE: tuple[type[Exception], ...] = (
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        headers = (
-            {"Retry-After": str(exc.details.get("retryAfter"))}
-            if (
-                exc.status == 429
-                and isinstance(exc.details, dict)
-                and exc.details.get("retryAfter")
-            )
-            else None
-        )
+        headers = None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
         return JSONResponse(exc.to_body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

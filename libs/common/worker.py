@@ -65,7 +65,7 @@ def run_consumers(
     """Run consumers (one thread each); SIGTERM stops all after their batch in hand.
 
     ``nice`` defaults to the WORKER_NICE setting."""
-    settings = CommonSettings()  # type: ignore[call-arg]  # read from the environment
+    settings = CommonSettings()  # read from the environment
     lower_priority(settings.worker_nice if nice is None else nice)
     if metrics_port:
         start_http_server(metrics_port)

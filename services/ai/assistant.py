@@ -10,6 +10,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+from libs.common.clock import now_utc
 from libs.common.errors import NotFound
 from libs.common.rules import (
     FIELDS,
@@ -17,7 +18,6 @@ from libs.common.rules import (
     Group,
     describe,
     matches,
-    now_utc,
     parse_rules,
     to_json,
 )

@@ -19,8 +19,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from libs.common.clock import now_utc
 from libs.common.errors import ValidationFailed
-from libs.common.rules import now_utc, parse_rules, to_json
+from libs.common.rules import parse_rules, to_json
 from services.ai.text_facts import AudienceFacts
 from services.ai.text_phrases import read_phrases
 from services.ai.text_slots import Slots

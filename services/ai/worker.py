@@ -4,17 +4,18 @@ one process, building the read models. ``python -m services.ai.worker [--burst]`
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
-from functools import partial
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 from libs.common import events as ev
 from libs.common.events.base import Event
 from libs.common.logging import configure_logging
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
+from libs.common.registry import Registry, on
 from libs.common.streams import names
-from libs.common.streams.consumer import StreamConsumer
+from libs.common.streams.consumer import Handler, StreamConsumer
 from libs.common.streams.producer import StreamProducer
 from libs.common.worker import make_consumer, run_consumers
 from services.ai import projections as p
@@ -22,44 +23,80 @@ from services.ai.settings import AiSettings
 from services.ai.store import AiStore
 
 GROUP = "ai"
-Handlers = Mapping[type[Event], Callable[[list[Any]], None]]
+E = TypeVar("E", bound=Event)
 
 
-def ingest_handlers(store: AiStore) -> Handlers:
-    return {
-        ev.CustomersUpserted: partial(p.customers_upserted, store=store),
-        ev.OrdersRecorded: partial(p.orders_recorded, store=store),
-    }
+@dataclass(frozen=True)
+class Deps:
+    store: AiStore
+    producer: StreamProducer | None  # None: this worker publishes nothing (tests)
 
 
-def _ignore(events: list[ev.Event]) -> None:
-    """Entries of a stream this group reads but needs nothing from."""
+def _to_store(projection: Callable[[list[E], AiStore], None]) -> Callable[[list[E], Deps], None]:
+    """A projection that needs only the store."""
+
+    def run(events: list[E], deps: Deps) -> None:
+        projection(events, deps.store)
+
+    run.__name__ = projection.__name__
+    return run
 
 
-def receipt_handlers(store: AiStore) -> Handlers:
-    return {
-        ev.MessagesSent: partial(p.messages_sent, store=store),
-        ev.ReceiptsReceived: partial(p.receipts_received, store=store),
-        ev.MessagesFailed: partial(p.messages_failed, store=store),
-        ev.MessagesCancelled: partial(p.messages_cancelled, store=store),
-        ev.MessagesHeldOut: _ignore,
-    }
+def campaigns_created(events: list[ev.CampaignCreated], deps: Deps) -> None:
+    if deps.producer is None:
+        raise RuntimeError("campaigns_created publishes tags: the worker needs a producer")
+    p.campaigns_created(events, deps.store, deps.producer)
 
 
-def campaign_event_handlers(store: AiStore, producer: StreamProducer) -> Handlers:
-    return {
-        ev.CampaignCreated: partial(p.campaigns_created, store=store, producer=producer),
-        ev.AudienceResolved: partial(p.audience_resolved, store=store),
-        ev.CampaignCompleted: partial(p.campaigns_completed, store=store),
-        ev.CampaignPaused: partial(p.campaigns_paused, store=store),
-        ev.CampaignAutoPaused: partial(p.campaigns_auto_paused, store=store),
-        ev.CampaignResumed: partial(p.campaigns_resumed, store=store),
-        ev.CampaignCancelled: partial(p.campaigns_cancelled, store=store),
-        ev.CampaignTagged: partial(p.campaigns_tagged, store=store),
-        ev.SegmentSaved: partial(p.segments_saved, store=store),
-        ev.SegmentDeleted: partial(p.segments_deleted, store=store),
-        ev.WinnerChosen: _ignore,
-    }
+INGEST_HANDLERS: Registry[Deps] = Registry(
+    names.INGEST,
+    GROUP,
+    routes=[
+        on(ev.CustomersUpserted, _to_store(p.customers_upserted)),
+        on(ev.OrdersRecorded, _to_store(p.orders_recorded)),
+    ],
+)
+RECEIPT_HANDLERS: Registry[Deps] = Registry(
+    names.RECEIPT,
+    GROUP,
+    routes=[
+        on(ev.MessagesSent, _to_store(p.messages_sent)),
+        on(ev.ReceiptsReceived, _to_store(p.receipts_received)),
+        on(ev.MessagesFailed, _to_store(p.messages_failed)),
+        on(ev.MessagesCancelled, _to_store(p.messages_cancelled)),
+    ],
+    ignored=[ev.MessagesHeldOut],
+)
+CAMPAIGN_EVENT_HANDLERS: Registry[Deps] = Registry(
+    names.CAMPAIGN_EVENTS,
+    GROUP,
+    routes=[
+        on(ev.CampaignCreated, campaigns_created),
+        on(ev.AudienceResolved, _to_store(p.audience_resolved)),
+        on(ev.CampaignCompleted, _to_store(p.campaigns_completed)),
+        on(ev.CampaignPaused, _to_store(p.campaigns_paused)),
+        on(ev.CampaignAutoPaused, _to_store(p.campaigns_auto_paused)),
+        on(ev.CampaignResumed, _to_store(p.campaigns_resumed)),
+        on(ev.CampaignCancelled, _to_store(p.campaigns_cancelled)),
+        on(ev.CampaignTagged, _to_store(p.campaigns_tagged)),
+        on(ev.SegmentSaved, _to_store(p.segments_saved)),
+        on(ev.SegmentDeleted, _to_store(p.segments_deleted)),
+    ],
+    ignored=[ev.WinnerChosen],
+)
+REGISTRIES = (INGEST_HANDLERS, RECEIPT_HANDLERS, CAMPAIGN_EVENT_HANDLERS)
+
+
+def ingest_handlers(store: AiStore) -> dict[type[Event], Handler]:
+    return INGEST_HANDLERS.bind(Deps(store, None))
+
+
+def receipt_handlers(store: AiStore) -> dict[type[Event], Handler]:
+    return RECEIPT_HANDLERS.bind(Deps(store, None))
+
+
+def campaign_event_handlers(store: AiStore, producer: StreamProducer) -> dict[type[Event], Handler]:
+    return CAMPAIGN_EVENT_HANDLERS.bind(Deps(store, producer))
 
 
 def build_consumers(settings: AiSettings) -> list[StreamConsumer]:
@@ -67,12 +104,8 @@ def build_consumers(settings: AiSettings) -> list[StreamConsumer]:
     store = AiStore(make_client(settings.mongodb_uri)[settings.database_name("ai")])
     store.ensure_indexes()
     producer = StreamProducer(redis, settings.stream_maxlen, layout=settings.stream_layout())
-    tables = {
-        names.INGEST: ingest_handlers(store),
-        names.RECEIPT: receipt_handlers(store),
-        names.CAMPAIGN_EVENTS: campaign_event_handlers(store, producer),
-    }
-    return [make_consumer(redis, settings, s, GROUP, table) for s, table in tables.items()]
+    deps = Deps(store, producer)
+    return [make_consumer(redis, settings, r.stream, r.group, r.bind(deps)) for r in REGISTRIES]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -198,7 +198,7 @@ class CampaignService:
         doc = self.store.transition(
             campaign_id,
             ("paused",),
-            {"status": "running", "timeout_from_ms": to_ms(now)},
+            {"status": lifecycle.resumed_status(True), "timeout_from_ms": to_ms(now)},
             unset=unset,
             extra=resolved,
         )
@@ -206,7 +206,7 @@ class CampaignService:
             doc = self.store.transition(
                 campaign_id,
                 ("paused",),
-                {"status": "launching"},
+                {"status": lifecycle.resumed_status(False)},
                 unset=unset,
                 extra={"audience_size": {"$exists": False}},
             )

@@ -12,7 +12,7 @@ completed and cancelled are final: every request on them is a 409.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 Status = Literal["scheduled", "launching", "running", "paused", "cancelled", "completed"]
 STATUSES: tuple[str, ...] = (
@@ -42,13 +42,10 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def target_status(action: str, campaign: dict[str, Any]) -> str:
-    """Where an allowed action takes a campaign; resume returns to where it was."""
-    if action == "pause":
-        return "paused"
-    if action == "cancel":
-        return "cancelled"
-    return "running" if campaign.get("audience_size") is not None else "launching"
+def resumed_status(audience_known: bool) -> str:
+    """Where resume takes a paused campaign: back to where it was, ``running`` once its
+    audience is resolved, else ``launching`` (campaigns.py applies it conditionally)."""
+    return "running" if audience_known else "launching"
 
 
 def refusal(action: str, status: str) -> str:

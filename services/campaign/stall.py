@@ -3,7 +3,7 @@
 A campaign is stalled when its progress (audience size and how many messages reached
 any state) has not changed for ``after_s`` while it is launching or running with
 members that have no final state. The scheduler then replays its launch
-(services.ingest.launches): what the streams lost (for example the last second of a
+(services.ingest.audience.launches): what the streams lost (for example the last second of a
 Redis that crashed) is found by checking the stored audience, not the counters.
 """
 

@@ -52,7 +52,7 @@ def clean_reason(reason: str | None) -> str:
 
 
 def message_key(status: str, at: datetime, reason: str | None = None) -> str:
-    """The grouping key ``k`` of a message state document."""
+    """The grouping key ``k`` a message's state counts under."""
     if status == "delivered":
         return f"delivered|{bucket_of(at)}"
     if status in ("failed", "rejected"):
@@ -62,7 +62,7 @@ def message_key(status: str, at: datetime, reason: str | None = None) -> str:
 
 @dataclass
 class Figures:
-    """What one aggregation by ``k`` says about a campaign."""
+    """What a campaign's counters per ``k`` say about it."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RANKS, 0))
     reasons: dict[str, int] = field(default_factory=dict)
@@ -74,7 +74,8 @@ class Figures:
 
 
 def figures_from_groups(groups: list[dict[str, Any]]) -> Figures:
-    """Fold ``[{"_id": k, "n": count}, ...]`` into counters, reasons and timeline."""
+    """Fold the counters per ``k`` (``Tally.groups``: ``[{"_id": k, "n": count}, ...]``)
+    into counters, reasons and timeline."""
     figures = Figures()
     for group in groups:
         key, count = str(group["_id"]), int(group["n"])

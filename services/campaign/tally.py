@@ -29,6 +29,7 @@ from typing import Any
 import redis
 
 from libs.common.redis_client import is_cluster
+from libs.common.replies import text
 from services.campaign import stats
 
 TTL_S = 14 * 24 * 3600
@@ -97,10 +98,6 @@ def _keys(campaign_id: str) -> tuple[str, str]:
     return f"{base}:states", f"{base}:counts"
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -138,15 +135,16 @@ class Tally:
         return changed
 
     def groups(self, campaign_id: str) -> list[dict[str, Any]]:
-        """The non-zero counters as ``[{"_id": k, "n": count}]``, as ``stats`` reads them."""
+        """The non-zero counters of the campaign's counts hash, as
+        ``[{"_id": k, "n": count}]`` (what ``stats.figures_from_groups`` folds)."""
         counts = self.client.hgetall(_keys(campaign_id)[1])
-        return [{"_id": _text(k), "n": int(n)} for k, n in counts.items() if int(n)]
+        return [{"_id": text(k), "n": int(n)} for k, n in counts.items() if int(n)]
 
     def mark_unknown(self, campaign_id: str, at: datetime) -> int:
         """Every message still only ``sent`` becomes ``unknown`` (completion timeout)."""
         states_key = _keys(campaign_id)[0]
         waiting = [
-            _text(field)
+            text(field)
             for field, rank in self.client.hscan_iter(states_key, count=SCAN_COUNT)
             if int(rank) == stats.SENT_RANK
         ]

@@ -10,9 +10,7 @@ finished or expired ones.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import redis
@@ -26,7 +24,7 @@ from libs.common.events import (
     CampaignPaused,
     CampaignResumed,
     CampaignTagged,
-    Event,
+    CustomersUpserted,
     MessagesCancelled,
     MessagesFailed,
     MessagesHeldOut,
@@ -38,10 +36,10 @@ from libs.common.events import (
     WinnerChosen,
     message_id,
 )
-from libs.common.events.base import EVENT_TYPES
 from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
+from libs.common.registry import Registry, on
 from libs.common.streams import CAMPAIGN_EVENTS, INGEST, RECEIPT, StreamConsumer, StreamProducer
 from libs.common.worker import make_consumer, run_consumers
 from services.campaign.attribution import Attribution, CampaignSetups
@@ -160,45 +158,45 @@ def record_tags(events: list[CampaignTagged], deps: Deps) -> None:
     deps.store.set_ai_tags(latest)
 
 
-def ignore(events: list[Any], deps: Deps) -> None:
-    """Entries this group sees but needs nothing from (most are its own)."""
+RECEIPT_HANDLERS: Registry[Deps] = Registry(
+    RECEIPT,
+    GROUP,
+    routes=[
+        on(MessagesSent, record_sent),
+        on(MessagesFailed, record_failed),
+        on(MessagesCancelled, record_cancelled),
+        on(ReceiptsReceived, record_receipts),
+        on(MessagesHeldOut, record_held_out),
+    ],
+)
 
+CAMPAIGN_EVENT_HANDLERS: Registry[Deps] = Registry(
+    CAMPAIGN_EVENTS,
+    GROUP,
+    routes=[
+        on(AudienceResolved, record_audience),
+        on(CampaignAutoPaused, record_auto_pause),
+        on(CampaignTagged, record_tags),
+    ],
+    # most are this service's own entries: it acted on them before publishing
+    ignored=[
+        CampaignCreated,
+        CampaignPaused,
+        CampaignResumed,
+        CampaignCancelled,
+        CampaignCompleted,
+        SegmentSaved,
+        SegmentDeleted,
+        WinnerChosen,
+    ],
+)
 
-RECEIPT_HANDLERS: dict[type[Event], Callable[..., None]] = {
-    MessagesSent: record_sent,
-    MessagesFailed: record_failed,
-    MessagesCancelled: record_cancelled,
-    ReceiptsReceived: record_receipts,
-    MessagesHeldOut: record_held_out,
-}
+# Orders only: attribution (services.campaign.attribution).
+INGEST_HANDLERS: Registry[Deps] = Registry(
+    INGEST, GROUP, routes=[on(OrdersRecorded, record_orders)], ignored=[CustomersUpserted]
+)
 
-CAMPAIGN_EVENT_HANDLERS: dict[type[Event], Callable[..., None]] = {
-    AudienceResolved: record_audience,
-    CampaignAutoPaused: record_auto_pause,
-    CampaignTagged: record_tags,
-    CampaignCreated: ignore,
-    CampaignPaused: ignore,
-    CampaignResumed: ignore,
-    CampaignCancelled: ignore,
-    CampaignCompleted: ignore,
-    SegmentSaved: ignore,
-    SegmentDeleted: ignore,
-    WinnerChosen: ignore,
-}
-
-# Orders only; the other entries of ``ingest`` are ignored (see ``ingest_handlers``).
-INGEST_HANDLERS: dict[type[Event], Callable[..., None]] = {OrdersRecorded: record_orders}
-
-
-def ingest_handlers() -> dict[type[Event], Callable[..., None]]:
-    table = {t: ignore for t in EVENT_TYPES.values() if t.STREAM == INGEST}
-    return {**table, **INGEST_HANDLERS}
-
-
-def bind(
-    table: Mapping[type[Event], Callable[..., None]], deps: Deps
-) -> dict[type[Event], Callable[[list[Any]], None]]:
-    return {event_type: partial(handler, deps=deps) for event_type, handler in table.items()}
+REGISTRIES = (RECEIPT_HANDLERS, CAMPAIGN_EVENT_HANDLERS, INGEST_HANDLERS)
 
 
 @dataclass
@@ -222,11 +220,7 @@ def build_worker(settings: CampaignSettings, client: redis.Redis, mongo: Any) ->
     attribution = Attribution(attribution_store, CampaignSetups(store))
     deps = Deps(store, tally, progress, attribution)
     consumers = [
-        make_consumer(client, settings, RECEIPT, GROUP, bind(RECEIPT_HANDLERS, deps)),
-        make_consumer(
-            client, settings, CAMPAIGN_EVENTS, GROUP, bind(CAMPAIGN_EVENT_HANDLERS, deps)
-        ),
-        make_consumer(client, settings, INGEST, GROUP, bind(ingest_handlers(), deps)),
+        make_consumer(client, settings, r.stream, r.group, r.bind(deps)) for r in REGISTRIES
     ]
     winner = WinnerPicker(store, attribution_store, producer)
     return Worker(consumers, progress, store, tally, winner)

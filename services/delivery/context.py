@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import redis
 
@@ -53,7 +52,3 @@ class Deps:
             # vendor batches (same idempotency keys), never a smaller set of them
             first = (list(sent) + list(failed))[0]
             self.producer.publish(events, key=first.message_id)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

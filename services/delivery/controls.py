@@ -11,8 +11,10 @@ before a resume.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 
+from libs.common.clock import now_utc
 from libs.common.events import (
     CampaignAutoPaused,
     CampaignCancelled,
@@ -23,7 +25,7 @@ from libs.common.events import (
 )
 from libs.common.logging import get_logger
 from services.delivery.compose import Outgoing, batch_key
-from services.delivery.context import Deps, utcnow
+from services.delivery.context import Deps
 from services.delivery.dispatch import (
     ACTIVE,
     PAUSED,
@@ -41,22 +43,22 @@ LOCK_TTL_S = 300
 CANCEL_BATCH = 1000
 
 
-def on_paused(events: list[CampaignPaused | CampaignAutoPaused], deps: Deps) -> None:
-    now = utcnow()
+def on_paused(events: Sequence[CampaignPaused | CampaignAutoPaused], deps: Deps) -> None:
+    now = now_utc()
     for event in events:
         set_state(deps, event.campaign_id, PAUSED, event.reason, now)
 
 
 def on_resumed(events: list[CampaignResumed], deps: Deps) -> None:
     for event in events:
-        if set_state(deps, event.campaign_id, ACTIVE, "resumed", utcnow()):
+        if set_state(deps, event.campaign_id, ACTIVE, "resumed", now_utc()):
             deps.autopause.reset(event.campaign_id)
             _release(event.campaign_id, deps)
 
 
 def on_cancelled(events: list[CampaignCancelled], deps: Deps) -> None:
     for event in events:
-        set_state(deps, event.campaign_id, CANCELLED, event.reason, utcnow())
+        set_state(deps, event.campaign_id, CANCELLED, event.reason, now_utc())
         _release(event.campaign_id, deps)  # with the campaign cancelled: cancels them
 
 
@@ -97,7 +99,7 @@ def send_held(campaign_id: str, deps: Deps) -> None:
 def _send_held_batch(campaign_id: str, deps: Deps) -> bool:
     """Send the next batch; False when nothing is left, the vendor is out of reach or
     the campaign auto-paused."""
-    now = utcnow()
+    now = now_utc()
     rows = deps.store.held_batch(campaign_id, deps.settings.vendor_batch_size)
     if not rows:
         return False
@@ -148,7 +150,7 @@ def _cancel_held(campaign_id: str, reason: str, deps: Deps) -> None:
         rows = deps.store.held_batch(campaign_id, CANCEL_BATCH)
         if not rows:
             return
-        now = utcnow()
+        now = now_utc()
         customers = [r["customer_id"] for r in rows]
         deps.publish([MessagesCancelled(campaign_id=campaign_id, customer_ids=customers, at=now)])
         deps.store.cancel_held([r["_id"] for r in rows], reason, now)

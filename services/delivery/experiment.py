@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from libs.common.clock import now_utc
 from libs.common.events import (
     FailedMessage,
     MessagesHeldOut,
@@ -31,7 +32,7 @@ from libs.common.events import (
 from libs.common.formatting import WorkspaceFormat
 from libs.common.logging import get_logger
 from services.delivery.compose import Outgoing, Undeliverable, compose
-from services.delivery.context import Deps, utcnow
+from services.delivery.context import Deps
 from services.delivery.controls import send_held
 from services.delivery.models import FAILED, HELD, HOLDOUT, WAITING
 
@@ -107,7 +108,7 @@ def _row(campaign_id: str, customer_id: str, now: datetime, **fields: Any) -> di
 def announce_held_out(campaign_id: str, customer_ids: list[str], deps: Deps) -> None:
     if customer_ids:
         deps.publish(
-            [MessagesHeldOut(campaign_id=campaign_id, customer_ids=customer_ids, at=utcnow())]
+            [MessagesHeldOut(campaign_id=campaign_id, customer_ids=customer_ids, at=now_utc())]
         )
 
 
@@ -123,7 +124,7 @@ def release_waiting(event: WinnerChosen, deps: Deps) -> int:
     fmt = deps.settings.workspace_format()
     released = 0
     while rows := deps.store.waiting_batch(cid, RELEASE_BATCH):
-        now = utcnow()
+        now = now_utc()
         channel = rows[0].get("requested_channel")
         recipients = [Recipient.model_validate(r["recipient"]) for r in rows]
         outgoing, undeliverable = compose(cid, event.message, channel, recipients, fmt)

@@ -55,7 +55,7 @@ class LiveControls:
 
     def state(self, campaign_id: str) -> str:
         """The campaign's state; "" when no control ever reached delivery."""
-        return _text(self.client.get(_state_key(campaign_id)))  # type: ignore[arg-type]
+        return _text(self.client.get(_state_key(campaign_id)))
 
     def begin(self, campaign_id: str, count: int) -> None:
         pipe = self.client.pipeline(transaction=True)
@@ -67,7 +67,7 @@ class LiveControls:
         self.client.decrby(_inflight_key(campaign_id), count)
 
     def in_flight(self, campaign_id: str) -> int:
-        return max(int(_text(self.client.get(_inflight_key(campaign_id))) or 0), 0)  # type: ignore[arg-type]
+        return max(int(_text(self.client.get(_inflight_key(campaign_id))) or 0), 0)
 
 
 async def in_flight_now(client: redis.asyncio.Redis, campaign_id: str) -> int:

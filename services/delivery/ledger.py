@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import redis
 import redis.asyncio
+from redis.typing import EncodableT
+
+from libs.common.replies import text_or_none
 
 TTL_S = 3 * 24 * 3600
 ENDED_TTL_S = 3600  # after the campaign completed: only late duplicates come then
@@ -50,12 +53,6 @@ def _key(campaign_id: str) -> str:
     return f"delivery:sent:{campaign_id}"
 
 
-def _text(value: bytes | str | None) -> str | None:
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class SentLedger:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
@@ -74,7 +71,8 @@ class SentLedger:
         """After the vendor's answer: customer id -> vendor message id."""
         if vendor_ids:
             pipe = self.client.pipeline(transaction=False)
-            pipe.hset(_key(campaign_id), mapping=dict(vendor_ids))
+            mapping: dict[EncodableT, EncodableT] = {c: v for c, v in vendor_ids.items()}
+            pipe.hset(_key(campaign_id), mapping=mapping)
             pipe.expire(_key(campaign_id), TTL_S)
             pipe.execute()
 
@@ -102,7 +100,7 @@ async def check(client: redis.asyncio.Redis, claims: Sequence[Claim]) -> list[st
     pipe = client.pipeline(transaction=False)
     for claim in claims:
         pipe.hget(_key(claim.campaign_id), claim.customer_id)
-    found = [_text(v) for v in await pipe.execute()]
+    found = [text_or_none(v) for v in await pipe.execute()]
     verdicts = []
     for claim, value in zip(claims, found, strict=True):
         if value is None:

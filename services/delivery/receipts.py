@@ -33,26 +33,29 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from libs.common.clock import now_utc
 from libs.common.errors import TransientError
 from libs.common.events import Event, MessagesSent, Receipt, ReceiptsReceived, SentMessage
 from libs.common.logging import get_logger
-from services.delivery.context import Deps, utcnow
+from services.delivery.context import Deps
 from services.delivery.dispatch import record_finished
 from services.delivery.metrics import MESSAGES, ROW_WRITES
 from services.delivery.models import DELIVERED, FAILED, HELD, SENT
+from services.delivery.rows import communication
 
 log = get_logger(__name__)
 
 Marks = dict[str, tuple[str, str]]  # message id -> (status, token) after the writes
 
 
-def handle_receipt_stream(events: list[Event], deps: Deps) -> None:
+def handle_receipt_stream(events: Sequence[Event], deps: Deps) -> None:
     """A run of the ``receipt`` stream's entries (``MessagesFailed`` and
     ``MessagesCancelled`` are for other groups: their rows are written already)."""
-    writes = ReceiptWrites(deps, utcnow(), uuid.uuid4().hex[:16])
+    writes = ReceiptWrites(deps, now_utc(), uuid.uuid4().hex[:16])
     sent: dict[str, SentMessage] = {}
     receipts: dict[str, Receipt] = {}
     for event in events:
@@ -194,29 +197,39 @@ def _content(message: SentMessage) -> dict[str, Any]:
 def _sent_row(
     message: SentMessage, receipt: Receipt | None, token: str, now: datetime
 ) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "_id": message.message_id,
-        "campaign_id": message.campaign_id,
-        "customer_id": message.customer_id,
-        **_content(message),
-        "status": SENT,
-        "vendor_message_id": message.vendor_message_id,
-        "updated_at": message.at,
-    }
-    if receipt is not None:
-        row.update(_final_fields(receipt, token, now))
-    return row
+    final = receipt is not None
+    return communication(
+        message.message_id,
+        message.campaign_id,
+        message.customer_id,
+        status=_final_status(receipt) if receipt is not None else SENT,
+        created_at=message.at,
+        updated_at=now if final else message.at,
+        to=message.to,
+        channel=message.channel,
+        body=message.body,
+        vendor_message_id=message.vendor_message_id,
+        sent_at=message.at,
+        reason=(receipt.reason or None) if receipt is not None else None,
+        receipt_batch=token if final else None,
+    )
 
 
 def _receipt_row(receipt: Receipt, token: str, now: datetime) -> dict[str, Any]:
-    return {
-        "_id": receipt.message_id,
-        "campaign_id": receipt.campaign_id,
-        "customer_id": receipt.customer_id,
-        "vendor_message_id": receipt.vendor_message_id,
-        "created_at": now,
-        **_final_fields(receipt, token, now),
-    }
+    return communication(
+        receipt.message_id,
+        receipt.campaign_id,
+        receipt.customer_id,
+        status=_final_status(receipt),
+        created_at=now,
+        vendor_message_id=receipt.vendor_message_id,
+        reason=receipt.reason or None,
+        receipt_batch=token,
+    )
+
+
+def _final_status(receipt: Receipt) -> str:
+    return FAILED if receipt.status == "FAILED" else DELIVERED
 
 
 def _final_fields(receipt: Receipt, token: str, now: datetime) -> dict[str, Any]:
@@ -224,14 +237,10 @@ def _final_fields(receipt: Receipt, token: str, now: datetime) -> dict[str, Any]
     and token (the vendor's own receipt time travels on in the stream entry, for the
     campaign timeline and the ai read model)."""
     fields: dict[str, Any] = {
-        "status": FAILED if receipt.status == "FAILED" else DELIVERED,
+        "status": _final_status(receipt),
         "updated_at": now,
         "receipt_batch": token,
     }
     if receipt.reason:
         fields["reason"] = receipt.reason
     return fields
-
-
-def ignore(events: list[Event], deps: Deps) -> None:
-    """Entries of the stream meant for other groups."""

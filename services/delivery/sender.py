@@ -30,9 +30,11 @@ from __future__ import annotations
 import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from libs.common.clock import now_utc
 from libs.common.errors import TransientError
 from libs.common.events import (
     FailedMessage,
@@ -45,10 +47,11 @@ from libs.common.logging import get_logger
 from services.delivery import experiment
 from services.delivery.backlog import wait_for_receipts
 from services.delivery.compose import Outgoing, Undeliverable, batch_key
-from services.delivery.context import Deps, utcnow
-from services.delivery.dispatch import PAUSED, record_finished, send_batch
+from services.delivery.context import Deps
+from services.delivery.dispatch import PAUSED, BatchResult, record_finished, send_batch
 from services.delivery.flags import LiveControls
 from services.delivery.models import CANCELLED, FAILED, HELD, SENT
+from services.delivery.rows import communication
 
 log = get_logger(__name__)
 
@@ -135,13 +138,13 @@ def send_chunk(
 ) -> None:
     """Handle one chunk (an auto-pause it trips is recorded in ``states``);
     ``existing_rows`` holds at least the rows already written for its recipients."""
-    now = utcnow()
+    now = now_utc()
     cid = event.campaign_id
     state = states.get(cid)
     recipients = list({r.customer_id: r for r in event.recipients}.values())
     message_ids = [make_message_id(cid, r.customer_id) for r in recipients]
     existing = {mid: existing_rows[mid] for mid in message_ids if mid in existing_rows}
-    # A replayed chunk (services.ingest.launches) is a redelivery of its first entry.
+    # A replayed chunk (services.ingest.audience.launches) is a redelivery of its first entry.
     redelivered = event.deliveries > 1 or event.replay
     if existing and redelivered:
         _announce_existing(cid, list(existing.values()), deps)
@@ -166,89 +169,131 @@ def send_chunk(
         event, fresh if hold else recipients, deps.settings.workspace_format(), now
     )
     outgoing = plan.outgoing
-    undeliverable = [u for u in plan.undeliverable if u.message_id not in existing]
-    sent: list[SentMessage] = []
-    failed = [_failure(u, now) for u in undeliverable]
-    rows = [_row(u, now, {"status": FAILED, "reason": u.reason}) for u in undeliverable]
-    rows += [r for r in plan.rows if r["_id"] not in existing]  # holdout and waiting
+    outcome = ChunkOutcome(now)
+    outcome.undeliverable([u for u in plan.undeliverable if u.message_id not in existing])
+    outcome.rows += [r for r in plan.rows if r["_id"] not in existing]  # holdout and waiting
     held_out = [c for c in plan.held_out if make_message_id(cid, c) not in existing]
-    cancelled: list[Outgoing] = []
-    in_flight = 0
-    size = deps.settings.vendor_batch_size
     try:
-        for index, start in enumerate(range(0, len(outgoing), size)):
-            batch = outgoing[start : start + size]
-            pending = [m for m in batch if m.message_id not in existing]
-            if not pending:
-                continue
-            if state == PAUSED and hold:
-                rows += [_row(m, now, {"status": HELD}) for m in pending]
-                continue
-            if state == CANCELLED:
-                cancelled += pending
-                continue
-            key = batch_key("send", cid, f"{event.chunk}.{index}", [m.message_id for m in batch])
-            last_try = event.deliveries >= deps.settings.stream_max_deliveries
-
-            def proceed(n: int = len(batch)) -> str:
-                return states.gate(cid, n, hold=hold)
-
-            result = send_batch(deps, key, batch, now, last_try=last_try, proceed=proceed)
-            if result.stopped:  # paused or cancelled meanwhile: this batch stays here
-                state = result.stopped
-                if state == CANCELLED:
-                    cancelled += pending
-                else:
-                    rows += [_row(m, now, {"status": HELD}) for m in pending]
-                continue
-            in_flight += len(batch)
-            if result.unavailable and not last_try:
-                # Nothing of this chunk is written, so its next delivery rebuilds the
-                # same batches and keys; accepted batches come back from the vendor.
-                raise TransientError(
-                    f"chunk {event.chunk} left for a later delivery: {result.unavailable}"
-                )
-            # a sent message's row is written by the receipt worker, from MessagesSent
-            outcomes = [(m, result.rows[m.message_id]) for m in batch]
-            rows += [_row(m, now, fields) for m, fields in outcomes if fields["status"] != SENT]
-            sent += result.sent
-            failed += result.failed
-            if record_finished(deps, cid, [True] * len(result.failed), now):
-                state = PAUSED
-                states.pause(cid)
-        deps.store.insert_new(rows)
-        deps.publish_outcomes(sent, failed)
+        _send_batches(event, outgoing, existing, state, hold, states, outcome, deps)
+        deps.store.insert_new(outcome.rows)
+        deps.publish_outcomes(outcome.sent, outcome.failed)
         experiment.announce_held_out(cid, held_out, deps)
     finally:
-        states.done(cid, in_flight)
-    if cancelled:
-        _cancel_fresh(cid, [m.customer_id for m in cancelled], now, deps)
-    if undeliverable and record_finished(deps, cid, [True] * len(undeliverable), now):
+        states.done(cid, outcome.in_flight)
+    if outcome.cancelled:
+        _cancel_fresh(cid, [m.customer_id for m in outcome.cancelled], now, deps)
+    unsent = outcome.undeliverable_count
+    if unsent and record_finished(deps, cid, [True] * unsent, now):
         states.pause(cid)
     log.info(
         "delivery.chunk_done",
         campaign_id=cid,
         chunk=event.chunk,
-        sent=len(sent),
-        failed=len(failed),
-        held=sum(r["status"] == HELD for r in rows),
-        cancelled=len(cancelled),
+        sent=len(outcome.sent),
+        failed=len(outcome.failed),
+        held=sum(r["status"] == HELD for r in outcome.rows),
+        cancelled=len(outcome.cancelled),
         skipped=len(existing),
     )
 
 
-def _row(m: Outgoing | Undeliverable, now: datetime, fields: dict[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "_id": m.message_id,
-        "campaign_id": m.campaign_id,
-        "customer_id": m.customer_id,
-        "created_at": now,
-        "updated_at": now,
-    }
-    if isinstance(m, Outgoing):
-        row.update(to=m.to, channel=m.channel, body=m.body)
-    row.update(fields)
-    return row
+@dataclass
+class ChunkOutcome:
+    """What one chunk's run produced: the rows it writes (held and failed messages; a
+    sent message's row is the receipt worker's, from MessagesSent), the announcements,
+    the messages a cancel stopped, and how many went to the vendor (in flight)."""
+
+    now: datetime
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[SentMessage] = field(default_factory=list)
+    failed: list[FailedMessage] = field(default_factory=list)
+    cancelled: list[Outgoing] = field(default_factory=list)
+    in_flight: int = 0
+    undeliverable_count: int = 0
+
+    def undeliverable(self, messages: list[Undeliverable]) -> None:
+        """Messages that cannot be sent at all (no address, a template error)."""
+        self.undeliverable_count += len(messages)
+        self.failed += [_failure(u, self.now) for u in messages]
+        self.rows += [_row(u, self.now, status=FAILED, reason=u.reason) for u in messages]
+
+    def stopped(self, messages: list[Outgoing], state: str) -> None:
+        """Messages a cancel (cancelled later) or a pause (stored held) kept here."""
+        if state == CANCELLED:
+            self.cancelled += messages
+        else:
+            self.rows += [_row(m, self.now, status=HELD) for m in messages]
+
+    def answered(self, batch: list[Outgoing], result: BatchResult) -> None:
+        """The vendor's answer for a batch."""
+        for m in batch:
+            fields = result.rows[m.message_id]
+            if fields["status"] != SENT:
+                self.rows.append(_row(m, self.now, **fields))
+        self.sent += result.sent
+        self.failed += result.failed
+
+
+def _stopping(state: str, hold: bool) -> str:
+    """The state that keeps a batch here: cancelled, or paused unless ``hold`` is off."""
+    return state if state == CANCELLED or (state == PAUSED and hold) else ""
+
+
+def _send_batches(
+    event: SendRequested,
+    outgoing: list[Outgoing],
+    existing: dict[str, dict[str, Any]],
+    state: str,
+    hold: bool,
+    states: CampaignStates,
+    outcome: ChunkOutcome,
+    deps: Deps,
+) -> None:
+    """Send the chunk's vendor batches in turn; from a pause or cancel on (at the start,
+    met at the gate, or an auto-pause this chunk trips), keep the rest here."""
+    cid = event.campaign_id
+    size = deps.settings.vendor_batch_size
+    last_try = event.deliveries >= deps.settings.stream_max_deliveries
+    for index, start in enumerate(range(0, len(outgoing), size)):
+        batch = outgoing[start : start + size]
+        pending = [m for m in batch if m.message_id not in existing]
+        if not pending:
+            continue
+        if stop := _stopping(state, hold):
+            outcome.stopped(pending, stop)
+            continue
+        key = batch_key("send", cid, f"{event.chunk}.{index}", [m.message_id for m in batch])
+
+        def proceed(n: int = len(batch)) -> str:
+            return states.gate(cid, n, hold=hold)
+
+        result = send_batch(deps, key, batch, outcome.now, last_try=last_try, proceed=proceed)
+        if result.stopped:  # paused or cancelled meanwhile: this batch stays here
+            state = result.stopped
+            outcome.stopped(pending, state)
+            continue
+        outcome.in_flight += len(batch)
+        if result.unavailable and not last_try:
+            # Nothing of this chunk is written, so its next delivery rebuilds the
+            # same batches and keys; accepted batches come back from the vendor.
+            raise TransientError(
+                f"chunk {event.chunk} left for a later delivery: {result.unavailable}"
+            )
+        outcome.answered(batch, result)
+        if record_finished(deps, cid, [True] * len(result.failed), outcome.now):
+            state = PAUSED
+            states.pause(cid)
+
+
+def _row(m: Outgoing | Undeliverable, now: datetime, **fields: Any) -> dict[str, Any]:
+    content = {"to": m.to, "channel": m.channel, "body": m.body} if isinstance(m, Outgoing) else {}
+    return communication(
+        m.message_id,
+        m.campaign_id,
+        m.customer_id,
+        created_at=now,
+        **{"updated_at": now, **content, **fields},
+    )
 
 
 def _failure(u: Undeliverable, now: datetime) -> FailedMessage:
@@ -263,15 +308,14 @@ def _failure(u: Undeliverable, now: datetime) -> FailedMessage:
 
 def _cancel_fresh(cid: str, customer_ids: list[str], now: datetime, deps: Deps) -> None:
     rows = [
-        {
-            "_id": make_message_id(cid, customer_id),
-            "campaign_id": cid,
-            "customer_id": customer_id,
-            "status": CANCELLED,
-            "reason": "campaign cancelled",
-            "created_at": now,
-            "updated_at": now,
-        }
+        communication(
+            make_message_id(cid, customer_id),
+            cid,
+            customer_id,
+            status=CANCELLED,
+            created_at=now,
+            reason="campaign cancelled",
+        )
         for customer_id in customer_ids
     ]
     deps.store.insert_new(rows)
@@ -305,5 +349,5 @@ def _announce_existing(cid: str, docs: list[dict[str, Any]], deps: Deps) -> None
     cancelled = [d["customer_id"] for d in docs if d["status"] == CANCELLED]
     deps.publish_outcomes(sent, failed)
     if cancelled:
-        deps.publish([MessagesCancelled(campaign_id=cid, customer_ids=cancelled, at=utcnow())])
+        deps.publish([MessagesCancelled(campaign_id=cid, customer_ids=cancelled, at=now_utc())])
     experiment.announce_held_out(cid, experiment.held_out_again(docs), deps)

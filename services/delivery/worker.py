@@ -13,31 +13,34 @@ from __future__ import annotations
 
 import argparse
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import redis
 
 from libs.common.events import (
-    EVENT_TYPES,
+    AudienceResolved,
     CampaignAutoPaused,
     CampaignCancelled,
     CampaignCompleted,
+    CampaignCreated,
     CampaignPaused,
     CampaignResumed,
-    Event,
+    CampaignTagged,
     MessagesCancelled,
     MessagesFailed,
     MessagesSent,
     ReceiptsReceived,
+    SegmentDeleted,
+    SegmentSaved,
     SendRequested,
     WinnerChosen,
 )
 from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
+from libs.common.registry import Registry, on
 from libs.common.streams import StreamConsumer, StreamProducer
 from libs.common.streams.names import CAMPAIGN_EVENTS, RECEIPT, SEND
 from libs.common.worker import make_consumer, run_consumers
@@ -55,7 +58,7 @@ from services.delivery.experiment import on_winner_chosen
 from services.delivery.flags import LiveControls
 from services.delivery.ledger import SentLedger
 from services.delivery.ratelimit import RateLimiter
-from services.delivery.receipts import handle_receipt_stream, ignore
+from services.delivery.receipts import handle_receipt_stream
 from services.delivery.sender import handle_send_requested
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import DeliveryStore
@@ -63,32 +66,42 @@ from services.delivery.vendor import RetryPolicy, VendorClient
 
 log = get_logger(__name__)
 
-DepsHandler = Callable[[list[Any], Deps], None]
-
-SEND_HANDLERS: dict[type[Event], DepsHandler] = {SendRequested: handle_send_requested}
+SEND_HANDLERS: Registry[Deps] = Registry(
+    SEND, "send", routes=[on(SendRequested, handle_send_requested)]
+)
 # One handler for every type: it sees a message's MessagesSent and its receipt in one
 # run, and writes the row once, final (services.delivery.receipts).
-RECEIPT_HANDLERS: dict[type[Event], DepsHandler] = {
-    ReceiptsReceived: handle_receipt_stream,
-    MessagesSent: handle_receipt_stream,
-    MessagesFailed: handle_receipt_stream,
-    MessagesCancelled: handle_receipt_stream,
-}
-CONTROL_HANDLERS: dict[type[Event], DepsHandler] = {
-    CampaignPaused: on_paused,
-    CampaignAutoPaused: on_paused,
-    CampaignResumed: on_resumed,
-    CampaignCancelled: on_cancelled,
-    CampaignCompleted: on_completed,
-    WinnerChosen: on_winner_chosen,
-}
+RECEIPT_HANDLERS: Registry[Deps] = Registry(
+    RECEIPT,
+    "receipt",
+    routes=[
+        on(ReceiptsReceived, handle_receipt_stream),
+        on(MessagesSent, handle_receipt_stream),
+        on(MessagesFailed, handle_receipt_stream),
+        on(MessagesCancelled, handle_receipt_stream),
+    ],
+)
+CONTROL_HANDLERS: Registry[Deps] = Registry(
+    CAMPAIGN_EVENTS,
+    "delivery",
+    routes=[
+        on(CampaignPaused, on_paused),
+        on(CampaignAutoPaused, on_paused),
+        on(CampaignResumed, on_resumed),
+        on(CampaignCancelled, on_cancelled),
+        on(CampaignCompleted, on_completed),
+        on(WinnerChosen, on_winner_chosen),
+    ],
+    ignored=[CampaignCreated, AudienceResolved, CampaignTagged, SegmentSaved, SegmentDeleted],
+)
 
-# role -> (stream, group, handlers); other entry types on the stream are ignored
-ROLES: dict[str, tuple[str, str, Mapping[type[Event], DepsHandler]]] = {
-    "send": (SEND, "send", SEND_HANDLERS),
-    "receipt": (RECEIPT, "receipt", RECEIPT_HANDLERS),
-    "control": (CAMPAIGN_EVENTS, "delivery", CONTROL_HANDLERS),
+# role -> its group's handler table
+ROLES: dict[str, Registry[Deps]] = {
+    "send": SEND_HANDLERS,
+    "receipt": RECEIPT_HANDLERS,
+    "control": CONTROL_HANDLERS,
 }
+REGISTRIES = tuple(ROLES.values())
 
 
 def build_deps(
@@ -124,20 +137,20 @@ def build_deps(
 def make_consumers(deps: Deps, roles: Sequence[str]) -> list[StreamConsumer]:
     consumers = []
     for role in roles:
-        stream, group, table = ROLES[role]
-        # one bound handler per function: events of several types that share a function
-        # share its runs
-        bound = {fn: partial(fn, deps=deps) for fn in {*table.values(), ignore}}
-        handlers = {etype: bound[fn] for etype, fn in table.items()}
-        for etype in EVENT_TYPES.values():
-            if stream == etype.STREAM and etype not in handlers:
-                handlers[etype] = bound[ignore]
+        registry = ROLES[role]
         batch = {
             "send": deps.settings.send_batch_entries,
             "receipt": deps.settings.receipt_batch_entries,
         }.get(role)
         consumers.append(
-            make_consumer(deps.redis, deps.settings, stream, group, handlers, batch_size=batch)
+            make_consumer(
+                deps.redis,
+                deps.settings,
+                registry.stream,
+                registry.group,
+                registry.bind(deps),
+                batch_size=batch,
+            )
         )
     return consumers
 

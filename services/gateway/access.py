@@ -71,7 +71,10 @@ def scopes_need(*scopes: Scope) -> Need:
 
 def role_of(value: object) -> Role:
     """A stored role, or the default for a user stored before roles existed."""
-    return value if value in ROLES else DEFAULT_ROLE  # type: ignore[return-value]
+    for role in ROLES:
+        if value == role:
+            return role
+    return DEFAULT_ROLE
 
 
 @dataclass(frozen=True)

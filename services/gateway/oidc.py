@@ -14,7 +14,7 @@ from authlib.integrations.starlette_client import OAuth, OAuthError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from libs.common.errors import AppError, Forbidden, NotFound
+from libs.common.errors import Forbidden, NotFound, SignInFailed
 from services.gateway.access import email_allowed
 from services.gateway.settings import GatewaySettings, split_csv
 
@@ -35,11 +35,6 @@ def safe_next(value: str | None) -> str:
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
     return value
-
-
-class SignInFailed(AppError):
-    status = 400
-    code = "sign_in_failed"
 
 
 class OidcClient:

@@ -201,7 +201,7 @@ class Proxy:
             await self.stream_slots.release(who, slot)
             raise
         assert response.background is not None
-        close_upstream = response.background.func
+        close_upstream = response.background  # the task: its function with its arguments
 
         async def close() -> None:
             try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from libs.common.errors import AppError
+from libs.common.errors import PayloadTooLarge
 
 UI_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -24,11 +24,6 @@ _BASE_HEADERS = (
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
 )
-
-
-class PayloadTooLarge(AppError):
-    status = 413
-    code = "payload_too_large"
 
 
 class SecurityHeadersMiddleware:

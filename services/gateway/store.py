@@ -6,13 +6,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from libs.common.clock import now_utc
 from libs.common.mongo import IndexSpec, ensure_indexes
 
 INDEXES = (
@@ -26,10 +27,6 @@ INDEXES = (
     IndexSpec("audit", [("actor.userId", 1), ("atMs", DESCENDING)], name="actor_at"),
 )
 FIRST_ADMIN_MARKER = "first_admin"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def user_id_for(provider: str, subject: str) -> str:
@@ -54,7 +51,7 @@ class GatewayStore:
         claimed the installation yet, else the role an admin granted to their email,
         else viewer. An existing person keeps the role they hold."""
         user_id = user_id_for(provider, subject)
-        now = _now()
+        now = now_utc()
         email = email.lower()
         fields: dict[str, Any] = {
             "provider": provider,
@@ -103,7 +100,7 @@ class GatewayStore:
         """The role a person gets at their first sign-in (and now, if already known)."""
         email = email.lower()
         self.db["role_grants"].update_one(
-            {"email": email}, {"$set": {"role": role, "at": _now()}}, upsert=True
+            {"email": email}, {"$set": {"role": role, "at": now_utc()}}, upsert=True
         )
         self.users.update_many({"email": email}, {"$set": {"role": role}})
         # Granting admin by hand claims an empty installation for that person.
@@ -133,7 +130,7 @@ class GatewayStore:
             "scopes": scopes,
             "hash": key_hash,
             "prefix": prefix,
-            "createdAt": _now(),
+            "createdAt": now_utc(),
         }
         self.keys.insert_one(doc)
         return doc
@@ -155,7 +152,7 @@ class GatewayStore:
             query["userId"] = user_id
         result = self.keys.update_one(
             query,
-            {"$set": {"revokedAt": _now()}},
+            {"$set": {"revokedAt": now_utc()}},
         )
         return result.matched_count == 1
 

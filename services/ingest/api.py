@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import unicodedata
 import uuid
@@ -15,16 +16,18 @@ import orjson
 from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from libs.common.errors import AppError, NotFound, ValidationFailed
+from libs.common.clock import now_utc
+from libs.common.errors import NotFound, PayloadTooLarge, PreviewNotReady, ValidationFailed
 from libs.common.gc_pause import cyclic_gc_paused
-from libs.common.rules import compile_rules, now_utc, parse_rules, used_fields
+from libs.common.rules import compile_rules, parse_rules, used_fields
 from services.ingest import metrics
+from services.ingest.audience.columns import Columns
+from services.ingest.audience.listing import SORTS, list_page, search_query
+from services.ingest.audience.readmodel import PreviewModel
 from services.ingest.idempotency import body_digest
 from services.ingest.imports import parse_csv
 from services.ingest.intake import KINDS, encode_partitioned, validate_body
-from services.ingest.listing import SORTS, audience_ids, list_page, search_query
 from services.ingest.models import (
-    AudienceIdsIn,
     CustomerIn,
     IngestAnswer,
     OrderIn,
@@ -32,25 +35,20 @@ from services.ingest.models import (
     openapi_body,
 )
 from services.ingest.orders import first_versions
-from services.ingest.readmodel import PreviewModel, PreviewNotReady
 from services.ingest.store import audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
 
 router = APIRouter(prefix="/api", tags=["ingest"])
-# this service's own callers (its resolver), never routed by the gateway
-internal_router = APIRouter(prefix="/internal", include_in_schema=False)
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
+# How long a request waits for the read model to apply the changes written before it
+# (read-your-writes).
+CATCH_UP_S = 1.5
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-class PayloadTooLarge(AppError):
-    status = 413
-    code = "payload_too_large"
 
 
 # -- ingestion -------------------------------------------------------------------------
@@ -278,14 +276,11 @@ async def list_customers(
     needle = unicodedata.normalize("NFC", q.strip()) if q else ""  # stored text is NFC
     skip = (page - 1) * page_size
     store = request.app.state.store
-    try:
-        model = await _current_model(request)
-    except PreviewNotReady as exc:
-        return _retry_later(exc)
-    if model is not None:
+    columns = await _current_columns(request)
+    if columns is not None:
         # the model orders and counts; the database only fetches the page by _id
         ids, total = list_page(
-            model.columns,
+            columns,
             path=path,
             descending=descending,
             needle=needle,
@@ -315,9 +310,9 @@ async def customer_stats(request: Request) -> Response:
     # read 50,000 and then 39,000 (docs/architecture.md, "One customer count").
     # Counting a million documents also takes the embedded server ~27 s.
     columns = None
-    if model is not None and model.ready:
-        await model.wait_caught_up(CATCH_UP_S)
-        columns = model.columns  # None again only if a reload began meanwhile
+    if model is not None:
+        with contextlib.suppress(PreviewNotReady):  # not loaded: the database counts
+            columns = await model.current(CATCH_UP_S, stale_ok=True)
     if columns is not None:
         customers = int(np.count_nonzero(columns.listed.data[: columns.n]))
     else:
@@ -343,35 +338,23 @@ async def preview_post(request: Request, body: PreviewIn) -> Response:
     return await _preview(request, body.rules, body.sample_size)
 
 
-CATCH_UP_S = 1.5
-
-
-async def _current_model(request: Request) -> PreviewModel | None:
-    """The read model if it holds every write the database holds; None if it does not
-    but the database is small enough to ask instead; else PreviewNotReady.
-
-    A model still behind after a moment gives way to the (exact, slower) database, or,
-    over a database too large to scan, to a 503 saying how far the model has got.
-    """
+async def _current_columns(request: Request) -> Columns | None:
+    """The read model's columns if they hold every write the database holds; None if
+    they do not but the database is small enough to ask instead (exact, slower); else
+    PreviewNotReady (503 + Retry-After saying how far the model has got)."""
     model: PreviewModel | None = request.app.state.preview
     if model is None:
         return None
-    if model.ready and await model.wait_caught_up(CATCH_UP_S):
-        return model
-    await model.refuse_scan()
-    return None
-
-
-def _retry_later(exc: PreviewNotReady) -> Response:
-    headers = {"Retry-After": str(exc.retry_after)}
-    return Response(orjson.dumps(exc.to_body()), 503, headers, "application/json")
+    try:
+        return await model.current(CATCH_UP_S)
+    except PreviewNotReady:
+        if model.can_scan():
+            return None
+        raise
 
 
 async def _preview(request: Request, raw: Any, sample_size: int) -> Response:
-    try:
-        return _json(await _preview_body(request, raw, sample_size))
-    except PreviewNotReady as exc:
-        return _retry_later(exc)
+    return _json(await _preview_body(request, raw, sample_size))
 
 
 async def _preview_body(request: Request, raw: Any, sample_size: int) -> dict[str, Any]:
@@ -379,9 +362,8 @@ async def _preview_body(request: Request, raw: Any, sample_size: int) -> dict[st
     fields = [f for f in used_fields(group) if f not in ("name", "email")]
     now = now_utc()
     started = time.perf_counter()
-    model = await _current_model(request)
-    if model is not None:
-        columns = model.columns
+    columns = await _current_columns(request)
+    if columns is not None:
         mask = columns.audience(group, now)
         count = int(np.count_nonzero(mask))
         sample = columns.sample(mask, sample_size, fields)
@@ -389,6 +371,7 @@ async def _preview_body(request: Request, raw: Any, sample_size: int) -> dict[st
     else:
         store = request.app.state.store
         flt = audience_filter(compile_rules(group, now))
+        docs: list[dict[str, Any]]
         count, docs = await asyncio.gather(
             asyncio.to_thread(store.count, flt), asyncio.to_thread(store.sample, flt, sample_size)
         )
@@ -406,23 +389,3 @@ async def get_customer(request: Request, customer_id: str) -> Response:
         raise NotFound(f"no customer {customer_id[:128]!r}")
     orders = await asyncio.to_thread(store.orders_of, customer_id[:128])
     return _json({**customer_out(doc), "orders": [order_out(o) for o in orders]})
-
-
-AUDIENCE_CATCH_UP_S = 10.0  # the resolver can wait longer than a person previewing
-
-
-@internal_router.post("/audience-ids")
-async def audience_ids_route(request: Request, body: AudienceIdsIn) -> Response:
-    """A launched campaign's audience from the read model, for the resolver of this
-    service: ids in ``_id`` order (after ``afterId``, at most ``limit``), the same
-    selection the preview counts. 503 while the model is not current: the resolver
-    then walks the database."""
-    model: PreviewModel | None = request.app.state.preview
-    if model is None or not model.ready or not await model.wait_caught_up(AUDIENCE_CATCH_UP_S):
-        return _retry_later(PreviewNotReady("the read model is not current", {"retryAfter": 1}))
-    group = parse_rules(body.rules)
-    columns = model.columns
-    ids = await asyncio.to_thread(
-        lambda: audience_ids(columns, columns.audience(group, body.now), body.after_id, body.limit)
-    )
-    return _json({"ids": ids, "count": len(ids)})

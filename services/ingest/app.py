@@ -13,9 +13,9 @@ from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis
 from libs.common.streams.appender import make_appender
 from libs.common.web import create_service_app, mongo_check, redis_check
-from services.ingest.api import internal_router, router
+from services.ingest.api import router
+from services.ingest.audience.readmodel import PreviewModel
 from services.ingest.idempotency import IdempotencyStore
-from services.ingest.readmodel import PreviewModel
 from services.ingest.settings import IngestSettings
 from services.ingest.store import CustomerStore
 
@@ -55,6 +55,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 load_batch=settings.columns_load_batch,
                 load_store=loader,
                 scan_max_rows=settings.columns_scan_max_rows,
+                snapshot_dir=settings.snapshot_dir,
+                snapshot_every=settings.snapshot_every,
+                snapshot_min_interval_s=settings.snapshot_min_interval_s,
             )
             app.state.preview.start()
         yield
@@ -68,7 +71,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     return create_service_app(
         service="ingest",
         internal_token=settings.internal_token,
-        routers=[router, internal_router],
+        routers=[router],
         readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
         lifespan=lifespan,
         direct_routes=DIRECT_ROUTES,

@@ -16,8 +16,8 @@ import redis
 from libs.common.events import CustomersUpserted, OrdersRecorded
 from libs.common.logging import get_logger
 from libs.common.streams import StreamProducer
-from services.ingest.audience import AudienceSource
-from services.ingest.changes import notify_changed
+from services.ingest.audience.changes import notify_changed
+from services.ingest.audience.source import AudienceSource
 from services.ingest.settings import IngestSettings
 from services.ingest.store import WRITE_SLICE, CustomerStore
 
@@ -72,4 +72,4 @@ def _after_write(
         for event in events
         if event.import_id
     ]
-    deps.store.record_import_progress(progress)  # type: ignore[arg-type]
+    deps.store.record_import_progress(progress)

@@ -55,6 +55,8 @@ class IdempotencyStore:
         if await self.client.set(rkey, _PENDING + digest.encode(), nx=True, ex=self.ttl_s):
             return None
         stored = await self.client.get(rkey)
+        if isinstance(stored, str):  # a client built with decode_responses
+            stored = stored.encode()
         if stored is None:  # expired in between: this request is now the first
             return await self.claim(caller, route, key, digest)
         if stored.startswith(_PENDING):

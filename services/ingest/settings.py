@@ -27,13 +27,12 @@ class IngestSettings(CommonSettings):
     # (0: never): a million recipients published at once were ~200 MB of Redis.
     send_backlog_max: int = Field(200, ge=0)
     send_backlog_poll_s: float = Field(0.2, gt=0)
-    # A replayed launch (services/ingest/launches.py) is skipped while the campaign's walk
+    # A replayed launch (services/ingest/audience/launches.py) is skipped while the campaign's walk
     # or an earlier replay saved progress less than this long ago.
     replay_alive_s: float = Field(60.0, gt=0)
-    # The ingest API the resolver asks for a campaign's audience (its read model); empty:
-    # the resolver walks the database (services/ingest/audience.py says why not to).
-    api_url: str = ""
-    api_timeout_s: float = 60.0
+    # The segment worker keeps its own audience read model and resolves from it; false:
+    # the resolver walks the database (services/ingest/audience/source.py says why not to).
+    resolver_model: bool = True
     # Ids asked of it at a time: the resolver and the API hold one page, not a whole
     # audience (a million ids cost each of them ~70 MB more).
     audience_page_size: int = Field(50_000, ge=1)
@@ -44,6 +43,13 @@ class IngestSettings(CommonSettings):
     # until the model is current, previews over more customers than this answer 503
     # rather than scan the database
     columns_scan_max_rows: int = 100_000
+    # A snapshot of the read model kept here ("": none), so a restart restores it and
+    # replays the change notices since (services/ingest/audience/snapshot.py); written
+    # after a load, and again once this many notices were applied, at most once per
+    # interval. Private to the service: the file is a pickle.
+    snapshot_dir: str = ""
+    snapshot_every: int = Field(200, ge=1)
+    snapshot_min_interval_s: float = Field(60.0, ge=0)
     # ingest.changes entries kept. Each carries up to 2,000 written documents of ~300 B
     # (projected, sample data: 600 KB per full entry), and approximate trimming keeps up
     # to one stream node (100 entries) more: (400 + 100) x 600 KB = ~300 MB of Redis at

@@ -130,5 +130,5 @@ def test_transition_table(action: str, status: str, allowed: bool) -> None:
 
 
 def test_resume_returns_to_running_only_when_the_audience_is_known() -> None:
-    assert lifecycle.target_status("resume", {"audience_size": 0}) == "running"
-    assert lifecycle.target_status("resume", {}) == "launching"
+    assert lifecycle.resumed_status(audience_known=True) == "running"
+    assert lifecycle.resumed_status(audience_known=False) == "launching"

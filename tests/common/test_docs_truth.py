@@ -1,4 +1,5 @@
-"""docs/architecture.md names only things that exist: files, modules, streams, event types.
+"""docs/architecture.md names only things that exist: files, modules, streams, consumer
+groups, event types; and its streams table names every group and entry type there is.
 
 A newcomer trusts the architecture page; when code moves or a stream is renamed, this
 test fails until the page is corrected.
@@ -14,6 +15,7 @@ import pytest
 
 from libs.common.events import EVENT_TYPES
 from libs.common.streams.names import ALL_STREAMS
+from tests.common.test_handler_registry import REGISTRIES
 
 pytestmark = pytest.mark.unit
 
@@ -82,6 +84,38 @@ def test_every_stream_in_the_table_exists_and_every_stream_is_in_it() -> None:
     private = {"ingest.changes", "<stream>.dlq"}
     assert rows - private <= set(ALL_STREAMS), rows - private - set(ALL_STREAMS)
     assert set(ALL_STREAMS) <= rows, set(ALL_STREAMS) - rows
+
+
+def _stream_rows() -> dict[str, list[str]]:
+    """The streams table: stream -> its cells (producers, groups, entry types)."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    table = text.split("## Streams", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, list[str]] = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        name = TICKED.findall(cells[0]) if cells else []
+        if len(cells) >= 4 and name and name[0] in ALL_STREAMS:
+            rows[name[0]] = cells
+    return rows
+
+
+def test_every_stream_row_names_exactly_the_groups_that_read_it() -> None:
+    registered: dict[str, set[str]] = {}
+    for registry in REGISTRIES:
+        registered.setdefault(registry.stream, set()).add(registry.group)
+    named = {stream: set(TICKED.findall(cells[2])) for stream, cells in _stream_rows().items()}
+    assert named == registered
+
+
+def test_every_stream_row_names_exactly_the_entry_types_on_it() -> None:
+    on_stream: dict[str, set[str]] = {}
+    for event in EVENT_TYPES.values():
+        on_stream.setdefault(event.STREAM, set()).add(event.TYPE)
+    named = {
+        stream: {t for t in TICKED.findall(cells[3]) if EVENT_TYPE.match(t)}
+        for stream, cells in _stream_rows().items()
+    }
+    assert named == on_stream
 
 
 def _importable(dotted: str) -> bool:

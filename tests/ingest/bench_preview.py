@@ -34,7 +34,7 @@ from libs.common.rules import parse_rules, used_fields
 from libs.common.settings import DEV_INTERNAL_TOKEN
 from libs.common.testing.servers import free_port
 from services.ingest.app import create_app
-from services.ingest.columns import Columns
+from services.ingest.audience.columns import Columns
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = [

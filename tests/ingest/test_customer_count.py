@@ -13,7 +13,7 @@ from ingest_helpers import customer, wait_columns_current
 
 from libs.common.events import CustomersUpserted, decode
 from libs.common.testing.pytest_plugin import CleanEnv
-from services.ingest.changes import CHANGES_STREAM, notify_changed, parse_docs
+from services.ingest.audience.changes import CHANGES_STREAM, notify_changed, parse_docs
 from services.ingest.handlers import Deps, upsert_customers
 from services.ingest.store import WRITE_SLICE, CustomerStore
 

@@ -23,13 +23,16 @@ from libs.common.events import (
     decode,
 )
 from libs.common.streams import StreamProducer
-from libs.common.testing.pytest_plugin import CleanEnv
-from services.ingest.changes import CHANGES_STREAM
-from services.ingest.columns import PROJECTION
+from libs.common.testing.pytest_plugin import CleanEnv, wait_until
+from services.ingest.audience.changes import CHANGES_STREAM
+from services.ingest.audience.columns import PROJECTION
+from services.ingest.audience.hosted import HostedModel
+from services.ingest.audience.readmodel import APPLY_SLICE
+from services.ingest.audience.resolver import resolve_audience
+from services.ingest.audience.source import model_audience_source
 from services.ingest.handlers import Deps
-from services.ingest.readmodel import APPLY_SLICE
-from services.ingest.resolver import resolve_audience
-from services.ingest.worker import build_consumer
+from services.ingest.settings import IngestSettings
+from services.ingest.worker import build_consumer, build_deps
 
 pytestmark = pytest.mark.integration
 
@@ -337,17 +340,17 @@ def test_catching_up_applies_changes_in_slices_between_requests(
 
 
 def model_source(api: TestClient, asked: list[str | None]) -> Any:
-    """The resolver's audience source, calling the API in-process (what
-    audience.api_audience_source does over HTTP); None when the API answers 503."""
+    """The resolver's audience source over the API's read model, run in the API's
+    loop as the worker runs it in its own (audience.hosted.HostedModel)."""
+    inner = model_audience_source(api.app.state.preview, api.portal.call)  # type: ignore[attr-defined]
 
     def source(
         rules: dict[str, Any], now: Any, after_id: str | None, limit: int
     ) -> list[str] | None:
         asked.append(after_id)
-        body = {"rules": rules, "now": now.isoformat(), "afterId": after_id, "limit": limit}
-        answer = api.post("/internal/audience-ids", json=body)
-        assert answer.status_code == 200, answer.text  # these tests want the model's answer
-        return answer.json()["ids"]
+        ids = inner(rules, now, after_id, limit)
+        assert ids is not None  # these tests want the model's answer
+        return ids
 
     return source
 
@@ -421,17 +424,41 @@ def test_an_interrupted_resolution_from_the_read_model_resumes_after_the_last_sa
     assert asked[0] is None and asked[1] == ids[9]  # resumed after the second chunk
 
 
-def test_the_audience_route_refuses_while_the_model_is_not_current(
-    make_api: Callable[..., TestClient], deps: Deps, clean_env: CleanEnv
+def test_the_model_source_gives_none_while_the_model_is_not_current(
+    make_api: Callable[..., TestClient], drain: Callable[[str], int], clean_env: CleanEnv
 ) -> None:
-    body = {"rules": RULES, "now": "2026-01-01T00:00:00Z"}
-    assert (
-        make_api(columns_enabled=False).post("/internal/audience-ids", json=body).status_code == 503
-    )
-    from services.ingest.audience import api_audience_source
+    seed(make_api(columns_enabled=False), drain, n=10)
+    api = make_api()
+    wait_columns_current(api)
+    model = api.app.state.preview  # type: ignore[attr-defined]
+    source = model_audience_source(model, api.portal.call, catch_up_s=0.05)
+    assert source(RULES, datetime.now(UTC), None, 10) is not None
+    api.portal.call(model.stop)
+    clean_env.redis.xadd(CHANGES_STREAM, {"docs": orjson.dumps([{"_id": "c001"}])})
+    assert source(RULES, datetime.now(UTC), None, 10) is None  # the resolver walks instead
 
-    unreachable = api_audience_source("http://127.0.0.1:9", clean_env.internal_token, 2.0)
-    assert unreachable(RULES, datetime.now(UTC), None, 10) is None  # the resolver walks instead
+
+def test_the_segment_worker_resolves_from_its_own_read_model(
+    make_api: Callable[..., TestClient],
+    drain: Callable[[str], int],
+    settings: IngestSettings,
+    clean_env: CleanEnv,
+) -> None:
+    seed(make_api(columns_enabled=False), drain, n=30)
+    hosted = HostedModel(settings).start()
+    deps = build_deps(settings, hosted=hosted)
+    try:
+        assert deps.audience is not None
+        wait_until(lambda: deps.audience(RULES, datetime.now(UTC), None, 100) is not None)
+        launch(clean_env, "camp-hosted", RULES)
+        consumer = build_consumer("segment", deps)
+        consumer.run(burst=True)
+        ids = [r.customer_id for c in sends(clean_env) for r in c.recipients]
+        expected = deps.audience(RULES, datetime.now(UTC), None, 100)
+        assert ids == expected and len(ids) > 0
+    finally:
+        hosted.stop()
+        deps.redis.close()
 
 
 def test_the_read_model_going_away_part_way_leaves_the_rest_for_a_resumed_resolution(

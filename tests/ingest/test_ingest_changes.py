@@ -16,8 +16,8 @@ from ingest_helpers import customer, order, wait_columns_current
 
 from libs.common.events import decode
 from libs.common.testing.pytest_plugin import CleanEnv
-from services.ingest.changes import CHANGES_STREAM, notify_changed, parse_docs, project
-from services.ingest.columns import PROJECTION, Columns, _date_ms
+from services.ingest.audience.changes import CHANGES_STREAM, notify_changed, parse_docs, project
+from services.ingest.audience.columns import PROJECTION, Columns, _date_ms
 from services.ingest.handlers import Deps, upsert_customers
 from services.ingest.store import CustomerStore
 

@@ -17,8 +17,8 @@ from ingest_helpers import customer, order, wait_columns_current
 from pymongo import ASCENDING
 
 from libs.common.testing.pytest_plugin import CleanEnv
-from services.ingest.columns import Columns, StringTable
-from services.ingest.listing import (
+from services.ingest.audience.columns import Columns, StringTable
+from services.ingest.audience.listing import (
     SORTS,
     StringRanks,
     list_page,

@@ -14,8 +14,8 @@ from test_ingest_audience import resolved, seed, sends
 from libs.common.events import CampaignLaunched
 from libs.common.streams import StreamProducer
 from libs.common.testing.pytest_plugin import CleanEnv
+from services.ingest.audience.launches import handle_launches, walk_alive
 from services.ingest.handlers import Deps
-from services.ingest.launches import handle_launches, walk_alive
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from libs.common.mongo import count_matching
 from libs.common.rules import FIELDS, OPERATORS_BY_KIND, compile_rules, matches, parse_rules
 from libs.common.testing.pytest_plugin import CleanEnv
-from services.ingest.columns import Columns, evaluate
+from services.ingest.audience.columns import Columns, evaluate
 from services.ingest.store import audience_filter, portable
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from libs.common.errors import ValidationFailed
 from libs.common.events import CustomerRecord, CustomersUpserted, OrdersRecorded, decode
 from libs.common.rules import parse_rules
 from services.ingest.aggregates import build_customer, same_content
-from services.ingest.columns import Columns, StringTable, evaluate
+from services.ingest.audience.columns import Columns, StringTable, evaluate
 from services.ingest.intake import KINDS, encode_chunks, validate_body, validate_items
 from services.ingest.models import parse_date, round_cents
 from services.ingest.store import portable

@@ -11,7 +11,7 @@ from ingest_helpers import customer, order
 
 from libs.common.events import CustomersUpserted, OrdersRecorded, decode
 from libs.common.testing.pytest_plugin import CleanEnv
-from services.ingest.changes import CHANGES_STREAM, parse_docs
+from services.ingest.audience.changes import CHANGES_STREAM, parse_docs
 from services.ingest.handlers import Deps, record_orders, upsert_customers
 from services.ingest.store import CustomerStore
 

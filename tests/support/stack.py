@@ -112,6 +112,7 @@ def running_stack(
         "STREAM_CLAIM_INTERVAL_S": "2",
         "STREAM_VISIBILITY_TIMEOUT_MS": "5000",
         "VENDOR_LATENCY_MS": "50",
+        "INGEST_SNAPSHOT_DIR": str(logdir / "snapshots"),  # the read model's, per stack
         **layout.wiring_env(),
         **(extra_env or {}),
     }

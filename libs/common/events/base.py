@@ -12,6 +12,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from libs.common.errors import PermanentError
+from libs.common.replies import text_or_none
 
 EVENT_TYPES: dict[str, type[Event]] = {}
 
@@ -97,16 +98,10 @@ def encode(event: Event, trace_id: str | None = None) -> dict[str, bytes]:
     return fields
 
 
-def _text(value: bytes | str | None) -> str | None:
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def decode(entry_id: str, fields: dict[Any, Any]) -> Event:
     """Parse one entry into its event model; raise PermanentError when it cannot be."""
-    norm = {_text(k): v for k, v in fields.items()}
-    type_name = _text(norm.get("type"))
+    norm = {text_or_none(k): v for k, v in fields.items()}
+    type_name = text_or_none(norm.get("type"))
     data = norm.get("data")
     if type_name is None or data is None:
         raise PermanentError(f"entry {entry_id} has no type or data field")
@@ -118,5 +113,5 @@ def decode(entry_id: str, fields: dict[Any, Any]) -> Event:
     except ValueError as exc:
         raise PermanentError(f"invalid {type_name} payload: {exc}") from exc
     event._entry_id = entry_id
-    event._trace_id = _text(norm.get("trace"))
+    event._trace_id = text_or_none(norm.get("trace"))
     return event

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import redis
 
 from libs.common.redis_client import node_of
+from libs.common.replies import text
 from libs.common.streams.names import SINGLE, StreamLayout, dlq_name
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def ensure_group(client: redis.Redis, stream: str, group: str) -> None:
@@ -39,11 +35,11 @@ def safe_trim_point(client: redis.Redis, stream: str) -> str | None:
         return None
     needed: list[str] = []
     for info in groups:
-        last = _text(info["last-delivered-id"])
+        last = text(info["last-delivered-id"])
         if int(info["pending"]):
-            summary = client.xpending(stream, _text(info["name"]))
+            summary = client.xpending(stream, text(info["name"]))
             if summary and summary.get("min"):
-                last = min(last, _text(summary["min"]), key=_id_tuple)
+                last = min(last, text(summary["min"]), key=_id_tuple)
         needed.append(last)
     return min(needed, key=_id_tuple)
 
@@ -85,7 +81,7 @@ def _unread(client: redis.Redis, stream: str, group: str | None = None) -> int |
         groups = client.xinfo_groups(stream)
     except redis.ResponseError:  # no stream yet
         return None
-    lags = [g.get("lag") for g in groups if group is None or _text(g["name"]) == group]
+    lags = [g.get("lag") for g in groups if group is None or text(g["name"]) == group]
     if not lags:
         return None
     known = [int(lag) for lag in lags if lag is not None]
@@ -107,7 +103,7 @@ def entries_in_flight(
         except redis.ResponseError:  # no stream yet
             continue
         for info in groups:
-            if _text(info["name"]) == group:
+            if text(info["name"]) == group:
                 total += int(info.get("pending") or 0) + int(info.get("lag") or 0)
     return total
 
@@ -124,20 +120,20 @@ def stream_overview(client: redis.Redis, streams: tuple[str, ...]) -> list[dict[
             length, groups_info = 0, []
         groups = []
         for g in groups_info:
-            name = _text(g["name"])
+            name = text(g["name"])
             consumers = client.xinfo_consumers(stream, name)
             groups.append(
                 {
                     "name": name,
                     "pending": int(g["pending"]),
                     "lag": None if g.get("lag") is None else int(g["lag"]),
-                    "lastDeliveredId": _text(g["last-delivered-id"]),
+                    "lastDeliveredId": text(g["last-delivered-id"]),
                     "oldestPendingAgeMs": (
                         _pending_age_ms(client, stream, name) if int(g["pending"]) else None
                     ),
                     "consumers": [
                         {
-                            "name": _text(c["name"]),
+                            "name": text(c["name"]),
                             "pending": int(c["pending"]),
                             "idleMs": int(c["idle"]),
                         }
@@ -249,7 +245,3 @@ def replay_dlq(client: redis.Redis, stream: str, *, limit: int = 1000) -> int:
         pipe.execute()
         moved += 1
     return moved
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -38,6 +38,7 @@ from libs.common import metrics
 from libs.common.errors import PermanentError
 from libs.common.events.base import Event, decode
 from libs.common.logging import bind_trace_id, get_logger
+from libs.common.replies import text
 from libs.common.streams.admin import ensure_group, safe_trim
 from libs.common.streams.names import dlq_name
 
@@ -239,9 +240,9 @@ class StreamConsumer:
                 start_id=cursor,
                 count=cfg.batch_size,
             )
-            cursor = _text(reply[0])
-            entries: list[RawEntry] = [(_text(i), f) for i, f in reply[1]]
-            deleted = [_text(i) for i in (reply[2] if len(reply) > 2 else [])]
+            cursor = text(reply[0])
+            entries: list[RawEntry] = [(text(i), f) for i, f in reply[1]]
+            deleted = [text(i) for i in (reply[2] if len(reply) > 2 else [])]
             if deleted:
                 # Trimmed while pending: nothing left to handle.
                 self.client.xack(stream, cfg.group, *deleted)
@@ -265,7 +266,7 @@ class StreamConsumer:
             count=len(entries) * 2 + 10,
             consumername=cfg.consumer,
         )
-        return {_text(row["message_id"]): int(row["times_delivered"]) for row in rows}
+        return {text(row["message_id"]): int(row["times_delivered"]) for row in rows}
 
     # -- handling ------------------------------------------------------------------
     def handle(
@@ -384,7 +385,7 @@ class StreamConsumer:
 
     def _last_error(self, stream: str, entry_id: str) -> str | None:
         value = self.client.hget(self._errors_key(stream), entry_id)
-        return _text(value) if value is not None else None
+        return text(value) if value is not None else None
 
     # -- housekeeping --------------------------------------------------------------
     def _housekeeping(self) -> None:
@@ -392,7 +393,7 @@ class StreamConsumer:
         pending, lags = 0, 0
         for stream in self._streams:
             for info in self.client.xinfo_groups(stream):
-                if _text(info["name"]) == cfg.group:
+                if text(info["name"]) == cfg.group:
                     pending += int(info["pending"])
                     lags += int(info.get("lag") or 0)
         metrics.STREAM_PENDING.labels(**self._labels).set(pending)
@@ -406,15 +407,11 @@ class StreamConsumer:
             safe_trim(self.client, stream)
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _entries_of(reply: Any) -> list[RawEntry]:
     if not reply:
         return []
     _stream, raw = reply[0]
-    return [(_text(entry_id), fields) for entry_id, fields in raw]
+    return [(text(entry_id), fields) for entry_id, fields in raw]
 
 
 def _runs_by_handler(events: list[Event], handlers: Mapping[type[Event], Any]) -> list[list[Event]]:

@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 
 from libs.common.events.base import Event, encode
 from libs.common.logging import current_trace_id
+from libs.common.replies import text
 from libs.common.streams.names import SINGLE, StreamLayout
 
 
@@ -52,7 +53,7 @@ class StreamProducer:
             raise ValueError("events published under one key must share a stream")
         pipe = self._client.pipeline(transaction=key is not None)
         _queue_xadds(pipe, entries, trace_id or current_trace_id(), self._maxlen)
-        return [_text(entry_id) for entry_id in pipe.execute()]
+        return [text(entry_id) for entry_id in pipe.execute()]
 
 
 class AsyncStreamProducer:
@@ -77,7 +78,7 @@ class AsyncStreamProducer:
         pipe = self._client.pipeline(transaction=False)
         trace = trace_id or current_trace_id()
         _queue_xadds(pipe, routed(events, stream, self._layout), trace, self._maxlen)
-        return [_text(entry_id) for entry_id in await pipe.execute()]
+        return [text(entry_id) for entry_id in await pipe.execute()]
 
 
 def routed(
@@ -104,7 +105,3 @@ def _queue_xadds(
 ) -> None:
     for name, event in entries:
         pipe.xadd(name, encode(event, trace), maxlen=maxlen, approximate=True)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

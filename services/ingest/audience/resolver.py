@@ -8,7 +8,7 @@ interrupted midway resumes after the last saved customer, so at most one flush i
 published twice (delivery dedupes per campaign and customer). The walk waits while
 delivery is more than ``INGEST_SEND_BACKLOG_MAX`` entries behind. Each chunk's customer
 ids are stored before it is published, so a replayed launch (a stalled campaign, see
-services.ingest.launches) sends the audience as it was resolved.
+services.ingest.audience.launches) sends the audience as it was resolved.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from typing import Any
 
 import redis
 
+from libs.common.clock import now_utc
 from libs.common.errors import PermanentError
 from libs.common.events import AudienceResolved, CampaignLaunched, Recipient, SendRequested
 from libs.common.logging import get_logger
-from libs.common.rules import RuleError, compile_rules, now_utc, parse_rules
+from libs.common.rules import RuleError, compile_rules, parse_rules
 from libs.common.streams import SEGMENT, SEND, default_consumer_name, unread_entries
 from libs.common.templates import placeholder_values
-from services.ingest.audience import audience_documents, id_pages
+from services.ingest.audience.source import audience_documents, id_pages
 from services.ingest.handlers import Deps
 from services.ingest.store import audience_filter
 

@@ -19,17 +19,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from libs.common.clock import now_utc
 from libs.common.events import AudienceResolved, CampaignLaunched, SendRequested
 from libs.common.logging import get_logger
-from libs.common.rules import now_utc
-from services.ingest.handlers import Deps
-from services.ingest.resolver import (
+from services.ingest.audience.resolver import (
     chunk_entry,
     keep_claimed,
     recipient,
     resolve_audience,
     wait_for_room,
 )
+from services.ingest.handlers import Deps
 
 log = get_logger(__name__)
 

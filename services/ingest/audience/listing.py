@@ -19,7 +19,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 
-from services.ingest.columns import Columns, StringTable
+from services.ingest.audience.columns import Columns, StringTable
 
 # The customer search box ("Search by name, email, city…"): case-insensitive substring
 # of any of these, alike from the read model and from the database.

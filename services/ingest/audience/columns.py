@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from libs.common.clock import epoch_ms
 from libs.common.rules import FIELDS, Condition, Group
 from services.ingest.aggregates import version_of
 
@@ -52,13 +53,6 @@ PROJECTION = {
         *("tags", "contactable", "placeholder", "version"),
     )
 }
-
-
-def to_ms(value: datetime) -> float:
-    """Epoch milliseconds, floored as BSON stores dates."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return float((value - EPOCH) // _MS)
 
 
 def _date_ms(value: Any) -> float:
@@ -93,10 +87,11 @@ class StringTable:
     """Append-only strings numbered 0, 1, ... in order of arrival, compact at scale.
 
     Older strings are packed: joined by NULs into one ``str`` with their start offsets,
-    found by value through a sorted array of their hashes (``hash`` is stable within a
-    process, and this table never leaves it). Newer ones wait in a plain list and dict
-    until they are a quarter of the packed ones, then join them (amortised O(log n)
-    repacks while the table grows).
+    found by value through a sorted array of their hashes (``hash`` is stable only within
+    a process: a pickled table, see audience/snapshot.py, leaves them out and hashes its
+    strings again when it is loaded). Newer ones wait in a plain list and dict until they
+    are a quarter of the packed ones, then join them (amortised O(log n) repacks while
+    the table grows).
     """
 
     MIN_PACK = 65_536
@@ -113,6 +108,19 @@ class StringTable:
 
     def __len__(self) -> int:
         return self._packed + len(self._tail)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # another process salts ``hash`` differently: its hashes are computed there
+        empty = np.zeros(0, dtype=np.int64)
+        return {**self.__dict__, "_hashes": empty, "_order": empty, "_lower": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        hashes = np.fromiter(
+            (hash(self[code]) for code in range(self._packed)), np.int64, self._packed
+        )
+        by_hash = np.argsort(hashes, kind="stable")
+        self._hashes, self._order = hashes[by_hash], by_hash.astype(np.int32)
 
     def __getitem__(self, code: int) -> str:
         code = int(code)
@@ -243,6 +251,10 @@ class TextColumn(_Growable):
         self.vocab = StringTable()
         self._hits: dict[str, np.ndarray] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the answer cache (requests add to it from other threads)."""
+        return {**self.__dict__, "_hits": {}}
+
     def set(self, row: int, value: Any) -> None:
         self.data[row] = self.vocab.codes([value])[0] if isinstance(value, str) else -1
 
@@ -304,6 +316,10 @@ class TagColumn(_Growable):
         self.sets: list[tuple[str, ...]] = []
         self._index: dict[tuple[str, ...], int] = {}
         self._with_tag: dict[str, np.ndarray] = {}  # per tag: which sets hold it
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the per-tag cache (requests add to it from other threads)."""
+        return {**self.__dict__, "_with_tag": {}}
 
     def code(self, tags: Any) -> int:
         new = tuple(dict.fromkeys(t for t in tags if isinstance(t, str))) if tags else ()
@@ -497,19 +513,19 @@ def _condition(cols: Columns, cond: Condition, now: datetime) -> np.ndarray:
     else:
         data = cols.dates[spec.path].data[:n]
         if op in ("inactive_days", "active_within_days"):
-            cutoff = to_ms(now - timedelta(days=value))
+            cutoff = float(epoch_ms(now - timedelta(days=value)))
             if op == "active_within_days":
                 return data >= cutoff
             return (data < cutoff) | np.isnan(data)
-        scalar = to_ms(value) if isinstance(value, datetime) else value
+        scalar = float(epoch_ms(value)) if isinstance(value, datetime) else value
     if op == "exists":
         present = ~np.isnan(data)
         return present if value else ~present
     if op == "in":
         return np.isin(data, np.asarray(value, dtype=np.float64))
     if op == "=":
-        return data == scalar
+        return np.asarray(data == scalar)
     if op == "!=":
-        return ~(data == scalar)
+        return np.asarray(~(data == scalar))
     with np.errstate(invalid="ignore"):
         return np.asarray(_CMP[op](data, scalar))

@@ -1,27 +1,27 @@
 """Where the resolver gets a launched campaign's audience from.
 
-From the ingest API's columnar read model when it can (``INGEST_API_URL`` set and the
-model current): requests return the matching ids in ``_id`` order, a page
-(``INGEST_AUDIENCE_PAGE_SIZE``) at a time, and the documents are then read by ``_id``,
-a chunk at a time. On nx-27017 that costs ~20 µs of
-database CPU per recipient, where the filtered, sorted walk of the customers collection
-costs ~11 µs per customer scanned on top (12 s for 100,000 of 1,000,000), all of it
-while the campaign's first messages are being sent. It is also the very selection the
-preview counted. Otherwise (no URL, the API unreachable or its model not current) the
-resolver walks the database as before.
+From a columnar read model held by the resolver's own process (``hosted.py``) when it is
+current: the matching ids in ``_id`` order, a page (``INGEST_AUDIENCE_PAGE_SIZE``) at a
+time, and the documents are then read by ``_id``, a chunk at a time. On nx-27017 that
+costs ~20 µs of database CPU per recipient, where the filtered, sorted walk of the
+customers collection costs ~11 µs per customer scanned on top (12 s for 100,000 of
+1,000,000), all of it while the campaign's first messages are being sent. It is also
+the very selection the preview counted. Otherwise (no model, or the model loading or
+behind) the resolver walks the database as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-import httpx
-
-from libs.common.errors import TransientError
+from libs.common.errors import PreviewNotReady, TransientError
 from libs.common.logging import get_logger
-from libs.common.web import INTERNAL_TOKEN_HEADER
+from libs.common.rules import parse_rules
+from services.ingest.audience.columns import Columns
+from services.ingest.audience.listing import audience_ids
+from services.ingest.audience.readmodel import PreviewModel
 from services.ingest.store import CustomerStore
 
 log = get_logger(__name__)
@@ -30,27 +30,28 @@ log = get_logger(__name__)
 # -> ids in ``_id`` order, or None when the read model cannot answer
 AudienceSource = Callable[[dict[str, Any], datetime, str | None, int], list[str] | None]
 
+# Runs a coroutine function in the event loop that owns the model; returns its result.
+RunInLoop = Callable[[Callable[[], Awaitable[Columns]]], Columns]
 
-def api_audience_source(api_url: str, internal_token: str, timeout_s: float) -> AudienceSource:
-    client = httpx.Client(
-        base_url=api_url, headers={INTERNAL_TOKEN_HEADER: internal_token}, timeout=timeout_s
-    )
+CATCH_UP_S = 10.0  # the resolver can wait longer for the model than a person previewing
 
-    def audience_ids(
+
+def model_audience_source(
+    model: PreviewModel, run: RunInLoop, catch_up_s: float = CATCH_UP_S
+) -> AudienceSource:
+    """The audience from ``model``, once it holds every change written so far."""
+
+    def source(
         rules: dict[str, Any], now: datetime, after_id: str | None, limit: int
     ) -> list[str] | None:
-        body = {"rules": rules, "now": now.isoformat(), "afterId": after_id, "limit": limit}
         try:
-            response = client.post("/internal/audience-ids", json=body)
-        except httpx.HTTPError as exc:
-            log.warning("resolver.read_model_unreachable", error=str(exc)[:200])
+            columns = run(lambda: model.current(catch_up_s))
+        except PreviewNotReady as exc:
+            log.info("resolver.read_model_not_current", details=exc.details)
             return None
-        if response.status_code != 200:
-            log.info("resolver.read_model_unavailable", status=response.status_code)
-            return None
-        return [str(i) for i in response.json()["ids"]]
+        return audience_ids(columns, columns.audience(parse_rules(rules), now), after_id, limit)
 
-    return audience_ids
+    return source
 
 
 def audience_documents(

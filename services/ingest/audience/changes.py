@@ -24,7 +24,8 @@ from typing import Any
 import orjson
 import redis
 
-from services.ingest.columns import DATE_PATHS, PROJECTION
+from libs.common.clock import epoch_ms
+from services.ingest.audience.columns import DATE_PATHS, PROJECTION
 
 CHANGES_STREAM = "ingest.changes"
 FIELDS = ("_id", *PROJECTION)  # the projection holds ``version``
@@ -32,18 +33,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Doc = dict[str, Any]
 
 
-def to_millis(value: datetime) -> int:
-    """Epoch milliseconds exactly as BSON stores a datetime (naive means UTC)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - _EPOCH) // timedelta(milliseconds=1)
-
-
 def project(doc: Doc) -> Doc:
     out = {key: doc[key] for key in FIELDS if key in doc}
     for path in DATE_PATHS:
         if isinstance(out.get(path), datetime):
-            out[path] = to_millis(out[path])
+            out[path] = epoch_ms(out[path])
     return out
 
 
