@@ -30,6 +30,7 @@ from libs.common.events import (
     CampaignTagged,
     MessagesCancelled,
     MessagesFailed,
+    MessagesHeldOut,
     MessagesSent,
     ReceiptsReceived,
     SegmentDeleted,
@@ -80,6 +81,7 @@ RECEIPT_HANDLERS: Registry[Deps] = Registry(
         on(MessagesFailed, handle_receipt_stream),
         on(MessagesCancelled, handle_receipt_stream),
     ],
+    ignored=[MessagesHeldOut],  # the send worker wrote the holdout rows itself
 )
 CONTROL_HANDLERS: Registry[Deps] = Registry(
     CAMPAIGN_EVENTS,

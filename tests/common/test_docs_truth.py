@@ -110,7 +110,8 @@ def test_every_stream_row_names_exactly_the_groups_that_read_it() -> None:
 def test_every_stream_row_names_exactly_the_entry_types_on_it() -> None:
     on_stream: dict[str, set[str]] = {}
     for event in EVENT_TYPES.values():
-        on_stream.setdefault(event.STREAM, set()).add(event.TYPE)
+        if event.__module__.startswith("libs.common.events"):  # not the tests' own types
+            on_stream.setdefault(event.STREAM, set()).add(event.TYPE)
     named = {
         stream: {t for t in TICKED.findall(cells[3]) if EVENT_TYPE.match(t)}
         for stream, cells in _stream_rows().items()

@@ -57,4 +57,5 @@ def test_a_type_of_another_stream_or_declared_twice_is_refused() -> None:
 
 def test_types_sharing_a_handler_share_one_bound_callable() -> None:
     table = delivery.RECEIPT_HANDLERS.bind(object())  # never run: the deps are not used
-    assert len({id(h) for h in table.values()}) == 1
+    handled = delivery.RECEIPT_HANDLERS.handled
+    assert len({id(h) for t, h in table.items() if t in handled}) == 1
