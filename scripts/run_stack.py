@@ -54,6 +54,8 @@ def main() -> None:
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "AUTH_DEV_LOGIN": os.environ.get("AUTH_DEV_LOGIN", "true"),
+        # the audience read model restarts from its snapshot (services/ingest/README.md)
+        "INGEST_SNAPSHOT_DIR": os.environ.get("INGEST_SNAPSHOT_DIR", str(DATA / "snapshots")),
         "REDIS_URL": settings.redis_url,
         "MONGODB_URI": settings.mongodb_uri,
         **layout.wiring_env(),
