@@ -8,6 +8,7 @@ Each test also stands alone enough to say clearly what broke.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import secrets
@@ -19,7 +20,9 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-RUN = secrets.token_hex(3)
+# One value per test session, however often this module is imported (test_ui_results
+# imports it to sign in as the same person: the stack's admin).
+RUN = os.environ.setdefault("CRM_UI_TEST_RUN", secrets.token_hex(3))
 CITY = f"Testville {RUN}"
 CUSTOMER_COUNT = 40
 DESKTOP = {"width": 1280, "height": 900}
