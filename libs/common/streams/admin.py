@@ -93,18 +93,25 @@ def _unread(client: redis.Redis, stream: str, group: str | None = None) -> int |
 def entries_in_flight(
     client: redis.Redis, stream: str, group: str, *, layout: StreamLayout = SINGLE
 ) -> int:
-    """Entries ``group`` has read but not acknowledged, plus those it has not read yet,
-    over the partitions of ``stream``: 0 when the group has nothing left to do. A lag
-    Redis cannot tell (deletions after the group's position) counts as 0."""
+    """Entries ``group`` has read but not acknowledged, plus one for each partition
+    holding an entry it has not read yet: 0 when the group has nothing left to do.
+    Redis's ``lag`` is not used: after deletions it goes on counting entries that are
+    gone (a lag of 170 with every entry read), so "unread" is "the newest entry is
+    after the group's last delivered id"."""
     total = 0
     for name in layout.partitions(stream):
         try:
             groups = client.xinfo_groups(name)
         except redis.ResponseError:  # no stream yet
             continue
+        newest = client.xrevrange(name, count=1)
         for info in groups:
-            if text(info["name"]) == group:
-                total += int(info.get("pending") or 0) + int(info.get("lag") or 0)
+            if text(info["name"]) != group:
+                continue
+            total += int(info.get("pending") or 0)
+            delivered = _id_tuple(text(info["last-delivered-id"]))
+            if newest and _id_tuple(text(newest[0][0])) > delivered:
+                total += 1
     return total
 
 
