@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from bench import campaign, cluster, ingestion, machine, memory, pause, preview, raw
+from bench import campaign, cluster, ingestion, journeys, machine, memory, pause, preview, raw
 from bench.infra import TMP, Infra, infrastructure, stack
 from bench.report import RESULTS, Figure, print_table, write_results
 from libs.common.logging import configure_logging, get_logger
@@ -42,6 +42,9 @@ class Sizes:
     preview_queries: int
     campaign_size: int
     single_campaign_size: int
+    journey_rate: float = 500
+    journey_seconds: float = 30
+    journey_waiting: int = 1_000_000
 
 
 SMOKE = Sizes(
@@ -57,6 +60,9 @@ SMOKE = Sizes(
     preview_queries=200,
     campaign_size=5_000,
     single_campaign_size=1_000,
+    journey_rate=100,
+    journey_seconds=5,
+    journey_waiting=5_000,
 )
 FULL = Sizes(
     xadd_records=1_000_000,
@@ -72,7 +78,7 @@ FULL = Sizes(
     campaign_size=1_000_000,
     single_campaign_size=100_000,
 )
-PHASES = ("raw", "ingest", "audience", "cluster")
+PHASES = ("raw", "ingest", "audience", "cluster", "journeys")
 
 
 class Run:
@@ -215,6 +221,31 @@ def audience_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
         run.phase("memory", lambda: run.add(*memory_figures(running, infra, n)))
 
 
+def journeys_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
+    with stack(infra, "bench_jrn_") as running:
+        run.phase(
+            "journey_trigger",
+            lambda: run.add(
+                journeys.trigger_to_send(
+                    running,
+                    infra.delivery_mongo_uri,
+                    sizes.journey_rate,
+                    sizes.journey_seconds,
+                    deadline_s=120 + sizes.journey_seconds,
+                )
+            ),
+        )
+        n = sizes.journey_waiting
+        run.phase(
+            "journey_timers",
+            lambda: run.add(
+                journeys.timers_due(
+                    running, infra.mongo_uri, infra.delivery_mongo_uri, n, deadline_s=120 + n / 200
+                )
+            ),
+        )
+
+
 def server_pids(infra: Infra) -> dict[str, int]:
     """The harness's redis-server and database servers, by the names the figures use."""
     ports = {"redis-server": infra.redis_port, **infra.database_servers()}
@@ -301,6 +332,14 @@ def main(argv: list[str] | None = None) -> int:
                 "cluster",
                 lambda: run.add(*cluster.throughput(infra, size, deadline_s=180 + size / 50)),
             )
+        if "journeys" in phases:
+            run.phase("journeys", lambda: journeys_phase(run, infra, sizes))
+    run.ratio(
+        "journey_timers_vs_raw_comm_rows",
+        "journey_timers_due_per_s",
+        "db_raw_comm_rows_per_s",
+        ">= 0.8",
+    )
     run.ratio("ingest_accept_vs_raw_xadd", "ingest_accept_records_per_s", "redis_raw_xadd_per_s")
     run.ratio(
         "ingest_accept_durable_vs_default",

@@ -43,6 +43,7 @@ class StackLayout:
             "GATEWAY_DELIVERY_URL": self.url("delivery"),
             "GATEWAY_AI_URL": self.url("ai"),
             "GATEWAY_PUBLIC_URL": self.url("gateway"),
+            "DELIVERY_PUBLIC_URL": self.url("gateway"),
             "DELIVERY_VENDOR_URL": self.url("vendor_sim"),
             "DELIVERY_RECEIPT_CALLBACK_URL": f"{self.url('gateway')}/api/deliveries/receipts",
         }
@@ -73,12 +74,13 @@ class StackLayout:
             for name, port in self.ports.items()
         ]
         workers = [
-            ("ingest-worker", "services.ingest.worker", ("ingest",)),
+            ("ingest-worker", "services.ingest.worker", ("ingest", "consent")),
             ("segment-worker", "services.ingest.worker", ("segment",)),
             ("campaign-worker", "services.campaign.worker", ()),
+            ("journey-worker", "services.campaign.worker", ("journeys",)),
             ("send-worker", "services.delivery.worker", ("send",)),
             ("receipt-worker", "services.delivery.worker", ("receipt",)),
-            ("delivery-control-worker", "services.delivery.worker", ("control",)),
+            ("delivery-control-worker", "services.delivery.worker", ("control", "consent")),
             ("ai-worker", "services.ai.worker", ()),
         ]
         for name, module, args in workers:

@@ -1,1 +1,1 @@
-pytest_plugins = ["libs.common.testing.pytest_plugin"]
+pytest_plugins = ["libs.common.testing.pytest_plugin", "tests.support.consent_stack"]

@@ -25,6 +25,9 @@ const AudiencePage = lazyPage(() => import("./pages/Audience"), "AudiencePage");
 const Campaigns = lazyPage(() => import("./pages/Campaigns"), "Campaigns");
 const CampaignComposer = lazyPage(() => import("./pages/CampaignComposer"), "CampaignComposer");
 const CampaignPage = lazyPage(() => import("./pages/CampaignPage"), "CampaignPage");
+const Journeys = lazyPage(() => import("./pages/Journeys"), "Journeys");
+const JourneyEditor = lazyPage(() => import("./pages/JourneyEditor"), "JourneyEditor");
+const JourneyPage = lazyPage(() => import("./pages/JourneyPage"), "JourneyPage");
 const Streams = lazyPage(() => import("./pages/Streams"), "Streams");
 const Settings = lazyPage(() => import("./pages/Settings"), "Settings");
 const Users = lazyPage(() => import("./pages/Users"), "Users");
@@ -44,6 +47,9 @@ function Gate() {
         <Route path="campaigns" element={<Campaigns />} />
         <Route path="campaigns/new" element={<CampaignComposer />} />
         <Route path="campaigns/:id" element={<CampaignPage />} />
+        <Route path="journeys" element={<Journeys />} />
+        <Route path="journeys/new" element={<JourneyEditor />} />
+        <Route path="journeys/:id" element={<JourneyPage />} />
         <Route path="streams" element={<Streams />} />
         <Route path="settings" element={<Settings />} />
         <Route path="users" element={<Users />} />

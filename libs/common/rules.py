@@ -46,6 +46,9 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("city", "city", "text", "City"),
         FieldSpec("timezone", "timezone", "text", "Time zone"),
         FieldSpec("tags", "tags", "list", "Tags"),
+        # consent per channel: subscribed | unsubscribed | unknown (absent: unknown)
+        FieldSpec("consent.email", "consent_email", "text", "Email consent"),
+        FieldSpec("consent.sms", "consent_sms", "text", "SMS consent"),
     )
 }
 

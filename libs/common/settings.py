@@ -10,6 +10,7 @@ from libs.common.redis_client import is_cluster_url
 from libs.common.streams.names import StreamLayout, parse_partitions
 
 DEV_INTERNAL_TOKEN = "dev-internal-token-change-me"
+DEV_UNSUBSCRIBE_KEY = "dev-unsubscribe-key-change-me"
 
 
 class CommonSettings(BaseSettings):
@@ -29,6 +30,11 @@ class CommonSettings(BaseSettings):
     db_prefix: str = Field("crm_", alias="DB_PREFIX")
     internal_token: str = Field(DEV_INTERNAL_TOKEN, alias="INTERNAL_TOKEN")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    # Keys of the unsubscribe links (libs/common/unsubscribe.py), comma-separated, oldest
+    # first: the last signs, all verify. Rotate by appending a key, retire by removing one.
+    # (Not yet refused when left at the development value in production: see
+    # docs/operations.md.)
+    unsubscribe_keys: str = Field(DEV_UNSUBSCRIBE_KEY, alias="UNSUBSCRIBE_KEYS")
     stream_maxlen: int = Field(2_000_000, alias="STREAM_MAXLEN")
     # Partitions per logical stream: "4" (all), "send=8,receipt=4" or "4,ingest=2".
     # Every process must agree: producers pick a partition, consumers read them all.
@@ -50,6 +56,9 @@ class CommonSettings(BaseSettings):
     # (libs/common/formatting.py): an ISO 4217 code and a locale tag known to CLDR.
     workspace_currency: str = Field("INR", alias="WORKSPACE_CURRENCY")
     workspace_locale: str = Field("en-IN", alias="WORKSPACE_LOCALE")
+    # A customer without a (known) IANA ``timezone`` lives in this one: quiet hours and
+    # journeys' "wait until 09:00" read their clock.
+    workspace_timezone: str = Field("UTC", alias="WORKSPACE_TIMEZONE")
 
     @field_validator("stream_partitions")
     @classmethod

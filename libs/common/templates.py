@@ -46,6 +46,8 @@ PLACEHOLDERS: dict[str, str | None] = {
     "orderCount": "order_count",
     "lastVisit": "last_visit",
     "lastOrderAt": "last_order_at",
+    # the person's own unsubscribe link, signed by delivery (libs/common/unsubscribe.py)
+    "unsubscribeUrl": None,
 }
 NUMBER_FIELDS = frozenset({"totalSpends", "visits", "orderCount"})
 DATE_FIELDS = frozenset({"lastVisit", "lastOrderAt"})

@@ -263,7 +263,13 @@ def _describe_rules(rules: dict[str, Any] | None) -> str | None:
 
 
 def _sample(doc: dict[str, Any]) -> dict[str, Any]:
-    keys = {"name": "name", "city": "city", "totalSpends": "total_spends", "visits": "visits"}
+    keys = {
+        "name": "name",
+        "email": "email",
+        "city": "city",
+        "totalSpends": "total_spends",
+        "visits": "visits",
+    }
     sample = {"id": doc["_id"], "orderCount": doc.get("order_count", 0)}
     sample.update({k: doc[path] for k, path in keys.items() if doc.get(path) is not None})
     return sample

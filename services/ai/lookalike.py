@@ -121,7 +121,7 @@ def find_lookalikes(
         "excludesBase": exclusion is not None,
         "baseSize": base_count,
         "comparison": _comparison(matrix, in_base, chosen),
-        "explanation": _explain(matrix, in_base, chosen, exclusion is not None, size_by_rules),
+        "explanation": _explain(matrix, in_base, chosen, exclusion is not None),
     }
 
 
@@ -141,25 +141,24 @@ def _comparison(matrix: np.ndarray, in_base: np.ndarray, chosen: np.ndarray) -> 
     }
 
 
-def _explain(
-    matrix: np.ndarray, in_base: np.ndarray, chosen: np.ndarray, excludes: bool, size: int
-) -> str:
+def _explain(matrix: np.ndarray, in_base: np.ndarray, chosen: np.ndarray, excludes: bool) -> str:
     comparison = _comparison(matrix, in_base, chosen)
     parts = [
-        f"{LABELS[name]} {v['lookalike']:,.0f} vs {v['base']:,.0f} in the base "
-        f"({v['everyone']:,.0f} overall)"
+        f"{LABELS[name]} {v['lookalike']:,.0f} against {v['base']:,.0f} "
+        f"({v['everyone']:,.0f} across all customers)"
         for name, v in comparison.items()
     ]
     text = (
-        f"The {len(chosen):,} customers closest to the base's average profile (of "
-        f"{int(in_base.sum()):,} customers), compared on standardised spend, visits, "
-        f"recency, order count and average order value. Averages: " + "; ".join(parts) + ". "
+        f"Picked the {len(chosen):,} customers most like your audience of "
+        f"{int(in_base.sum()):,} (by spend, visits, how recently they came, orders and "
+        "average order value) and wrote rules around them. Averages, lookalikes against "
+        "your audience: " + "; ".join(parts) + ". "
     )
     if excludes:
-        text += f"The rules span their ranges and exclude the base: {size:,} customers match."
+        text += "The rules leave out everyone already in your audience."
     else:
         text += (
-            "The base rules cannot be negated (they use tags or lists), so the rules may "
-            f"include base members ({size:,} match); customerIds lists the exact lookalikes."
+            "Your audience is chosen by tags or lists, which a rule cannot leave out, so "
+            "some of its members may match these rules too."
         )
     return text

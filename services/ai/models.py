@@ -61,12 +61,25 @@ class OptimalTimingRequest(_Request):
     audienceRules: dict[str, Any] | None = None
 
 
+class ZoneShare(BaseModel):
+    timezone: str
+    share: float
+
+
 class TimingWindow(BaseModel):
     dayOfWeek: str
     hour: int
     timezone: str
     score: float | None
     evidence: int
+    # What a marketer reads: "Thursday 20:00 in each customer's own time zone".
+    label: str = ""
+    evidenceLabel: str = ""
+    # The zones this hour's engagement came from, largest first, and the zone a single
+    # scheduled send should use (the largest) with the share of engagement it covers.
+    zones: list[ZoneShare] = []
+    scheduleZone: str | None = None
+    scheduleShare: float | None = None
 
 
 class OptimalTimingResponse(BaseModel):

@@ -1,4 +1,4 @@
-"""Message suggestions without an LLM: themed templates in four tones.
+"""Message suggestions without an LLM: themed templates in four tones (or the one asked for).
 
 Every template uses whitelisted placeholders only (checked by parse_template in the
 tests); {city} is offered only when the audience rules pin a city, so it never renders
@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from libs.common.rules import RuleError, describe, parse_rules, used_fields
+from libs.common.rules import RuleError, parse_rules, used_fields
+from services.ai.rule_words import rules_in_words
 
 TONES = ("friendly", "urgent", "premium", "short")
 
@@ -112,27 +113,46 @@ _RATIONALE = {
 }
 
 
-def pick_theme(objective: str) -> Theme:
+CITY_LINES = {
+    "friendly": " See you soon in {city}!",
+    "urgent": " Visit us in {city} today!",
+    "premium": " We look forward to welcoming you in {city}.",
+    "short": "",  # a short message stays within one SMS segment
+}
+
+
+def matching_themes(objective: str) -> list[Theme]:
+    """Themes whose keywords the objective names, best (first listed) first."""
     text = objective.lower()
-    for theme in THEMES:
-        if re.search(theme.keywords, text):
-            return theme
-    return GENERIC
+    return [theme for theme in THEMES if re.search(theme.keywords, text)]
+
+
+def pick_theme(objective: str) -> Theme:
+    themes = matching_themes(objective)
+    return themes[0] if themes else GENERIC
 
 
 def suggest_messages(
     objective: str, audience_size: int | None = None, tone: str | None = None, rules: Any = None
 ) -> list[dict[str, str]]:
-    """Four variants, one per tone; the requested tone first."""
-    theme = pick_theme(objective)
+    """A chosen tone: every variant in that tone (the matching themes, then a general one).
+    No tone (or one without templates): four variants, one per tone."""
     audience_note, city = _audience(rules, audience_size)
-    order = sorted(TONES, key=lambda t: t != (tone or "").lower())
+    wanted = (tone or "").strip().lower()
+    if wanted in TONES:
+        themes = [*matching_themes(objective)[:2], GENERIC]
+        picks = [(theme, wanted) for theme in dict.fromkeys(themes)]
+    else:
+        theme = pick_theme(objective)
+        picks = [(theme, variant) for variant in TONES]
     suggestions = []
-    for variant in order:
+    for i, (theme, variant) in enumerate(picks):
         message = getattr(theme, variant)
-        if city and variant == "friendly":
-            message += " See you soon in {city}!"
-        rationale = f"{variant.capitalize()}: {_RATIONALE[variant]}. Theme: {theme.name}"
+        city_line = CITY_LINES[variant] if city else ""
+        if city_line and (i == 0 or variant == "friendly"):
+            message += city_line
+        about = "" if theme is GENERIC else f", on the {theme.name.replace('-', ' ')} theme"
+        rationale = f"{variant.capitalize()}: {_RATIONALE[variant]}{about}"
         suggestions.append(
             {"message": message, "tone": variant, "rationale": f"{rationale}{audience_note}."}
         )
@@ -150,7 +170,7 @@ def _audience(rules: Any, audience_size: int | None) -> tuple[str, bool]:
             group = parse_rules(rules)
         except RuleError:
             return note, False
-        note += f" ({describe(group)})"
+        note += f" ({rules_in_words(group)})"
         city = "city" in used_fields(group) and _pins_city(group.conditions, group.operator)
     return note, city
 

@@ -32,12 +32,23 @@ def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{rate * 100:.1f}%"
 
 
+def _count(n: float, unit: str, digits: int = 0) -> str:
+    """ "1 second", "2 seconds", "1.5 hours": the unit agrees with the number shown."""
+    shown = f"{n:.{digits}f}"
+    return f"{shown} {unit}" if float(shown) == 1 else f"{shown} {unit}s"
+
+
 def _duration(seconds: float) -> str:
     if seconds < 90:
-        return f"{seconds:.0f} seconds"
+        return _count(max(seconds, 1), "second")
     if seconds < 5400:
-        return f"{seconds / 60:.0f} minutes"
-    return f"{seconds / 3600:.1f} hours"
+        return _count(seconds / 60, "minute")
+    return _count(seconds / 3600, "hour", 1)
+
+
+# Failure reasons a marketer must hear about even when they are few: they hurt the
+# sender's standing with mailbox providers, not just one message.
+SENDER_HARM = ("spam", "blocked", "complaint")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -124,6 +135,13 @@ def summarise(
         text += f" {metrics['failed']:,} failed: {by_reason}."
         if metrics["failed"] >= MIN_FAILURES_FOR_PATTERN and share >= DOMINANT_REASON_SHARE:
             unusual.append(f"one reason dominates the failures: '{top}' ({share:.0%})")
+        harmful = sum(n for r, n in reasons.items() if any(w in r.lower() for w in SENDER_HARM))
+        if harmful:
+            noun = "message was" if harmful == 1 else "messages were"
+            unusual.append(
+                f"{harmful:,} {noun} rejected as spam or blocked: review the wording and "
+                "the sender before the next send"
+            )
 
     seconds = metrics["timeToCompleteSeconds"]
     if seconds is not None:

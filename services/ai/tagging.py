@@ -35,8 +35,11 @@ _WORDS: dict[str, str] = {
     r"|free shipping|save \d|flat \d|promo|bogo|buy one",
     "festive": r"diwali|holi|christmas|xmas|\beid\b|new year|festive|festival|pongal|onam|navratri"
     r"|durga puja|black friday|season'?s greetings|raksha|dussehra",
-    "new-arrivals": r"new arrivals?|new collection|just launched|just in|launch|fresh stock|latest",
-    "feedback": r"feedback|review|rate us|survey|how did we do",
+    "new-arrivals": r"new arrivals?|new collection|just launched|just in|launch|fresh stock|latest"
+    r"|collection is (?:live|here|out)|\b(?:is|now|go(?:es)?) live\b|just dropped|new season"
+    r"|(?:\w+ )?collection (?:has )?(?:arrived|landed)",
+    # whole words: "preview our new collection" asks for no review
+    "feedback": r"feedback|\breviews?\b|rate us|survey|how did we do",
     "reminder": r"reminder|don'?t forget|left in your cart|cart|last chance|ends (?:today|soon)",
 }
 

@@ -64,6 +64,7 @@ def recommend(
                     "timezone": "customer local time",
                     "score": None,
                     "evidence": 0,
+                    **zone_meaning(day, hour, 0, Counter()),
                 }
                 for day, hour in DEFAULT_WINDOWS
             ],
@@ -89,6 +90,7 @@ def recommend(
                 "timezone": zone,
                 "score": round(count / best, 3),
                 "evidence": count,
+                **zone_meaning(DAYS[day], hour, count, cell_zones),
             }
         )
     first = recommendations[0]
@@ -99,8 +101,39 @@ def recommend(
         "evidence": evidence,
         "explanation": (
             f"Based on {total:,} engagement events ({len(deliveries):,} delivery receipts, "
-            f"{len(orders):,} orders); {share} converted to the customer's own time zone. "
-            f"Engagement peaks on {first['dayOfWeek']} at {first['hour']:02d}:00 "
-            f"({first['evidence']} events)."
+            f"{len(orders):,} orders). {_zones_known(known, total, share)} "
+            f"Engagement peaks on {first['label']} "
+            f"({first['evidence']:,} events at that hour)."
         ),
+    }
+
+
+def _zones_known(known: int, total: int, share: str) -> str:
+    if known == 0:
+        return "No customer's time zone is known, so times are UTC."
+    if known == total:
+        return "Times are in each customer's own time zone."
+    return f"Times are in each customer's own time zone where known ({share}), else UTC."
+
+
+def zone_meaning(day: str, hour: int, count: int, cell_zones: Counter[str]) -> dict[str, object]:
+    """Labels for one recommended hour, and which zone one scheduled send should use.
+
+    One campaign leaves at one moment: 20:00 "customer local time" is 20:00 only for
+    customers in the zone it is scheduled in, so the answer names that zone and the share
+    of this hour's engagement it covers.
+    """
+    total = sum(cell_zones.values())
+    shares = [{"timezone": z, "share": round(n / total, 3)} for z, n in cell_zones.most_common(3)]
+    single = len(cell_zones) == 1
+    where = f"in {shares[0]['timezone']}" if single else "in each customer's own time zone"
+    events = "event" if count == 1 else "events"
+    return {
+        "label": f"{day} {hour:02d}:00 {where}",
+        "evidenceLabel": (
+            f"{count:,} engagement {events} at this hour" if count else "a general default"
+        ),
+        "zones": shares,
+        "scheduleZone": shares[0]["timezone"] if shares else None,
+        "scheduleShare": shares[0]["share"] if shares else None,
     }

@@ -1,4 +1,4 @@
-"""The AI worker: three consumers (group ``ai`` on ingest, receipt, campaign_events) in
+"""The AI worker: four consumers (group ``ai`` on ingest, receipt, campaign_events, consent) in
 one process, building the read models. ``python -m services.ai.worker [--burst]``."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from libs.common.streams.consumer import Handler, StreamConsumer
 from libs.common.streams.producer import StreamProducer
 from libs.common.worker import make_consumer, run_consumers
 from services.ai import projections as p
+from services.ai.erasure import erasure_requested
 from services.ai.settings import AiSettings
 from services.ai.store import AiStore
 
@@ -84,7 +85,22 @@ CAMPAIGN_EVENT_HANDLERS: Registry[Deps] = Registry(
     ],
     ignored=[ev.WinnerChosen],
 )
-REGISTRIES = (INGEST_HANDLERS, RECEIPT_HANDLERS, CAMPAIGN_EVENT_HANDLERS)
+
+
+def erasures_requested(events: list[ev.ErasureRequested], deps: Deps) -> None:
+    if deps.producer is None:
+        raise RuntimeError("an erasure is confirmed on the stream: the worker needs a producer")
+    erasure_requested(events, deps.store, deps.producer)
+
+
+# Consent entries are for ingest and delivery; an erasure is for every service.
+CONSENT_HANDLERS: Registry[Deps] = Registry(
+    names.CONSENT,
+    GROUP,
+    routes=[on(ev.ErasureRequested, erasures_requested)],
+    ignored=[t for t in ev.CONSENT_EVENTS if t is not ev.ErasureRequested],
+)
+REGISTRIES = (INGEST_HANDLERS, RECEIPT_HANDLERS, CAMPAIGN_EVENT_HANDLERS, CONSENT_HANDLERS)
 
 
 def ingest_handlers(store: AiStore) -> dict[type[Event], Handler]:
@@ -97,6 +113,10 @@ def receipt_handlers(store: AiStore) -> dict[type[Event], Handler]:
 
 def campaign_event_handlers(store: AiStore, producer: StreamProducer) -> dict[type[Event], Handler]:
     return CAMPAIGN_EVENT_HANDLERS.bind(Deps(store, producer))
+
+
+def consent_handlers(store: AiStore, producer: StreamProducer) -> dict[type[Event], Handler]:
+    return CONSENT_HANDLERS.bind(Deps(store, producer))
 
 
 def build_consumers(settings: AiSettings) -> list[StreamConsumer]:

@@ -49,13 +49,15 @@ def list_campaigns(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=100)] = 20,
     status: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Body:
     if status is not None and status not in lifecycle.STATUSES:
         raise ValidationFailed(
             f"unknown status {status!r}",
             [{"field": "status", "message": f"one of {', '.join(lifecycle.STATUSES)}"}],
         )
-    docs, total = service.store.list_campaigns(status, (page - 1) * page_size, page_size)
+    search = (q or "").strip() or None
+    docs, total = service.store.list_campaigns(status, (page - 1) * page_size, page_size, search)
     return {
         "items": [campaign_out(d) for d in docs],
         "total": total,
@@ -148,6 +150,11 @@ def list_segments(service: ServiceDep) -> Body:
 @router.get("/api/segments/{segment_id}")
 def get_segment(segment_id: str, service: ServiceDep) -> Body:
     return segment_out(service.get_segment(segment_id))
+
+
+@router.put("/api/segments/{segment_id}")
+def update_segment(segment_id: str, body: SegmentCreate, service: ServiceDep) -> Body:
+    return segment_out(service.update_segment(segment_id, body))
 
 
 @router.delete("/api/segments/{segment_id}", status_code=204)

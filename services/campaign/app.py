@@ -20,6 +20,9 @@ from services.campaign.api import router
 from services.campaign.attribution_store import AttributionStore
 from services.campaign.audience import AudienceCounter
 from services.campaign.campaigns import CampaignService
+from services.campaign.journeys.api import router as journeys_router
+from services.campaign.journeys.service import JourneyService
+from services.campaign.journeys.store import JourneyStore
 from services.campaign.settings import CampaignSettings
 from services.campaign.store import CampaignStore
 
@@ -35,6 +38,7 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
     mongo = make_client(settings.mongodb_uri)
     store = CampaignStore(mongo, settings.database_name("campaign"))
     attribution = AttributionStore(mongo, settings.database_name("campaign"))
+    journeys = JourneyStore(mongo, settings.database_name("campaign"))
     audience = AudienceCounter(
         httpx.Client(base_url=settings.ingest_url, timeout=settings.audience_check_timeout_s),
         settings.internal_token,
@@ -44,6 +48,7 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             await asyncio.to_thread(store.ensure_indexes)
+            await asyncio.to_thread(journeys.ensure_indexes)
         except PyMongoError as exc:
             # The worker creates them too; /readyz reports the database meanwhile.
             log.warning("campaign.indexes_not_created", error=str(exc))
@@ -51,6 +56,7 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.mongo = mongo
         app.state.attribution = attribution
+        app.state.journeys = JourneyService(journeys)
         app.state.service = CampaignService(
             store,
             StreamProducer(sync_redis, settings.stream_maxlen, layout=settings.stream_layout()),
@@ -66,7 +72,7 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
     return create_service_app(
         service="campaign",
         internal_token=settings.internal_token,
-        routers=[router],
+        routers=[router, journeys_router],
         readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
         lifespan=lifespan,
     )

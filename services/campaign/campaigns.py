@@ -236,10 +236,12 @@ class CampaignService:
     def save_segment(self, body: SegmentCreate, created_by: str | None, now: datetime) -> Doc:
         rules = to_json(parse_rules(body.rules))
         description = (body.description or "").strip() or None
+        name = body.name.strip() or "segment"
+        self._refuse_taken_name(name, None)
         doc = _compact(
             {
                 "_id": new_id("seg"),
-                "name": body.name.strip() or "segment",
+                "name": name,
                 "rules": rules,
                 "description": description,
                 "created_at": now,
@@ -255,6 +257,30 @@ class CampaignService:
             ]
         )
         return doc
+
+    def update_segment(self, segment_id: str, body: SegmentCreate) -> Doc:
+        """Rename or edit a saved segment; campaigns already made from it keep their rules."""
+        self.get_segment(segment_id)
+        rules = to_json(parse_rules(body.rules))
+        description = (body.description or "").strip() or None
+        name = body.name.strip() or "segment"
+        self._refuse_taken_name(name, segment_id)
+        doc = self.store.update_segment(segment_id, name, rules, description)
+        if doc is None:
+            raise NotFound(f"segment {segment_id} not found")
+        self.producer.publish(
+            [SegmentSaved(segment_id=segment_id, name=name, rules=rules, description=description)]
+        )
+        return doc
+
+    def _refuse_taken_name(self, name: str, own_id: str | None) -> None:
+        """Two segments with one name look identical in every picker."""
+        other = self.store.segment_named(name)
+        if other is not None and other["_id"] != own_id:
+            raise Conflict(
+                f"a segment named {other['name']!r} already exists: choose another name",
+                [{"field": "name", "message": "already used by another segment"}],
+            )
 
     def get_segment(self, segment_id: str) -> Doc:
         doc = self.store.get_segment(segment_id)

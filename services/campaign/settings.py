@@ -38,3 +38,8 @@ class CampaignSettings(CommonSettings):
     audience_check_timeout_s: float = Field(3.0, gt=0)
     # A schedule further ahead than this is refused.
     max_schedule_ahead_days: int = Field(365, ge=1)
+    # Journeys (services/campaign/journeys): the timer worker leases due customers for
+    # this long (a killed worker's are taken over after it), this many per pass.
+    journey_lease_s: float = Field(15.0, gt=0)
+    journey_timer_batch: int = Field(500, ge=1, le=5000)
+    journey_timer_poll_s: float = Field(0.2, gt=0)

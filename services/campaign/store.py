@@ -7,6 +7,7 @@ per-message states live in Redis (``tally``). Documents never hold null or empty
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -46,8 +47,12 @@ class CampaignStore:
     def get_campaign(self, campaign_id: str) -> Doc | None:
         return self.campaigns.find_one({"_id": campaign_id})
 
-    def list_campaigns(self, status: str | None, skip: int, limit: int) -> tuple[list[Doc], int]:
+    def list_campaigns(
+        self, status: str | None, skip: int, limit: int, search: str | None = None
+    ) -> tuple[list[Doc], int]:
         query: Doc = {"status": status} if status else {}
+        if search:
+            query["name"] = {"$regex": re.escape(search), "$options": "i"}
         docs = list(
             self.campaigns.find(query).sort([("created_ms", DESCENDING)]).skip(skip).limit(limit)
         )
@@ -241,6 +246,27 @@ class CampaignStore:
 
     def get_segment(self, segment_id: str) -> Doc | None:
         return self.segments.find_one({"_id": segment_id})
+
+    def segment_named(self, name: str) -> Doc | None:
+        """The segment with this name, compared without case (few segments: a scan is cheap)."""
+        wanted = name.casefold()
+        for doc in self.segments.find({}, {"name": 1}):
+            if str(doc.get("name", "")).casefold() == wanted:
+                return doc
+        return None
+
+    def update_segment(
+        self, segment_id: str, name: str, rules: Doc, description: str | None
+    ) -> Doc | None:
+        fields: Doc = {"name": name, "rules": rules}
+        change: Doc = {"$set": fields}
+        if description is None:
+            change["$unset"] = {"description": ""}
+        else:
+            fields["description"] = description
+        return self.segments.find_one_and_update(
+            {"_id": segment_id}, change, return_document=ReturnDocument.AFTER
+        )
 
     def list_segments(self) -> list[Doc]:
         return list(self.segments.find().sort([("created_at", DESCENDING)]).limit(500))

@@ -61,6 +61,18 @@ redis.call('EXPIRE', KEYS[2], ARGV[1])
 return changed
 """
 
+# KEYS: states. ARGV: customer id, its new (anonymous) id: the state moves, its rank kept.
+RENAME = """
+local rank = redis.call('HGET', KEYS[1], ARGV[1])
+if not rank then return 0 end
+local other = redis.call('HGET', KEYS[1], ARGV[2])
+if (not other) or tonumber(other) < tonumber(rank) then
+  redis.call('HSET', KEYS[1], ARGV[2], rank)
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class MessageState:
@@ -107,6 +119,7 @@ class Tally:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         self._apply = client.register_script(APPLY)
+        self._rename = client.register_script(RENAME)
 
     def apply(self, states: Iterable[MessageState]) -> int:
         """Move each message to its state unless it reached that rank already; the
@@ -158,3 +171,10 @@ class Tally:
         for key in _keys(campaign_id):
             pipe.expire(key, COMPLETED_TTL_S)
         pipe.execute()
+
+    def rename_customer(self, campaign_ids: Iterable[str], customer_id: str, new_id: str) -> int:
+        """An erased person's states are kept under their anonymous id."""
+        return sum(
+            int(self._rename(keys=[_keys(c)[0]], args=[customer_id, new_id]))
+            for c in dict.fromkeys(campaign_ids)
+        )

@@ -9,6 +9,7 @@ finished or expired ones.
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import redis
 
 from libs.common.events import (
+    CONSENT_EVENTS,
     AudienceResolved,
     CampaignAutoPaused,
     CampaignCancelled,
@@ -25,6 +27,7 @@ from libs.common.events import (
     CampaignResumed,
     CampaignTagged,
     CustomersUpserted,
+    ErasureRequested,
     MessagesCancelled,
     MessagesFailed,
     MessagesHeldOut,
@@ -40,10 +43,20 @@ from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
 from libs.common.registry import Registry, on
-from libs.common.streams import CAMPAIGN_EVENTS, INGEST, RECEIPT, StreamConsumer, StreamProducer
+from libs.common.streams import (
+    CAMPAIGN_EVENTS,
+    CONSENT,
+    INGEST,
+    RECEIPT,
+    StreamConsumer,
+    StreamProducer,
+)
 from libs.common.worker import make_consumer, run_consumers
 from services.campaign.attribution import Attribution, CampaignSetups
 from services.campaign.attribution_store import AttributionStore
+from services.campaign.erasure import ErasureDeps, erasure_requested
+from services.campaign.journeys.runner import JOURNEY_PREFIX
+from services.campaign.journeys.store import JourneyStore
 from services.campaign.models import normalise_tags
 from services.campaign.progress import Progress
 from services.campaign.settings import CampaignSettings
@@ -136,6 +149,10 @@ def record_orders(events: list[OrdersRecorded], deps: Deps) -> None:
 
 
 def _apply(states: list[MessageState], deps: Deps) -> None:
+    # journey messages (campaign id ``jrn_...``) are counted by the journey worker
+    states = [s for s in states if not s.campaign_id.startswith(JOURNEY_PREFIX)]
+    if not states:
+        return
     deps.tally.apply(states)
     deps.progress.touched(s.campaign_id for s in states)
 
@@ -196,7 +213,15 @@ INGEST_HANDLERS: Registry[Deps] = Registry(
     INGEST, GROUP, routes=[on(OrdersRecorded, record_orders)], ignored=[CustomersUpserted]
 )
 
-REGISTRIES = (RECEIPT_HANDLERS, CAMPAIGN_EVENT_HANDLERS, INGEST_HANDLERS)
+REGISTRIES = (RECEIPT_HANDLERS, CAMPAIGN_EVENT_HANDLERS, INGEST_HANDLERS)  # bound to Deps
+
+# Consent entries are for ingest and delivery; an erasure is for every service.
+CONSENT_HANDLERS: Registry[ErasureDeps] = Registry(
+    CONSENT,
+    GROUP,
+    routes=[on(ErasureRequested, erasure_requested)],
+    ignored=[t for t in CONSENT_EVENTS if t is not ErasureRequested],
+)
 
 
 @dataclass
@@ -222,11 +247,23 @@ def build_worker(settings: CampaignSettings, client: redis.Redis, mongo: Any) ->
     consumers = [
         make_consumer(client, settings, r.stream, r.group, r.bind(deps)) for r in REGISTRIES
     ]
+    erasure = ErasureDeps(
+        attribution_store, JourneyStore(mongo, settings.database_name("campaign")), tally, producer
+    )
+    consumers.append(
+        make_consumer(client, settings, CONSENT, GROUP, CONSENT_HANDLERS.bind(erasure))
+    )
     winner = WinnerPicker(store, attribution_store, producer)
     return Worker(consumers, progress, store, tally, winner)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["journeys"]:
+        # ``python -m services.campaign.worker journeys``: the journey worker
+        from services.campaign.journeys.worker import main as journeys_main
+
+        journeys_main()
+        return
     settings = CampaignSettings()
     configure_logging("campaign-worker", settings.log_level)
     client = make_redis(settings.redis_url, block_ms=settings.stream_block_ms)

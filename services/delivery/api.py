@@ -25,6 +25,8 @@ from services.delivery.ledger import NOT_RECORDED_YET, OK, Claim
 from services.delivery.ledger import check as ledger_check
 from services.delivery.metrics import RECEIPTS_REFUSED
 from services.delivery.models import (
+    PENDING,
+    PENDING_STATUSES,
     STATUSES,
     Communication,
     CommunicationPage,
@@ -194,13 +196,15 @@ async def campaign_communications(
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 50,
     status: str | None = None,
 ) -> CommunicationPage:
-    if status is not None and status not in STATUSES:
+    if status is not None and status not in STATUSES and status != PENDING:
         raise ValidationFailed(
             f"unknown status {status!r}",
-            [{"field": "status", "message": f"one of {', '.join(STATUSES)}"}],
+            [{"field": "status", "message": f"one of {', '.join((PENDING, *STATUSES))}"}],
         )
+    # "pending": every message without a final status yet (held or sent)
+    statuses = list(PENDING_STATUSES) if status == PENDING else [status] if status else []
     docs, total = await asyncio.to_thread(
-        _store(request).page, campaign_id, status, page, page_size
+        _store(request).page, campaign_id, statuses, page, page_size
     )
     items = [Communication.from_doc(d) for d in docs]
     return CommunicationPage(items=items, total=total, page=page, page_size=page_size)

@@ -15,6 +15,8 @@ from libs.common.redis_client import make_async_redis
 from libs.common.streams import AsyncStreamProducer
 from libs.common.web import ERROR_RESPONSES, create_service_app, mongo_check, redis_check
 from services.delivery.api import router, webhook_router
+from services.delivery.pacing import PolicyStore
+from services.delivery.policy_api import router as policy_router
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import DeliveryStore
 
@@ -34,11 +36,13 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.mongo = mongo
         app.state.store = store
+        app.state.policies = PolicyStore(store.db)
         app.state.producer = AsyncStreamProducer(
             redis, settings.stream_maxlen, layout=settings.stream_layout()
         )
         try:
             await asyncio.to_thread(store.ensure_indexes)
+            await asyncio.to_thread(app.state.policies.ensure_indexes)
         except PyMongoError as exc:  # readiness reports the DB; the worker creates them too
             log.warning("delivery.indexes_not_created", error=str(exc))
         yield
@@ -48,7 +52,7 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
     app = create_service_app(
         service="delivery",
         internal_token=settings.internal_token,
-        routers=[router],
+        routers=[router, policy_router],
         readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
         lifespan=lifespan,
     )

@@ -4,7 +4,7 @@ and the content-derived idempotency key of a vendor batch. Pure functions."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,8 @@ CHANNELS = ("sms", "email")
 MAX_BODY = {"sms": 1600, "email": 100_000}
 BODY_TOO_LONG = "body_too_long"
 DATE_PLACEHOLDERS = ("lastVisit", "lastOrderAt")
+# (customer id, channel) -> the person's unsubscribe link for this campaign
+UnsubscribeLink = Callable[[str, str], str]
 
 
 @dataclass(frozen=True)
@@ -29,14 +31,26 @@ class Outgoing:
     to: str
     channel: str
     body: str
+    headers: tuple[tuple[str, str], ...] = ()
 
     def vendor_payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "clientRef": self.message_id,
             "to": self.to,
             "channel": self.channel,
             "body": self.body,
         }
+        if self.headers:
+            payload["headers"] = dict(self.headers)
+        return payload
+
+
+def unsubscribe_headers(url: str) -> tuple[tuple[str, str], ...]:
+    """RFC 8058 one-click unsubscribe: every marketing email carries both."""
+    return (
+        ("List-Unsubscribe", f"<{url}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    )
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,7 @@ def compose(
     channel: str | None,
     recipients: Sequence[Recipient],
     fmt: WorkspaceFormat = DEFAULT_FORMAT,
+    unsubscribe: UnsubscribeLink | None = None,
 ) -> tuple[list[Outgoing], list[Undeliverable]]:
     """Render every recipient's message in the workspace's currency and locale; the
     template is parsed once per chunk."""
@@ -107,14 +122,20 @@ def compose(
             reason = template_error or str(route)
             undeliverable.append(Undeliverable(mid, campaign_id, recipient.customer_id, reason))
             continue
-        body = render(template, template_values(recipient), fmt)
+        values = template_values(recipient)
+        link = unsubscribe(recipient.customer_id, route[0]) if unsubscribe else None
+        values["unsubscribeUrl"] = link
+        body = render(template, values, fmt)
         if len(body) > MAX_BODY[route[0]]:
             # alone: the vendor would refuse the whole batch it is in
             undeliverable.append(
                 Undeliverable(mid, campaign_id, recipient.customer_id, BODY_TOO_LONG)
             )
             continue
-        outgoing.append(Outgoing(mid, campaign_id, recipient.customer_id, route[1], route[0], body))
+        headers = unsubscribe_headers(link) if link and route[0] == "email" else ()
+        outgoing.append(
+            Outgoing(mid, campaign_id, recipient.customer_id, route[1], route[0], body, headers)
+        )
     return outgoing, undeliverable
 
 

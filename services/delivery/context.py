@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -16,6 +17,9 @@ from services.delivery.ratelimit import RateLimiter
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import DeliveryStore
 from services.delivery.vendor import VendorClient
+
+if TYPE_CHECKING:
+    from services.delivery.pacing import Pacing
 
 EVENT_CHUNK = 500
 
@@ -34,6 +38,10 @@ class Deps:
     # Sends or cancels a campaign's held rows (services.delivery.controls.send_held): at
     # once by default (tests, burst runs); on a thread of its own in a running worker.
     release_held: Callable[[str], None] | None = None
+    # campaign id -> its unsubscribe links (services.delivery.consent.link_maker)
+    unsubscribe_links: Callable[[str], Callable[[str, str], str]] | None = None
+    # Quiet hours and frequency caps (services.delivery.pacing); None: none enforced.
+    pacing: Pacing | None = None
 
     def publish(self, events: Sequence[Event]) -> None:
         if events:

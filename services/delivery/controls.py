@@ -25,6 +25,7 @@ from libs.common.events import (
 )
 from libs.common.logging import get_logger
 from services.delivery.compose import Outgoing, batch_key
+from services.delivery.consent import suppressed_messages
 from services.delivery.context import Deps
 from services.delivery.dispatch import (
     ACTIVE,
@@ -35,7 +36,7 @@ from services.delivery.dispatch import (
     set_state,
     without_content,
 )
-from services.delivery.models import CANCELLED
+from services.delivery.models import CANCELLED, SUPPRESSED
 
 log = get_logger(__name__)
 
@@ -74,6 +75,22 @@ def _release(campaign_id: str, deps: Deps) -> None:
         send_held(campaign_id, deps)
 
 
+def drop_suppressed(
+    campaign_id: str, batch: list[Outgoing], now: datetime, deps: Deps
+) -> list[Outgoing]:
+    """Held messages whose address was suppressed meanwhile end ``suppressed``."""
+    blocked = suppressed_messages(deps, batch)
+    if not blocked:
+        return batch
+    fields = {"status": SUPPRESSED, "reason": "suppressed", "updated_at": now}
+    deps.store.update_held([(mid, fields) for mid in blocked])
+    gone = [m.customer_id for m in batch if m.message_id in blocked]
+    deps.publish(
+        [MessagesCancelled(campaign_id=campaign_id, customer_ids=gone, at=now, reason=SUPPRESSED)]
+    )
+    return [m for m in batch if m.message_id not in blocked]
+
+
 def send_held(campaign_id: str, deps: Deps) -> None:
     """Send (or, if cancelled, cancel) the held rows of one campaign, batch by batch."""
     lock = deps.redis.lock(f"delivery:held:{campaign_id}", timeout=LOCK_TTL_S)
@@ -104,9 +121,20 @@ def _send_held_batch(campaign_id: str, deps: Deps) -> bool:
     if not rows:
         return False
     batch = [
-        Outgoing(r["_id"], campaign_id, r["customer_id"], r["to"], r["channel"], r["body"])
+        Outgoing(
+            r["_id"],
+            campaign_id,
+            r["customer_id"],
+            r["to"],
+            r["channel"],
+            r["body"],
+            tuple((r.get("headers") or {}).items()),
+        )
         for r in rows
     ]
+    batch = drop_suppressed(campaign_id, batch, now, deps)
+    if not batch:
+        return True
     key = batch_key("held", campaign_id, "resume", [m.message_id for m in batch])
 
     def proceed() -> str:

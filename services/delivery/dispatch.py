@@ -100,6 +100,7 @@ def send_batch(
                 channel=m.channel,
                 to=m.to,
                 body=m.body,
+                headers=dict(m.headers) or None,
             )
         )
     return result
@@ -108,7 +109,10 @@ def send_batch(
 def without_content(sent: Sequence[SentMessage]) -> list[SentMessage]:
     """Announcements of messages whose rows exist already: nothing for the receipt
     worker to write."""
-    return [m.model_copy(update={"channel": None, "to": None, "body": None}) for m in sent]
+    return [
+        m.model_copy(update={"channel": None, "to": None, "body": None, "headers": None})
+        for m in sent
+    ]
 
 
 def record_finished(deps: Deps, campaign_id: str, failed: Sequence[bool], now: datetime) -> bool:

@@ -31,7 +31,7 @@ from libs.common.events import (
 )
 from libs.common.formatting import WorkspaceFormat
 from libs.common.logging import get_logger
-from services.delivery.compose import Outgoing, Undeliverable, compose
+from services.delivery.compose import Outgoing, Undeliverable, UnsubscribeLink, compose
 from services.delivery.context import Deps
 from services.delivery.controls import send_held
 from services.delivery.models import FAILED, HELD, HOLDOUT, WAITING
@@ -50,14 +50,20 @@ class ChunkPlan:
 
 
 def plan_chunk(
-    event: SendRequested, recipients: Sequence[Recipient], fmt: WorkspaceFormat, now: datetime
+    event: SendRequested,
+    recipients: Sequence[Recipient],
+    fmt: WorkspaceFormat,
+    now: datetime,
+    unsubscribe: UnsubscribeLink | None = None,
 ) -> ChunkPlan:
     """The chunk's messages: every recipient's own variant (the event's one message when
     the campaign has no variants)."""
     cid = event.campaign_id
     experiment = event.experiment
     if experiment is None:
-        outgoing, undeliverable = compose(cid, event.message, event.channel, recipients, fmt)
+        outgoing, undeliverable = compose(
+            cid, event.message, event.channel, recipients, fmt, unsubscribe
+        )
         return ChunkPlan(outgoing, undeliverable)
     plan = ChunkPlan()
     by_variant: dict[str, list[Recipient]] = {}
@@ -84,7 +90,7 @@ def plan_chunk(
     order = {r.customer_id: i for i, r in enumerate(recipients)}
     for variant, members in by_variant.items():
         message = experiment.message_of(variant)
-        outgoing, undeliverable = compose(cid, message, event.channel, members, fmt)
+        outgoing, undeliverable = compose(cid, message, event.channel, members, fmt, unsubscribe)
         plan.outgoing += outgoing
         plan.undeliverable += undeliverable
     # recipient order, as without variants: a redelivered chunk forms the same batches

@@ -67,6 +67,13 @@ class SentLedger:
         pipe.expire(_key(campaign_id), TTL_S)
         pipe.execute()
 
+    def handed(self, campaign_id: str, customer_ids: Sequence[str]) -> set[str]:
+        """The customers whose message was handed to the vendor already (or is out)."""
+        if not customer_ids:
+            return set()
+        found = self.client.hmget(_key(campaign_id), list(customer_ids))
+        return {c for c, v in zip(customer_ids, found, strict=True) if v is not None}
+
     def record(self, campaign_id: str, vendor_ids: Mapping[str, str]) -> None:
         """After the vendor's answer: customer id -> vendor message id."""
         if vendor_ids:

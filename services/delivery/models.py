@@ -14,12 +14,17 @@ SENT = "sent"
 DELIVERED = "delivered"
 FAILED = "failed"
 CANCELLED = "cancelled"
+SUPPRESSED = "suppressed"  # the address was suppressed before it left: final, no failure
+CAPPED = "capped"  # over the frequency cap (services.delivery.pacing): never sent
 # Campaigns with variants (services.delivery.experiment): never sent, and waiting for
 # the test's winner (then held).
 HOLDOUT = "holdout"
 WAITING = "waiting"
-STATUSES = (HELD, SENT, DELIVERED, FAILED, CANCELLED, HOLDOUT, WAITING)
-FINAL = (DELIVERED, FAILED, CANCELLED)
+STATUSES = (HELD, SENT, DELIVERED, FAILED, CANCELLED, SUPPRESSED, CAPPED, HOLDOUT, WAITING)
+FINAL = (DELIVERED, FAILED, CANCELLED, SUPPRESSED, CAPPED)
+# Not a stored status: the communications filter for every message not final yet.
+PENDING = "pending"
+PENDING_STATUSES = (HELD, SENT, WAITING)
 
 
 class _Api(BaseModel):
@@ -57,6 +62,7 @@ class Communication(_Api):
     to: str | None = None
     channel: str | None = None
     body: str | None = None
+    headers: dict[str, str] | None = None
     status: str
     vendor_message_id: str | None = Field(None, serialization_alias="vendorMessageId")
     reason: str | None = None
@@ -71,6 +77,7 @@ class Communication(_Api):
             to=doc.get("to"),
             channel=doc.get("channel"),
             body=doc.get("body"),
+            headers=doc.get("headers"),
             status=doc["status"],
             vendor_message_id=doc.get("vendor_message_id"),
             reason=doc.get("reason"),

@@ -41,6 +41,7 @@ from libs.common.clock import now_utc
 from libs.common.errors import TransientError
 from libs.common.events import Event, MessagesSent, Receipt, ReceiptsReceived, SentMessage
 from libs.common.logging import get_logger
+from services.delivery.consent import request_suppressions
 from services.delivery.context import Deps
 from services.delivery.dispatch import record_finished
 from services.delivery.metrics import MESSAGES, ROW_WRITES
@@ -55,6 +56,11 @@ Marks = dict[str, tuple[str, str]]  # message id -> (status, token) after the wr
 def handle_receipt_stream(events: Sequence[Event], deps: Deps) -> None:
     """A run of the ``receipt`` stream's entries (``MessagesFailed`` and
     ``MessagesCancelled`` are for other groups: their rows are written already)."""
+    _write_rows(events, deps)
+    request_suppressions(events, deps)
+
+
+def _write_rows(events: Sequence[Event], deps: Deps) -> None:
     writes = ReceiptWrites(deps, now_utc(), uuid.uuid4().hex[:16])
     sent: dict[str, SentMessage] = {}
     receipts: dict[str, Receipt] = {}
@@ -191,6 +197,7 @@ def _content(message: SentMessage) -> dict[str, Any]:
         "body": message.body,
         "created_at": message.at,
         "sent_at": message.at,
+        **({"headers": message.headers} if message.headers else {}),
     }
 
 
@@ -208,6 +215,7 @@ def _sent_row(
         to=message.to,
         channel=message.channel,
         body=message.body,
+        headers=dict(message.headers) if message.headers else None,
         vendor_message_id=message.vendor_message_id,
         sent_at=message.at,
         reason=(receipt.reason or None) if receipt is not None else None,

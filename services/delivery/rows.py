@@ -2,9 +2,11 @@
 message, ``_id`` the message id ``"{campaign_id}:{customer_id}"``.
 
     _id, campaign_id, customer_id   whose message it is
-    status                          held | sent | delivered | failed | cancelled
+    status                          held | sent | delivered | failed | cancelled |
+                                    suppressed | holdout | waiting
     created_at, updated_at          when the row was first and last written
     to, channel, body               what was (or will be) sent, once rendered
+    headers                         an email's List-Unsubscribe headers (issue #22)
     vendor_message_id, sent_at      the vendor's id and when it accepted the message
     reason                          why it failed or was cancelled
     receipt_batch                   the receipt call that made it final (dedupe token)
@@ -29,6 +31,7 @@ def communication(
     to: str | None = None,
     channel: str | None = None,
     body: str | None = None,
+    headers: dict[str, str] | None = None,
     vendor_message_id: str | None = None,
     sent_at: datetime | None = None,
     reason: str | None = None,
@@ -38,6 +41,7 @@ def communication(
         "to": to,
         "channel": channel,
         "body": body,
+        "headers": headers,
         "vendor_message_id": vendor_message_id,
         "sent_at": sent_at,
         "reason": reason,

@@ -44,13 +44,14 @@ from libs.common.events import (
 )
 from libs.common.events import message_id as make_message_id
 from libs.common.logging import get_logger
-from services.delivery import experiment
+from services.delivery import experiment, pacing
 from services.delivery.backlog import wait_for_receipts
 from services.delivery.compose import Outgoing, Undeliverable, batch_key
+from services.delivery.consent import suppressed_messages
 from services.delivery.context import Deps
 from services.delivery.dispatch import PAUSED, BatchResult, record_finished, send_batch
 from services.delivery.flags import LiveControls
-from services.delivery.models import CANCELLED, FAILED, HELD, SENT
+from services.delivery.models import CANCELLED, FAILED, HELD, SENT, SUPPRESSED
 from services.delivery.rows import communication
 
 log = get_logger(__name__)
@@ -142,6 +143,14 @@ def send_chunk(
     cid = event.campaign_id
     state = states.get(cid)
     recipients = list({r.customer_id: r for r in event.recipients}.values())
+    if event.deliveries == 1 and not event.replay:
+        # A message another entry handed to the vendor is not sent again, even before
+        # its row is written (a journey step run again after a crash publishes its
+        # messages anew, in other chunks); a redelivered or replayed entry keeps its own
+        # batches (and vendor keys: the vendor answers what it was sent).
+        handed = deps.ledger.handed(cid, [r.customer_id for r in recipients])
+        recipients = [r for r in recipients if r.customer_id not in handed]
+    recipients = pacing.admit(event, recipients, existing_rows, deps, now)
     message_ids = [make_message_id(cid, r.customer_id) for r in recipients]
     existing = {mid: existing_rows[mid] for mid in message_ids if mid in existing_rows}
     # A replayed chunk (services.ingest.audience.launches) is a redelivery of its first entry.
@@ -166,7 +175,11 @@ def send_chunk(
     # the others keep their keys, so the vendor answers from its record of the first
     # call. A first run leaves out recipients whose rows another chunk wrote.
     plan = experiment.plan_chunk(
-        event, fresh if hold else recipients, deps.settings.workspace_format(), now
+        event,
+        fresh if hold else recipients,
+        deps.settings.workspace_format(),
+        now,
+        deps.unsubscribe_links(cid) if deps.unsubscribe_links else None,
     )
     outgoing = plan.outgoing
     outcome = ChunkOutcome(now)
@@ -180,6 +193,11 @@ def send_chunk(
         experiment.announce_held_out(cid, held_out, deps)
     finally:
         states.done(cid, outcome.in_flight)
+    if outcome.suppressed:
+        ids = [m.customer_id for m in outcome.suppressed]
+        deps.publish(
+            [MessagesCancelled(campaign_id=cid, customer_ids=ids, at=now, reason=SUPPRESSED)]
+        )
     if outcome.cancelled:
         _cancel_fresh(cid, [m.customer_id for m in outcome.cancelled], now, deps)
     unsent = outcome.undeliverable_count
@@ -193,21 +211,24 @@ def send_chunk(
         failed=len(outcome.failed),
         held=sum(r["status"] == HELD for r in outcome.rows),
         cancelled=len(outcome.cancelled),
+        suppressed=len(outcome.suppressed),
         skipped=len(existing),
     )
 
 
 @dataclass
 class ChunkOutcome:
-    """What one chunk's run produced: the rows it writes (held and failed messages; a
-    sent message's row is the receipt worker's, from MessagesSent), the announcements,
-    the messages a cancel stopped, and how many went to the vendor (in flight)."""
+    """What one chunk's run produced: the rows it writes (held, failed and suppressed
+    messages; a sent message's row is the receipt worker's, from MessagesSent), the
+    announcements, the messages a cancel or a suppression stopped, and how many went to
+    the vendor (in flight)."""
 
     now: datetime
     rows: list[dict[str, Any]] = field(default_factory=list)
     sent: list[SentMessage] = field(default_factory=list)
     failed: list[FailedMessage] = field(default_factory=list)
     cancelled: list[Outgoing] = field(default_factory=list)
+    suppressed: list[Outgoing] = field(default_factory=list)
     in_flight: int = 0
     undeliverable_count: int = 0
 
@@ -223,6 +244,11 @@ class ChunkOutcome:
             self.cancelled += messages
         else:
             self.rows += [_row(m, self.now, status=HELD) for m in messages]
+
+    def suppress(self, messages: list[Outgoing]) -> None:
+        """Messages whose address was suppressed before they left: final, no failure."""
+        self.suppressed += messages
+        self.rows += [_row(m, self.now, status=SUPPRESSED, reason=SUPPRESSED) for m in messages]
 
     def answered(self, batch: list[Outgoing], result: BatchResult) -> None:
         """The vendor's answer for a batch."""
@@ -250,7 +276,9 @@ def _send_batches(
     deps: Deps,
 ) -> None:
     """Send the chunk's vendor batches in turn; from a pause or cancel on (at the start,
-    met at the gate, or an auto-pause this chunk trips), keep the rest here."""
+    met at the gate, or an auto-pause this chunk trips), keep the rest here. A first
+    run leaves out suppressed addresses; a redelivered chunk keeps its batches (and
+    their vendor keys) as they were."""
     cid = event.campaign_id
     size = deps.settings.vendor_batch_size
     last_try = event.deliveries >= deps.settings.stream_max_deliveries
@@ -262,6 +290,12 @@ def _send_batches(
         if stop := _stopping(state, hold):
             outcome.stopped(pending, stop)
             continue
+        if hold and (blocked := suppressed_messages(deps, pending)):
+            outcome.suppress([m for m in pending if m.message_id in blocked])
+            batch = [m for m in batch if m.message_id not in blocked]
+            pending = [m for m in pending if m.message_id not in blocked]
+            if not pending:
+                continue
         key = batch_key("send", cid, f"{event.chunk}.{index}", [m.message_id for m in batch])
 
         def proceed(n: int = len(batch)) -> str:
@@ -286,7 +320,11 @@ def _send_batches(
 
 
 def _row(m: Outgoing | Undeliverable, now: datetime, **fields: Any) -> dict[str, Any]:
-    content = {"to": m.to, "channel": m.channel, "body": m.body} if isinstance(m, Outgoing) else {}
+    content: dict[str, Any] = {}
+    if isinstance(m, Outgoing):
+        content = {"to": m.to, "channel": m.channel, "body": m.body}
+        if m.headers:
+            content["headers"] = dict(m.headers)
     return communication(
         m.message_id,
         m.campaign_id,

@@ -28,6 +28,8 @@ class DeliverySettings(CommonSettings):
     metrics_port: int = 0
     vendor_url: str = "http://127.0.0.1:8004"
     receipt_callback_url: str = "http://127.0.0.1:8000/api/deliveries/receipts"
+    # Where people reach the gateway: unsubscribe links are <public_url>/u/<token>.
+    public_url: str = "http://127.0.0.1:8000"
     webhook_secret: str = Field(DEV_WEBHOOK_SECRET, alias="VENDOR_WEBHOOK_SECRET")
     vendor_batch_size: int = Field(500, ge=1, le=1000)
     # Chunks one send worker handles at once (threads): each mostly waits on the vendor.

@@ -175,11 +175,14 @@ class DeliveryStore:
 
     # -- communications: reads for the API -----------------------------------------
     def page(
-        self, campaign_id: str, status: str | None, page: int, page_size: int
+        self, campaign_id: str, statuses: Sequence[str], page: int, page_size: int
     ) -> tuple[list[Doc], int]:
+        """One page of a campaign's messages with any of ``statuses`` (all when empty)."""
         query: Doc = {"campaign_id": campaign_id}
-        if status:
-            query["status"] = status
+        if len(statuses) == 1:
+            query["status"] = statuses[0]
+        elif statuses:
+            query["status"] = {"$in": list(statuses)}
         total = count_matching(self.comms, query)
         cursor = self.comms.find(query).sort("_id", ASCENDING)
         docs = list(cursor.skip((page - 1) * page_size).limit(page_size))

@@ -7,6 +7,7 @@ as threads, handy locally):
     send      send              send       SendRequested -> vendor -> MessagesSent/Failed
     receipt   receipt           receipt    ReceiptsReceived -> communications
     control   campaign_events   delivery   paused/auto-paused/resumed/cancelled
+    consent   consent           delivery   suppressions (its Redis copy), erasure
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from libs.common.events import (
     CampaignPaused,
     CampaignResumed,
     CampaignTagged,
+    ConsentChanged,
+    ErasureConfirmed,
+    ErasureRequested,
     MessagesCancelled,
     MessagesFailed,
     MessagesHeldOut,
@@ -36,6 +40,8 @@ from libs.common.events import (
     SegmentDeleted,
     SegmentSaved,
     SendRequested,
+    SuppressionRequested,
+    SuppressionsChanged,
     WinnerChosen,
 )
 from libs.common.logging import configure_logging, get_logger
@@ -43,9 +49,10 @@ from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
 from libs.common.registry import Registry, on
 from libs.common.streams import StreamConsumer, StreamProducer
-from libs.common.streams.names import CAMPAIGN_EVENTS, RECEIPT, SEND
+from libs.common.streams.names import CAMPAIGN_EVENTS, CONSENT, RECEIPT, SEND
 from libs.common.worker import make_consumer, run_consumers
 from services.delivery.autopause import AutoPause
+from services.delivery.consent import link_maker, on_erasure_requested, on_suppressions_changed
 from services.delivery.context import Deps
 from services.delivery.controls import (
     HeldReleaser,
@@ -58,6 +65,7 @@ from services.delivery.controls import (
 from services.delivery.experiment import on_winner_chosen
 from services.delivery.flags import LiveControls
 from services.delivery.ledger import SentLedger
+from services.delivery.pacing import CapCounter, Pacing, PolicyStore, run_releases
 from services.delivery.ratelimit import RateLimiter
 from services.delivery.receipts import handle_receipt_stream
 from services.delivery.sender import handle_send_requested
@@ -96,12 +104,24 @@ CONTROL_HANDLERS: Registry[Deps] = Registry(
     ],
     ignored=[CampaignCreated, AudienceResolved, CampaignTagged, SegmentSaved, SegmentDeleted],
 )
+CONSENT_HANDLERS: Registry[Deps] = Registry(
+    CONSENT,
+    "delivery",
+    routes=[
+        on(SuppressionsChanged, on_suppressions_changed),
+        on(ErasureRequested, on_erasure_requested),
+    ],
+    # consent itself is ingest's; ingest answers suppression requests; confirmations
+    # are read by the erasure status route
+    ignored=[ConsentChanged, SuppressionRequested, ErasureConfirmed],
+)
 
 # role -> its group's handler table
 ROLES: dict[str, Registry[Deps]] = {
     "send": SEND_HANDLERS,
     "receipt": RECEIPT_HANDLERS,
     "control": CONTROL_HANDLERS,
+    "consent": CONSENT_HANDLERS,
 }
 REGISTRIES = tuple(ROLES.values())
 
@@ -133,6 +153,8 @@ def build_deps(
         ),
         live=LiveControls(client),
         ledger=SentLedger(client),
+        unsubscribe_links=link_maker(settings),
+        pacing=Pacing(PolicyStore(store.db), CapCounter(client), settings.workspace_timezone),
     )
 
 
@@ -175,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "control" in roles and not args.burst:
         deps.release_held = HeldReleaser(deps)
         threading.Thread(target=run_sweeper, args=(deps, stop), name="sweeper", daemon=True).start()
+    if "send" in roles and not args.burst:
+        threading.Thread(
+            target=run_releases, args=(deps, stop), name="deferred", daemon=True
+        ).start()
     try:
         run_consumers(
             make_consumers(deps, roles), metrics_port=settings.metrics_port, burst=args.burst

@@ -36,19 +36,26 @@ ROLE_SCOPES: dict[str, tuple[Scope, ...]] = {
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 INGEST_PREFIXES = ("/api/customers", "/api/orders", "/api/imports")
-CAMPAIGN_PREFIXES = ("/api/campaigns", "/api/segments", "/api/ai")
+CAMPAIGN_PREFIXES = (
+    "/api/campaigns",
+    "/api/segments",
+    "/api/ai",
+    "/api/journeys",
+    "/api/settings/delivery",
+)
 # Writes that only read data (an audience preview) need only the read scope.
 READ_ONLY_POSTS = ("/api/customers/preview",)
 # AI answers that list customers: the campaigns scope alone must not read customer data.
 CUSTOMER_DATA_POSTS = ("/api/ai/lookalike-audience",)
 PUBLIC_ROUTES = (("POST", "/api/deliveries/receipts"),)
-# Admin only, whatever the method. /api/suppressions and the erase route do not exist
-# yet; they are gated (and audited) here so they are admin-only the day they land.
+# Admin only, whatever the method (the suppression list, the audit log, users).
 ADMIN_PREFIXES = ("/api/users", "/api/audit", "/api/suppressions")
 ADMIN_WRITE_PATTERNS = (
     ("/api/admin/streams/", "/dlq/replay"),
     ("/api/customers/", "/erase"),
 )
+# Admin only, reads included: a person's whole record (GDPR export).
+ADMIN_READ_PATTERNS = (("/api/customers/", "/export"), ("/api/customers/", "/export-record"))
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,8 @@ def required_access(method: str, path: str) -> Need:
     if method not in SAFE_METHODS and any(
         path.startswith(head) and path.endswith(tail) for head, tail in ADMIN_WRITE_PATTERNS
     ):
+        return ADMIN
+    if any(path.startswith(head) and path.endswith(tail) for head, tail in ADMIN_READ_PATTERNS):
         return ADMIN
     if method in SAFE_METHODS or path in READ_ONLY_POSTS:
         return scopes_need("read")

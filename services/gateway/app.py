@@ -23,6 +23,7 @@ from libs.common.web import create_service_app, mongo_check, redis_check
 from services.gateway.api import api_router, auth_router, meta_router
 from services.gateway.audit import AuditLog
 from services.gateway.authn import Authenticator
+from services.gateway.consent import consent_router
 from services.gateway.forwarded import ForwardedMiddleware
 from services.gateway.frontend import frontend_router
 from services.gateway.oidc import OidcClient
@@ -110,6 +111,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         internal_token=None,
         routers=[
             auth_router,
+            consent_router(proxy),
             api_router,
             meta_router,
             proxy_router,

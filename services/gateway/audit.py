@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
+from libs.common.erasure import anonymous_id
 from libs.common.logging import current_trace_id, get_logger
 from services.gateway.access import SAFE_METHODS, Identity
 from services.gateway.store import GatewayStore
@@ -23,6 +24,8 @@ from services.gateway.store import GatewayStore
 log = get_logger(__name__)
 
 _ID = r"([^/]+)"
+# Actions about one person: their audit entries name the person by an anonymous id.
+PERSONAL_ACTIONS = frozenset({"customer.erased", "customer.exported"})
 # (method, path pattern, action); the first group, if any, is the target id. First match
 # wins. /api/suppressions and /api/customers/{id}/erase are mapped before they exist, so
 # they are audited the day their service lands.
@@ -126,6 +129,10 @@ class AuditLog:
         }
         if details:
             entry["details"] = details
+        if action in PERSONAL_ACTIONS and target:
+            # the record of an erasure must not keep the person it erased
+            entry["target"] = anonymous_id(target)
+            entry["path"] = entry["path"].replace(target, entry["target"])
         try:
             await asyncio.to_thread(self.store.append_audit, entry)
         except Exception as exc:  # the action happened: say loudly that its record did not

@@ -48,11 +48,16 @@ UPSTREAM_SECONDS = Histogram(
 # Order matters: the first match wins.
 ROUTES: tuple[tuple[str, str], ...] = (
     (r"/api/campaigns/[^/]+/communications", "delivery"),
+    (r"/api/customers/[^/]+/journeys", "campaign"),
+    (r"/api/settings/delivery", "delivery"),
     (r"/api/customers", "ingest"),
     (r"/api/orders", "ingest"),
     (r"/api/imports", "ingest"),
+    (r"/api/suppressions", "ingest"),
+    (r"/api/unsubscriptions", "ingest"),
     (r"/api/campaigns", "campaign"),
     (r"/api/segments", "campaign"),
+    (r"/api/journeys", "campaign"),
     (r"/api/deliveries", "delivery"),
     (r"/api/ai", "ai"),
 )

@@ -66,6 +66,8 @@ class GatewaySettings(CommonSettings):
     max_body_bytes: int = 25 * 1024 * 1024
     rate_limit_auth_per_min: int = 30
     rate_limit_ingest_per_s: int = 1000
+    # the public unsubscribe pages (/u/{token}), per client address and minute
+    rate_limit_unsubscribe_per_min: int = 30
     api_key_cache_s: float = 5.0
     redis_max_connections: int = 200  # requests wait for one beyond this, never fail
     # How many proxies in front of the gateway append to X-Forwarded-For (nginx: 1).

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from libs.common.events import CustomerRecord
+from services.ingest.consent import consent_fields
 
 Doc = dict[str, Any]
 
@@ -106,6 +107,7 @@ def build_customer(
     """
     if record is not None:
         base = record_fields(record)
+        base.update(consent_fields(record.consent, record.consent_source or "api", old, now))
         if "created_at" not in base:
             base["created_at"] = utc(old.get("created_at")) if old and "created_at" in old else now
     elif old is not None and not old.get("placeholder"):

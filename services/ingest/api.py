@@ -9,7 +9,7 @@ import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import orjson
@@ -24,6 +24,9 @@ from services.ingest import metrics
 from services.ingest.audience.columns import Columns
 from services.ingest.audience.listing import SORTS, list_page, search_query
 from services.ingest.audience.readmodel import PreviewModel
+from services.ingest.consent import channel_of, state_path
+from services.ingest.consent_store import ConsentStore
+from services.ingest.exclusions import column_exclusions, with_exclusions
 from services.ingest.idempotency import body_digest
 from services.ingest.imports import parse_csv
 from services.ingest.intake import KINDS, encode_partitioned, validate_body
@@ -325,17 +328,18 @@ async def preview_get(
     request: Request,
     rules: Annotated[str, Query(max_length=20_000)],
     sample_size: Annotated[int, Query(alias="sampleSize", ge=0, le=100)] = 20,
+    channel: Literal["email", "sms"] | None = None,
 ) -> Response:
     try:
         raw = orjson.loads(rules)
     except orjson.JSONDecodeError:
         raise ValidationFailed("rules must be JSON", code="invalid_rules") from None
-    return await _preview(request, raw, sample_size)
+    return await _preview(request, raw, sample_size, channel)
 
 
 @router.post("/customers/preview")
 async def preview_post(request: Request, body: PreviewIn) -> Response:
-    return await _preview(request, body.rules, body.sample_size)
+    return await _preview(request, body.rules, body.sample_size, body.channel)
 
 
 async def _current_columns(request: Request) -> Columns | None:
@@ -353,32 +357,55 @@ async def _current_columns(request: Request) -> Columns | None:
         raise
 
 
-async def _preview(request: Request, raw: Any, sample_size: int) -> Response:
-    return _json(await _preview_body(request, raw, sample_size))
+async def _preview(
+    request: Request, raw: Any, sample_size: int, channel: str | None = None
+) -> Response:
+    return _json(await _preview_body(request, raw, sample_size, channel))
 
 
-async def _preview_body(request: Request, raw: Any, sample_size: int) -> dict[str, Any]:
+async def _preview_body(
+    request: Request, raw: Any, sample_size: int, requested: str | None = None
+) -> dict[str, Any]:
     group = parse_rules(raw)
     fields = [f for f in used_fields(group) if f not in ("name", "email")]
     now = now_utc()
     started = time.perf_counter()
+    channel = channel_of(requested)
+    store = request.app.state.store
+    suppressed = await asyncio.to_thread(ConsentStore(store.db).suppressed_addresses, channel)
     columns = await _current_columns(request)
     if columns is not None:
-        mask = columns.audience(group, now)
+        mask, excluded = column_exclusions(
+            columns, columns.audience(group, now), channel, suppressed
+        )
         count = int(np.count_nonzero(mask))
         sample = columns.sample(mask, sample_size, fields)
         source = "columns"
     else:
-        store = request.app.state.store
-        flt = audience_filter(compile_rules(group, now))
+        base = audience_filter(compile_rules(group, now))
+        flt = with_exclusions(base, channel, suppressed)
+        unsubscribed = {"$and": [base, {state_path(channel): "unsubscribed"}]}
+        everyone: int
+        left_out: int
         docs: list[dict[str, Any]]
-        count, docs = await asyncio.gather(
-            asyncio.to_thread(store.count, flt), asyncio.to_thread(store.sample, flt, sample_size)
+        everyone, count, left_out, docs = await asyncio.gather(
+            asyncio.to_thread(store.count, base),
+            asyncio.to_thread(store.count, flt),
+            asyncio.to_thread(store.count, unsubscribed),
+            asyncio.to_thread(store.sample, flt, sample_size),
         )
+        excluded = {"unsubscribed": left_out, "suppressed": everyone - count - left_out}
         sample = [preview_row(d, fields) for d in docs]
         source = "database"
     metrics.PREVIEW_SECONDS.labels(source).observe(time.perf_counter() - started)
-    return {"count": count, "sample": sample, "fields": used_fields(group), "source": source}
+    return {
+        "count": count,
+        "sample": sample,
+        "fields": used_fields(group),
+        "source": source,
+        "channel": channel,
+        "excluded": excluded,
+    }
 
 
 @router.get("/customers/{customer_id}")

@@ -15,6 +15,8 @@ from libs.common.streams.appender import make_appender
 from libs.common.web import create_service_app, mongo_check, redis_check
 from services.ingest.api import router
 from services.ingest.audience.readmodel import PreviewModel
+from services.ingest.consent_api import public_router
+from services.ingest.consent_api import router as consent_router
 from services.ingest.idempotency import IdempotencyStore
 from services.ingest.settings import IngestSettings
 from services.ingest.store import CustomerStore
@@ -71,7 +73,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     return create_service_app(
         service="ingest",
         internal_token=settings.internal_token,
-        routers=[router],
+        routers=[consent_router, router, public_router],
         readiness={"redis": redis_check(redis), "mongodb": mongo_check(mongo)},
         lifespan=lifespan,
         direct_routes=DIRECT_ROUTES,

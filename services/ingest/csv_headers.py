@@ -38,6 +38,8 @@ _ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "city": ("city", "town"),
         "timezone": ("timezone", "time zone", "tz"),
         "attributes": ("attributes",),
+        "consentEmail": ("consentemail", "consent email", "email consent", "email opt in"),
+        "consentSms": ("consentsms", "consent sms", "sms consent", "sms opt in"),
     },
     "orders": {
         "id": ("id", "order id", "orderid", "order number", "order no"),

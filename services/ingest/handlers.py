@@ -13,11 +13,12 @@ from typing import Any
 
 import redis
 
-from libs.common.events import CustomersUpserted, OrdersRecorded
+from libs.common.events import CustomerRecord, CustomersUpserted, OrdersRecorded
 from libs.common.logging import get_logger
 from libs.common.streams import StreamProducer
 from services.ingest.audience.changes import notify_changed
 from services.ingest.audience.source import AudienceSource
+from services.ingest.consent_store import ConsentStore
 from services.ingest.settings import IngestSettings
 from services.ingest.store import WRITE_SLICE, CustomerStore
 
@@ -35,9 +36,22 @@ class Deps:
 
 def upsert_customers(events: list[CustomersUpserted], deps: Deps) -> None:
     records = [record for event in events for record in event.customers]
+    for event in events:  # where the consent states came from
+        for record in event.customers:
+            record.consent_source = "import" if event.import_id else "api"
     changed = deps.store.upsert_customers(records, on_written=_announcer(deps))
+    _relink_erased(records, deps)
     _after_write(events, deps)
     log.info("ingest.customers_upserted", entries=len(events), changed=len(changed))
+
+
+def _relink_erased(records: list[CustomerRecord], deps: Deps) -> None:
+    """An erased person's address is suppressed as a hash only; imported again, it gets
+    its address back on the list, so the audience leaves it out as before."""
+    consent = ConsentStore(deps.store.db)
+    if records and consent.has_hash_only():
+        consent.relink("email", [r.email for r in records if r.email])
+        consent.relink("sms", [r.phone for r in records if r.phone])
 
 
 def record_orders(events: list[OrdersRecorded], deps: Deps) -> None:

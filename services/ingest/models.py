@@ -12,7 +12,7 @@ import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 import orjson
 from pydantic import (
@@ -192,6 +192,15 @@ class ApiModel(BaseModel):
 # pydantic-core cannot express (dates against the clock, rounding, unique tags) run in
 # one plain pass afterwards (finish_customer / finish_order), which costs a fraction
 # of per-field validator calls on the 100k records/s path.
+ConsentState = Literal["subscribed", "unsubscribed", "unknown"]
+
+
+class ConsentIn(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    email: NotRequired[ConsentState]
+    sms: NotRequired[ConsentState]
+
+
 class CustomerIn(TypedDict):
     __pydantic_config__ = API_CONFIG  # type: ignore[misc]
     id: RecordId
@@ -208,6 +217,7 @@ class CustomerIn(TypedDict):
         Annotated[str, Field(max_length=64), AfterValidator(_known_timezone)] | None
     ]
     attributes: NotRequired[Annotated[dict[str, Any], AfterValidator(_bounded_attributes)]]
+    consent: NotRequired[ConsentIn]
 
 
 class OrderIn(TypedDict):
@@ -306,6 +316,9 @@ class IngestAnswer(BaseModel):
 class PreviewIn(ApiModel):
     rules: dict[str, Any]
     sample_size: Annotated[int, Field(ge=0, le=100)] = 20
+    # the campaign's channel: its unsubscribed people and suppressed addresses are left
+    # out (none given: email, as delivery picks for a campaign without one)
+    channel: Literal["email", "sms"] | None = None
 
 
 def openapi_body(record: type, batch_key: str | None = None) -> dict[str, Any]:

@@ -384,6 +384,14 @@ class CustomerStore:
         if ops:
             self.audience_chunks.bulk_write(ops, ordered=False)
 
+    def forget_chunk_member(self, customer_id: str) -> int:
+        """An erased customer leaves every stored chunk (a replay then skips them)."""
+        changed = 0
+        for doc in self.audience_chunks.find({"customer_ids": customer_id}):
+            doc["customer_ids"] = [c for c in doc["customer_ids"] if c != customer_id]
+            changed += self.audience_chunks.replace_one({"_id": doc["_id"]}, doc).modified_count
+        return changed
+
     def chunk_members(self, campaign_id: str) -> Iterator[tuple[int, list[str]]]:
         """The stored chunks of a campaign, in chunk order."""
         flt = {"_id": {"$gte": f"{campaign_id}:", "$lt": f"{campaign_id};"}}

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from libs.common.rules import FIELDS
+from services.ingest.consent import consent_view
 
 _CUSTOMER_FIELDS = (
     ("name", "name"),
@@ -44,6 +45,7 @@ def customer_out(doc: dict[str, Any]) -> dict[str, Any]:
             out[name] = iso(doc[path])
     out.setdefault("totalSpends", 0)
     out.setdefault("orderCount", 0)
+    out["consent"] = consent_view(doc, iso)
     return out
 
 
@@ -84,5 +86,9 @@ def csv_item(row: dict[str | None, Any]) -> dict[str, Any]:
             # invalid JSON stays text, and validation reports it
             with contextlib.suppress(orjson.JSONDecodeError):
                 value = orjson.loads(value)
+        if key in ("consentEmail", "consentSms"):
+            channel = "email" if key == "consentEmail" else "sms"
+            item.setdefault("consent", {})[channel] = str(value).lower()
+            continue
         item[key] = value
     return item

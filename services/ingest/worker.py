@@ -2,7 +2,8 @@
 
 - ``ingest``: group ``ingest`` on stream ``ingest`` (customers and orders → database);
 - ``segment``: group ``segment`` on stream ``segment`` (launched campaigns → sends),
-  with its own audience read model (``INGEST_RESOLVER_MODEL``).
+  with its own audience read model (``INGEST_RESOLVER_MODEL``);
+- ``consent``: group ``consent`` on stream ``consent`` (consent, suppressions, erasure).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from libs.common.streams import INGEST, SEGMENT, StreamConsumer, StreamProducer
 from libs.common.worker import make_consumer, run_consumers
 from services.ingest.audience.hosted import HostedModel
 from services.ingest.audience.launches import handle_launches
+from services.ingest.consent_handlers import CONSENT_HANDLERS
+from services.ingest.consent_store import ConsentStore
 from services.ingest.handlers import Deps, record_orders, upsert_customers
 from services.ingest.settings import IngestSettings
 from services.ingest.store import CustomerStore
@@ -32,6 +35,7 @@ HANDLERS: dict[str, Registry[Deps]] = {
         ignored=[],
     ),
     "segment": Registry(SEGMENT, "segment", routes=[on(CampaignLaunched, handle_launches)]),
+    "consent": CONSENT_HANDLERS,
 }
 REGISTRIES = tuple(HANDLERS.values())
 
@@ -42,6 +46,7 @@ def build_deps(settings: IngestSettings, *, hosted: HostedModel | None = None) -
     client = make_redis(settings.redis_url, block_ms=settings.stream_block_ms)
     store = CustomerStore(make_client(settings.mongodb_uri)[settings.database_name("ingest")])
     store.ensure_indexes()
+    ConsentStore(store.db).ensure_indexes()
     return Deps(
         store,
         client,

@@ -27,6 +27,7 @@ class VendorSimSettings(CommonSettings):
     success_rate: float = Field(0.9, ge=0, le=1, alias="VENDOR_SUCCESS_RATE")
     error_rate: float = Field(0.0, ge=0, le=1, alias="VENDOR_ERROR_RATE")
     down: bool = Field(False, alias="VENDOR_DOWN")
+    soft_failures_only: bool = Field(False, alias="VENDOR_SOFT_FAILURES_ONLY")
     latency_ms: float = Field(500, ge=0, alias="VENDOR_LATENCY_MS")
     latency_jitter_ms: float = Field(300, ge=0, alias="VENDOR_LATENCY_JITTER_MS")
     latency_distribution: Literal["normal", "exponential", "uniform"] = Field(

@@ -29,6 +29,11 @@ FAILURE_REASONS: dict[str, tuple[str, ...]] = {
     "sms": ("invalid number", "carrier rejected", "unreachable handset", "unsubscribed (STOP)"),
     "email": ("mailbox full", "invalid address", "rejected as spam", "unsubscribed"),
 }
+# Failures that say nothing about the address (no suppression follows them).
+SOFT_FAILURE_REASONS: dict[str, tuple[str, ...]] = {
+    "sms": ("carrier rejected", "unreachable handset"),
+    "email": ("mailbox full", "rejected as spam"),
+}
 MAX_REMEMBERED_KEYS = 200_000
 # How many client-ref hashes wait in a Python set before being folded into the sorted
 # array: a set costs ~70 bytes an entry, the array 8, and a fold copies the array once.
@@ -46,6 +51,9 @@ class Controls:
     latency_ms: float = 500.0
     latency_jitter_ms: float = 300.0
     latency_distribution: str = "normal"
+    # Only failures that keep an address usable: audiences stay the same size after a
+    # campaign (the browser tests count them).
+    soft_failures_only: bool = False
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -56,6 +64,7 @@ class Controls:
             "latencyMs": data["latency_ms"],
             "latencyJitterMs": data["latency_jitter_ms"],
             "latencyDistribution": data["latency_distribution"],
+            "softFailuresOnly": data["soft_failures_only"],
         }
 
 
@@ -67,6 +76,7 @@ def controls_from(settings: VendorSimSettings) -> Controls:
         latency_ms=settings.latency_ms,
         latency_jitter_ms=settings.latency_jitter_ms,
         latency_distribution=settings.latency_distribution,
+        soft_failures_only=settings.soft_failures_only,
     )
 
 
@@ -247,7 +257,8 @@ class Vendor:
             "status": "DELIVERED" if delivered else "FAILED",
         }
         if not delivered:
-            receipt["reason"] = self.rng.choice(FAILURE_REASONS[message.channel])
+            reasons = SOFT_FAILURE_REASONS if self.controls.soft_failures_only else FAILURE_REASONS
+            receipt["reason"] = self.rng.choice(reasons[message.channel])
         due = self.clock() + self._latency_s()
         heapq.heappush(self._queue, _Due(due, next(self._seq), callback_url, receipt))
         self.stats["receipts_scheduled"] += 1

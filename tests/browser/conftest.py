@@ -32,6 +32,11 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 DIST_INDEX = Path(__file__).resolve().parents[2] / "frontend" / "dist" / "index.html"
 
 
+# The vendor fails messages only softly: no address is suppressed by a campaign, so the
+# audiences the tests count keep their size (suppression is tested in tests/e2e).
+UI_STACK_ENV = {"VENDOR_SOFT_FAILURES_ONLY": "true"}
+
+
 @pytest.fixture(scope="session")
 def ui_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -57,6 +62,7 @@ def ui_url(
         mongo_uri=mongo_uri,
         db_prefix=f"ui{secrets.token_hex(3)}_",
         logdir=tmp_path_factory.mktemp("ui-stack-logs"),
+        extra_env=UI_STACK_ENV,
     ) as stack:
         yield stack.url
 
@@ -78,3 +84,29 @@ def browser() -> Iterator[Any]:
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def marketer_stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """A stack of its own for the marketer-fix and accessibility tests (one for both
+    files): its first sign-in, e2e@example.com, is the admin whatever ran before."""
+    if not DIST_INDEX.is_file():
+        pytest.skip("frontend/dist is not built (make frontend)")
+    import redis
+
+    from tests.support.stack import running_stack
+
+    redis_url: str = request.getfixturevalue("redis_url")
+    mongo_uri: str = request.getfixturevalue("mongo_uri")
+    stack_redis = redis_url.rsplit("/", 1)[0] + "/14"  # its own (13: the consent stack)
+    redis.Redis.from_url(stack_redis).flushdb()
+    with running_stack(
+        redis_url=stack_redis,
+        mongo_uri=mongo_uri,
+        db_prefix=f"uimkt{secrets.token_hex(3)}_",
+        logdir=tmp_path_factory.mktemp("ui-marketer-logs"),
+        extra_env=UI_STACK_ENV,
+    ) as stack:
+        yield stack

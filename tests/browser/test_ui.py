@@ -20,8 +20,8 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-# One value per test session, however often this module is imported (test_ui_results
-# imports it to sign in as the same person: the stack's admin).
+# One value per test session, however often this module is imported (test_ui_results and
+# test_ui_journeys import it to sign in as the same person: the stack's admin).
 RUN = os.environ.setdefault("CRM_UI_TEST_RUN", secrets.token_hex(3))
 CITY = f"Testville {RUN}"
 CUSTOMER_COUNT = 40
@@ -298,7 +298,7 @@ def test_campaign_from_ai_suggestion_completes_live(page: Any, screenshot_dir: P
     # A recipient's page lists the message they received.
     page.get_by_role("table", name="Messages of this campaign").get_by_role("link").first.click()
     received = page.get_by_role("heading", name="Messages received").locator("xpath=../..")
-    received.get_by_role("link", name=f"Campaign {campaign_id}").wait_for()
+    received.get_by_role("link", name=answer["body"]["name"]).wait_for()
     body = received.get_by_text("with us since").first.inner_text()
     assert "₹" in body and not ISO_TIME.search(body), body
     shot(page, screenshot_dir, "07b-customer-detail")
@@ -509,6 +509,7 @@ def test_pages_have_no_serious_accessibility_violations(browser: Any, ui_url: st
         campaigns = api(page, "GET", "/api/campaigns")["body"]["items"]
         paths = ["/", "/customers", "/audience", "/campaigns/new", "/campaigns", "/streams"]
         paths += ["/settings", "/users", "/audit", f"/customers/ui-{RUN}-000"]
+        paths += ["/journeys", "/journeys/new"]
         paths += [f"/campaigns/{campaigns[0]['id']}"] if campaigns else []
         for path in paths:
             page.goto(path)

@@ -13,12 +13,15 @@ from libs.common.registry import Registry, on
 from libs.common.streams.names import ALL_STREAMS, INGEST
 from services.ai import worker as ai
 from services.campaign import worker as campaign
+from services.campaign.journeys import worker as journeys
 from services.delivery import worker as delivery
 from services.ingest import worker as ingest
 
 REGISTRIES: list[Registry[Any]] = [
     *ingest.REGISTRIES,
     *campaign.REGISTRIES,
+    campaign.CONSENT_HANDLERS,
+    *journeys.REGISTRIES,
     *delivery.REGISTRIES,
     *ai.REGISTRIES,
 ]

@@ -26,12 +26,13 @@ MATRIX: list[tuple[str, str, str | tuple[str, ...]]] = [
     ("*", r"/api/audit(/.*)?", "admin"),
     ("*", r"/api/suppressions(/.*)?", "admin"),
     ("POST", r"/api/customers/[^/]+/erase", "admin"),
+    ("GET", r"/api/customers/[^/]+/export(-record)?", "admin"),
     ("POST", r"/api/admin/streams/[^/]+/dlq/replay", "admin"),
     ("GET", r"/api/.*", ("read",)),
     ("POST", r"/api/customers/preview", ("read",)),
     ("POST", r"/api/ai/lookalike-audience", ("campaigns", "read")),
     ("*", r"/api/(customers|orders|imports)(/.*)?", ("ingest",)),
-    ("*", r"/api/(campaigns|segments|ai)(/.*)?", ("campaigns",)),
+    ("*", r"/api/(campaigns|segments|ai|journeys|settings/delivery)(/.*)?", ("campaigns",)),
     ("*", r"/api/.*", "admin"),  # any other write: admins only until someone maps it
 ]
 ROLE_SCOPES = {"admin": SCOPES, "marketer": SCOPES, "viewer": ("read",)}

@@ -30,6 +30,7 @@ from services.ingest.audience.hosted import HostedModel
 from services.ingest.audience.readmodel import APPLY_SLICE
 from services.ingest.audience.resolver import resolve_audience
 from services.ingest.audience.source import model_audience_source
+from services.ingest.consent_store import ConsentStore
 from services.ingest.handlers import Deps
 from services.ingest.settings import IngestSettings
 from services.ingest.worker import build_consumer, build_deps
@@ -342,13 +343,22 @@ def test_catching_up_applies_changes_in_slices_between_requests(
 def model_source(api: TestClient, asked: list[str | None]) -> Any:
     """The resolver's audience source over the API's read model, run in the API's
     loop as the worker runs it in its own (audience.hosted.HostedModel)."""
-    inner = model_audience_source(api.app.state.preview, api.portal.call)  # type: ignore[attr-defined]
+    consent = ConsentStore(api.app.state.store.db)  # type: ignore[attr-defined]
+    inner = model_audience_source(
+        api.app.state.preview,  # type: ignore[attr-defined]
+        api.portal.call,  # type: ignore[attr-defined]
+        consent.suppressed_addresses,
+    )
 
     def source(
-        rules: dict[str, Any], now: Any, after_id: str | None, limit: int
+        rules: dict[str, Any],
+        now: Any,
+        after_id: str | None,
+        limit: int,
+        channel: str | None = None,
     ) -> list[str] | None:
         asked.append(after_id)
-        ids = inner(rules, now, after_id, limit)
+        ids = inner(rules, now, after_id, limit, channel)
         assert ids is not None  # these tests want the model's answer
         return ids
 
@@ -431,7 +441,10 @@ def test_the_model_source_gives_none_while_the_model_is_not_current(
     api = make_api()
     wait_columns_current(api)
     model = api.app.state.preview  # type: ignore[attr-defined]
-    source = model_audience_source(model, api.portal.call, catch_up_s=0.05)
+    consent = ConsentStore(api.app.state.store.db)  # type: ignore[attr-defined]
+    source = model_audience_source(
+        model, api.portal.call, consent.suppressed_addresses, catch_up_s=0.05
+    )
     assert source(RULES, datetime.now(UTC), None, 10) is not None
     api.portal.call(model.stop)
     clean_env.redis.xadd(CHANGES_STREAM, {"docs": orjson.dumps([{"_id": "c001"}])})

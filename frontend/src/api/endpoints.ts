@@ -14,6 +14,8 @@ import type {
   Communication,
   Customer,
   CustomerDetail,
+  ErasureStatus,
+  Suppression,
   CustomerStats,
   ImportStatus,
   Lookalike,
@@ -85,6 +87,30 @@ export function importCsv(file: File, kind: "customers" | "orders") {
 export const getImport = (id: string) =>
   request<ImportStatus>("GET", `/api/imports/${encodeURIComponent(id)}`);
 
+// -- consent (docs/api.md) --
+export const listSuppressions = (params: { channel?: string; q?: string; limit?: number; offset?: number }) =>
+  request<{ items: Suppression[]; total: number }>("GET", "/api/suppressions", { query: params });
+export const addSuppression = (body: { channel: string; address: string; reason?: string }) =>
+  request<Suppression>("POST", "/api/suppressions", { body });
+export const removeSuppression = (id: string) =>
+  request<void>("DELETE", `/api/suppressions/${encodeURIComponent(id)}`);
+export function importSuppressions(file: File) {
+  const form = new FormData();
+  form.append("file", file);
+  return request<{ added: number; known: number; errors: { row?: number; message: string }[] }>(
+    "POST",
+    "/api/suppressions/batch",
+    { form },
+  );
+}
+export const eraseCustomer = (id: string) =>
+  request<{ status: string }>("POST", `/api/customers/${encodeURIComponent(id)}/erase`);
+export const getErasure = (id: string) =>
+  request<ErasureStatus>("GET", `/api/customers/${encodeURIComponent(id)}/erasure`);
+export const exportCustomerUrl = (id: string) => `/api/customers/${encodeURIComponent(id)}/export`;
+export const getUnsubscriptions = (campaignId: string) =>
+  request<{ unsubscribed: number }>("GET", "/api/unsubscriptions", { query: { campaignId } });
+
 // -- deliveries --
 export const getCustomerMessages = (customerId: string) =>
   request<{ items: Communication[] }>("GET", `/api/deliveries/customers/${encodeURIComponent(customerId)}`);
@@ -111,7 +137,7 @@ export interface NewCampaign {
   attributionDays?: number;
 }
 export const createCampaign = (body: NewCampaign) => request<Campaign>("POST", "/api/campaigns", { body });
-export const listCampaigns = (params: { page: number; pageSize: number; status?: string }) =>
+export const listCampaigns = (params: { page: number; pageSize: number; status?: string; q?: string }) =>
   request<Page<Campaign>>("GET", "/api/campaigns", { query: params });
 export const getCampaign = (id: string) =>
   request<Campaign>("GET", `/api/campaigns/${encodeURIComponent(id)}`);
@@ -136,6 +162,8 @@ export const previewMessage = (message: string, customer: object, signal?: Abort
 // -- segments --
 export const createSegment = (name: string, rules: RulesJson, description?: string) =>
   request<Segment>("POST", "/api/segments", { body: { name, rules, description } });
+export const updateSegment = (id: string, name: string, rules: RulesJson, description?: string) =>
+  request<Segment>("PUT", `/api/segments/${encodeURIComponent(id)}`, { body: { name, rules, description } });
 export const listSegments = () => request<{ items: Segment[] }>("GET", "/api/segments");
 export const getSegment = (id: string) => request<Segment>("GET", `/api/segments/${encodeURIComponent(id)}`);
 export const deleteSegment = (id: string) =>

@@ -90,12 +90,37 @@ export interface Order {
 
 export interface CustomerDetail extends Customer {
   orders?: Order[];
+  consent?: { email: ChannelConsent; sms: ChannelConsent };
 }
 
 export interface Preview {
   count: number;
   sample: Customer[];
   fields?: string[];
+  channel?: string;
+  // left out of the count for the channel: unsubscribed people, suppressed addresses
+  excluded?: { unsubscribed: number; suppressed: number };
+}
+
+export interface ChannelConsent {
+  state: "subscribed" | "unsubscribed" | "unknown";
+  source?: string | null;
+  updatedAt?: string | null;
+}
+
+export interface Suppression {
+  id: string;
+  channel: "email" | "sms";
+  address: string | null;
+  reason?: string;
+  source?: string;
+  createdAt?: string;
+}
+
+export interface ErasureStatus {
+  requestedAt?: string;
+  services: Record<string, { confirmed: boolean; at?: string; removed?: Record<string, number> }>;
+  complete: boolean;
 }
 
 export interface ImportStatus {
@@ -245,6 +270,7 @@ export interface Communication {
   to?: string;
   channel?: string;
   body?: string;
+  headers?: Record<string, string> | null;
   status: string;
   vendorMessageId?: string;
   reason?: string;
@@ -323,6 +349,12 @@ export interface TimingRecommendation {
   timezone?: string;
   score?: number;
   evidence?: string;
+  label?: string;
+  evidenceLabel?: string;
+  zones?: { timezone: string; share: number }[];
+  /** One send leaves at one moment: the zone to schedule it in, and the share it covers. */
+  scheduleZone?: string | null;
+  scheduleShare?: number | null;
 }
 
 export interface OptimalTiming {

@@ -135,22 +135,33 @@ export function TimingHint({ rules, onPick }: { rules?: RulesJson; onPick: (at: 
           </p>
           <ul className="mt-1 list-inside list-disc text-slate-700">
             {result.recommendations.slice(0, 3).map((r, i) => {
-              // "customer local time" and other non-zone names: use the browser's zone
-              const zoned = r.timezone ? nextOccurrence(r.dayOfWeek, r.hour, r.timezone) : null;
+              // Schedule in the zone most of this hour's engagement came from; with none
+              // known ("customer local time" defaults), in the browser's zone.
+              const zone =
+                r.scheduleZone ?? (r.timezone && r.timezone !== "customer local time" ? r.timezone : null);
+              const zoned = zone ? nextOccurrence(r.dayOfWeek, r.hour, zone) : null;
               const at = zoned ?? nextOccurrence(r.dayOfWeek, r.hour, browserZone());
+              const share =
+                r.scheduleShare != null && r.scheduleShare < 1
+                  ? ` (${Math.round(r.scheduleShare * 100)}% of the engagement at this hour)`
+                  : "";
               return (
                 <li key={i}>
-                  {dayName(r.dayOfWeek)} at {String(r.hour).padStart(2, "0")}:00 {r.timezone ?? ""}{" "}
-                  {r.evidence ? `— ${r.evidence}` : ""}
+                  {r.label ||
+                    `${dayName(r.dayOfWeek)} at ${String(r.hour).padStart(2, "0")}:00 ${r.timezone ?? ""}`}
+                  {r.evidenceLabel
+                    ? ` · ${r.evidenceLabel}`
+                    : r.evidence
+                      ? ` · ${r.evidence} engagement events`
+                      : ""}
                   {at && (
                     <button
                       type="button"
                       onClick={() => onPick(at)}
                       className="ml-2 text-xs text-indigo-700 underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
                     >
-                      Schedule for{" "}
-                      {at.toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" })}
-                      {zoned ? "" : " your time"}
+                      Schedule for {dayName(r.dayOfWeek)} {String(r.hour).padStart(2, "0")}:00{" "}
+                      {zoned ? `${zone} time${share}` : "your time"}
                     </button>
                   )}
                 </li>

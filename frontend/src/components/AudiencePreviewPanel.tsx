@@ -24,13 +24,21 @@ export function AudiencePreviewPanel({ state }: { state: AudiencePreview }) {
         <div>
           <p className="text-xs uppercase tracking-wide text-slate-500">Matching customers</p>
           <p className="text-3xl font-bold tabular-nums" data-testid="audience-count">
-            {preview ? formatNumber(preview.count) : "—"}
+            {/* a count for other rules must not stand beside "fix the highlighted conditions" */}
+            {preview && !blocked ? formatNumber(preview.count) : "—"}
           </p>
         </div>
         {loading && !blocked && (
           <Loader2 className="h-5 w-5 animate-spin text-slate-400" aria-label="Updating" />
         )}
       </div>
+      {preview?.excluded && !blocked && (
+        <p className="mt-1 text-sm text-slate-600" data-testid="audience-excluded">
+          Left out{preview.channel ? ` for ${preview.channel}` : ""}:{" "}
+          {formatNumber(preview.excluded.unsubscribed)} unsubscribed,{" "}
+          {formatNumber(preview.excluded.suppressed)} suppressed
+        </p>
+      )}
       {blocked && (
         <p className="mt-2 text-sm text-amber-700">Fix the highlighted conditions to update the count.</p>
       )}

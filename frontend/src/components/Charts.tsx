@@ -11,6 +11,11 @@ import {
   YAxis,
 } from "recharts";
 
+/** Legend text in dark slate: the series colours (e.g. #059669) are 3.8:1 on white. */
+function legendText(value: string) {
+  return <span style={{ color: "#334155" }}>{value}</span>;
+}
+
 export interface SeriesPoint {
   label: string;
   sent?: number;
@@ -35,7 +40,7 @@ export function DeliveryChart({
           <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={16} />
           <YAxis tick={{ fontSize: 11 }} allowDecimals={false} />
           <Tooltip />
-          <Legend wrapperStyle={{ fontSize: 12 }} />
+          <Legend wrapperStyle={{ fontSize: 12 }} formatter={legendText} />
           {showSent && <Area type="monotone" dataKey="sent" stroke="#6366f1" fill="#6366f133" name="Sent" />}
           <Area type="monotone" dataKey="delivered" stroke="#059669" fill="#05966933" name="Delivered" />
           <Area type="monotone" dataKey="failed" stroke="#e11d48" fill="#e11d4833" name="Failed" />
@@ -51,11 +56,14 @@ export function DeliveryBars({
   label,
   stacked = true,
   showSent = false,
+  max,
 }: {
   data: SeriesPoint[];
   label: string;
   stacked?: boolean;
   showSent?: boolean;
+  /** Top of the scale (the audience): a bar can then never look taller than it. */
+  max?: number;
 }) {
   return (
     <figure aria-label={label} className="h-64 w-full">
@@ -63,16 +71,20 @@ export function DeliveryBars({
         <BarChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: -16 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
           <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={16} />
-          <YAxis tick={{ fontSize: 11 }} allowDecimals={false} />
+          <YAxis tick={{ fontSize: 11 }} allowDecimals={false} domain={max ? [0, max] : undefined} />
           <Tooltip />
-          <Legend wrapperStyle={{ fontSize: 12 }} />
-          {showSent && <Bar dataKey="sent" fill="#6366f1" name="Sent" maxBarSize={48} />}
+          <Legend wrapperStyle={{ fontSize: 12 }} formatter={legendText} />
+          {/* Live data changes every second: an animation restarting from 0 shows near-empty bars. */}
+          {showSent && (
+            <Bar dataKey="sent" fill="#6366f1" name="Sent" maxBarSize={48} isAnimationActive={false} />
+          )}
           <Bar
             dataKey="delivered"
             stackId={stacked ? "r" : undefined}
             fill="#059669"
             name="Delivered"
             maxBarSize={48}
+            isAnimationActive={false}
           />
           <Bar
             dataKey="failed"
@@ -80,6 +92,7 @@ export function DeliveryBars({
             fill="#e11d48"
             name="Failed"
             maxBarSize={48}
+            isAnimationActive={false}
           />
         </BarChart>
       </ResponsiveContainer>

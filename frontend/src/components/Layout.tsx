@@ -7,6 +7,7 @@ import {
   LogOut,
   Megaphone,
   Menu,
+  Route,
   Send,
   SlidersHorizontal,
   TriangleAlert,
@@ -23,6 +24,7 @@ const NAV = [
   { to: "/audience", label: "Audience builder", icon: SlidersHorizontal },
   { to: "/campaigns/new", label: "New campaign", icon: Send },
   { to: "/campaigns", label: "Campaigns", icon: Megaphone, end: true },
+  { to: "/journeys", label: "Journeys", icon: Route, end: false },
   { to: "/streams", label: "Streams", icon: Activity },
   { to: "/settings", label: "Settings", icon: KeyRound },
 ];
@@ -36,8 +38,8 @@ export function DevBanner() {
   const { config } = useAuth();
   if (!config?.devLogin) return null;
   return (
+    // Not an alert: a live region would be announced again on every page.
     <div
-      role="alert"
       data-testid="dev-banner"
       className="flex items-center justify-center gap-2 bg-amber-400 px-3 py-1.5 text-sm font-semibold text-amber-950"
     >

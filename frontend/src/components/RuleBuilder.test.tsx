@@ -54,7 +54,7 @@ describe("RuleBuilder", () => {
 
     fireEvent.click(group.getByRole("radio", { name: "ALL (AND)" }));
     expect(json().conditions[1].operator).toBe("AND");
-    fireEvent.click(group.getByRole("button", { name: "Remove group" }));
+    fireEvent.click(group.getByRole("button", { name: "Remove group 1" }));
     expect(json()).toEqual({
       operator: "AND",
       conditions: [{ field: "city", operator: "=", value: "Pune" }],

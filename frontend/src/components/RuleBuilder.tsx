@@ -1,4 +1,5 @@
 import { FolderPlus, Plus, Trash2 } from "lucide-react";
+import type { KeyboardEvent } from "react";
 import { DAY_OPERATORS, FIELDS, OPERATORS_BY_KIND, fieldMeta, operatorLabel } from "../rules/fields";
 import {
   addCondition,
@@ -20,7 +21,53 @@ interface Props {
 
 /** Nested AND/OR rule editor; every edit goes through the pure model in src/rules. */
 export function RuleBuilder({ value, onChange, errors }: Props) {
-  return <GroupEditor root={value} group={value} onChange={onChange} errors={errors} depth={0} />;
+  return <GroupEditor root={value} group={value} onChange={onChange} errors={errors} depth={0} path="" />;
+}
+
+const MODES: GroupOperator[] = ["AND", "OR"];
+
+/** ALL/ANY as a real radio group: one tab stop, arrow keys move and select. */
+function MatchMode({
+  label,
+  value,
+  onSelect,
+}: {
+  label: string;
+  value: GroupOperator;
+  onSelect: (op: GroupOperator) => void;
+}) {
+  function onKeyDown(event: KeyboardEvent<HTMLButtonElement>) {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    const next = MODES[(MODES.indexOf(value) + step + MODES.length) % MODES.length];
+    onSelect(next);
+    const group = event.currentTarget.parentElement;
+    group?.querySelector<HTMLButtonElement>(`[data-mode="${next}"]`)?.focus();
+  }
+  return (
+    <div
+      role="radiogroup"
+      aria-label={label}
+      className="inline-flex overflow-hidden rounded-md border border-slate-300"
+    >
+      {MODES.map((op) => (
+        <button
+          key={op}
+          type="button"
+          role="radio"
+          data-mode={op}
+          aria-checked={value === op}
+          tabIndex={value === op ? 0 : -1}
+          onClick={() => onSelect(op)}
+          onKeyDown={onKeyDown}
+          className={`px-3 py-1 text-xs font-semibold focus:outline-none focus-visible:ring-2 focus-visible:ring-inset focus-visible:ring-indigo-500 ${value === op ? "bg-indigo-600 text-white" : "bg-white text-slate-700"}`}
+        >
+          {op === "AND" ? "ALL (AND)" : "ANY (OR)"}
+        </button>
+      ))}
+    </div>
+  );
 }
 
 function GroupEditor({
@@ -29,14 +76,18 @@ function GroupEditor({
   onChange,
   errors,
   depth,
+  path,
 }: {
   root: GroupNode;
   group: GroupNode;
   onChange: (g: GroupNode) => void;
   errors: Map<string, string[]>;
   depth: number;
+  /** "2", "2.1": the group's place among its parent's groups, read aloud instead of its id. */
+  path: string;
 }) {
-  const label = depth === 0 ? "Audience rules" : `Nested group ${group.id}`;
+  const label = depth === 0 ? "Audience rules" : `Group ${path}`;
+  const childGroups = group.conditions.filter((n) => n.kind === "group");
   const errorId = `err-${group.id}`;
   return (
     <fieldset
@@ -47,30 +98,17 @@ function GroupEditor({
       <legend className="sr-only">{label}</legend>
       <div className="flex flex-wrap items-center gap-2">
         <span className="text-sm text-slate-600">Match</span>
-        <div
-          role="radiogroup"
-          aria-label={`${depth === 0 ? "Top-level" : "Group"} match mode`}
-          className="inline-flex overflow-hidden rounded-md border border-slate-300"
-        >
-          {(["AND", "OR"] as GroupOperator[]).map((op) => (
-            <button
-              key={op}
-              type="button"
-              role="radio"
-              aria-checked={group.operator === op}
-              onClick={() => onChange(setGroupOperator(root, group.id, op))}
-              className={`px-3 py-1 text-xs font-semibold focus:outline-none focus-visible:ring-2 focus-visible:ring-inset focus-visible:ring-indigo-500 ${group.operator === op ? "bg-indigo-600 text-white" : "bg-white text-slate-700"}`}
-            >
-              {op === "AND" ? "ALL (AND)" : "ANY (OR)"}
-            </button>
-          ))}
-        </div>
+        <MatchMode
+          label={`${depth === 0 ? "Top-level" : label} match mode`}
+          value={group.operator}
+          onSelect={(op) => onChange(setGroupOperator(root, group.id, op))}
+        />
         <span className="text-sm text-slate-600">of these</span>
         {depth > 0 && (
           <Button
             variant="ghost"
             className="ml-auto"
-            aria-label="Remove group"
+            aria-label={`Remove ${label.toLowerCase()}`}
             onClick={() => onChange(removeNode(root, group.id))}
           >
             <Trash2 className="h-4 w-4" aria-hidden /> Remove group
@@ -85,7 +123,14 @@ function GroupEditor({
         {group.conditions.map((node) => (
           <li key={node.id}>
             {node.kind === "group" ? (
-              <GroupEditor root={root} group={node} onChange={onChange} errors={errors} depth={depth + 1} />
+              <GroupEditor
+                root={root}
+                group={node}
+                onChange={onChange}
+                errors={errors}
+                depth={depth + 1}
+                path={`${path ? `${path}.` : ""}${childGroups.indexOf(node) + 1}`}
+              />
             ) : (
               <ConditionRow root={root} condition={node} onChange={onChange} errors={errors.get(node.id)} />
             )}

@@ -285,7 +285,7 @@ export function SourceTag({ source }: { source?: string }) {
   if (!source) return null;
   return (
     <span
-      className="rounded bg-slate-100 px-1.5 py-0.5 text-[10px] font-medium uppercase text-slate-500"
+      className="rounded bg-slate-100 px-1.5 py-0.5 text-[11px] font-medium uppercase text-slate-700"
       title="Where this answer came from"
     >
       {source === "llm" ? "AI" : "rule-based fallback"}

@@ -6,9 +6,11 @@ import {
   deleteSegment,
   listSegments,
   lookalikeAudience,
+  previewAudience,
   segmentFromText,
+  updateSegment,
 } from "../api/endpoints";
-import type { Lookalike, Segment } from "../api/types";
+import type { Lookalike, Preview, Segment } from "../api/types";
 import { AudiencePreviewPanel } from "../components/AudiencePreviewPanel";
 import { RuleBuilder } from "../components/RuleBuilder";
 import {
@@ -26,12 +28,24 @@ import {
 import { formatNumber } from "../format";
 import { useAsync } from "../hooks/useAsync";
 import { useAudiencePreview } from "../hooks/useAudiencePreview";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { fromRulesJson, newCondition, newGroup, toRulesJson, type GroupNode } from "../rules/model";
 import { describeRules } from "../rules/describe";
 
 export function AudiencePage() {
-  const [root, setRoot] = useState<GroupNode>(() => newGroup("AND", [newCondition("totalSpends")]));
-  const preview = useAudiencePreview(root);
+  useDocumentTitle("Audience builder");
+  const [root, setRootState] = useState<GroupNode>(() => newGroup("AND", [newCondition("totalSpends")]));
+  // Until the first edit the empty starting condition is not an error ("enter a value").
+  const [edited, setEdited] = useState(false);
+  const setRoot = (next: GroupNode) => {
+    setEdited(true);
+    setRootState(next);
+  };
+  const livePreview = useAudiencePreview(root);
+  const preview = edited ? livePreview : { ...livePreview, nodeErrors: new Map<string, string[]>() };
+  const untouched = !edited && livePreview.nodeErrors.size > 0;
+  // The saved segment last loaded: "Save changes" renames or edits it in place.
+  const [loaded, setLoaded] = useState<Segment>();
   const navigate = useNavigate();
   const segments = useAsync(listSegments, []);
 
@@ -46,7 +60,18 @@ export function AudiencePage() {
           </Button>
         }
       />
-      <div className="grid gap-4 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
+      <p
+        className="sticky top-0 z-10 mb-3 rounded-md border border-indigo-200 bg-white/95 px-3 py-2 text-sm shadow-sm 2xl:hidden"
+        data-testid="audience-count-compact"
+      >
+        Matching customers:{" "}
+        <strong className="tabular-nums">
+          {untouched || livePreview.nodeErrors.size > 0 || !livePreview.preview
+            ? "—"
+            : formatNumber(livePreview.preview.count)}
+        </strong>
+      </p>
+      <div className="grid gap-4 2xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
         <div className="min-w-0 space-y-4">
           <DescribeInWords onRules={(rules) => setRoot(fromRulesJson(rules))} />
           <Card title="Rules">
@@ -58,10 +83,28 @@ export function AudiencePage() {
         </div>
         <div className="min-w-0 space-y-4">
           <Card title="Audience">
-            <AudiencePreviewPanel state={preview} />
+            {untouched ? (
+              <p className="text-sm text-slate-600">
+                Enter a value in the condition to count matching customers.
+              </p>
+            ) : (
+              <AudiencePreviewPanel state={preview} />
+            )}
           </Card>
-          <SaveSegment root={root} onSaved={segments.reload} />
-          <LookalikePanel root={root} onLoad={(rules) => setRoot(fromRulesJson(rules))} />
+          <SaveSegment
+            key={loaded?.id ?? "new"}
+            root={root}
+            editing={loaded}
+            onSaved={(s) => {
+              if (loaded && s.id === loaded.id) setLoaded(s);
+              segments.reload();
+            }}
+          />
+          <LookalikePanel
+            root={root}
+            onLoad={(rules) => setRoot(fromRulesJson(rules))}
+            onSaved={segments.reload}
+          />
           <Card title="Saved segments">
             <ListState
               loading={segments.loading}
@@ -73,8 +116,14 @@ export function AudiencePage() {
               {(items) => (
                 <SegmentList
                   items={items}
-                  onLoad={(s) => setRoot(fromRulesJson(s.rules))}
-                  onDeleted={segments.reload}
+                  onLoad={(s) => {
+                    setRoot(fromRulesJson(s.rules));
+                    setLoaded(s);
+                  }}
+                  onDeleted={(id) => {
+                    if (loaded?.id === id) setLoaded(undefined);
+                    segments.reload();
+                  }}
                 />
               )}
             </ListState>
@@ -154,32 +203,48 @@ function DescribeInWords({ onRules }: { onRules: (rules: unknown) => void }) {
   );
 }
 
-function SaveSegment({ root, onSaved }: { root: GroupNode; onSaved: () => void }) {
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
-  const [busy, setBusy] = useState(false);
+function SaveSegment({
+  root,
+  editing,
+  onSaved,
+}: {
+  root: GroupNode;
+  editing?: Segment;
+  onSaved: (s: Segment) => void;
+}) {
+  const [name, setName] = useState(editing?.name ?? "");
+  const [description, setDescription] = useState(editing?.description ?? "");
+  const [busy, setBusy] = useState<"new" | "update">();
   const [error, setError] = useState<unknown>();
   const [saved, setSaved] = useState<Segment>();
 
-  async function onSubmit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
+  async function save(mode: "new" | "update") {
+    setBusy(mode);
     setError(undefined);
     setSaved(undefined);
     try {
-      setSaved(await createSegment(name, toRulesJson(root), description || undefined));
-      onSaved();
+      const result =
+        mode === "update" && editing
+          ? await updateSegment(editing.id, name, toRulesJson(root), description || undefined)
+          : await createSegment(name, toRulesJson(root), description || undefined);
+      setSaved(result);
+      onSaved(result);
     } catch (err) {
       setError(err);
     } finally {
-      setBusy(false);
+      setBusy(undefined);
     }
+  }
+
+  function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    void save(editing ? "update" : "new");
   }
 
   const nameErrors = fieldErrors(error, "name");
   const rulesErrors = fieldErrors(error, "rules");
   return (
-    <Card title="Save as segment">
+    <Card title={editing ? "Edit segment" : "Save as segment"}>
       <form onSubmit={onSubmit} className="space-y-2">
         <div>
           <label htmlFor="segment-name" className="text-sm font-medium">
@@ -207,9 +272,22 @@ function SaveSegment({ root, onSaved }: { root: GroupNode; onSaved: () => void }
         </div>
         <FieldErrors messages={rulesErrors} />
         {error && nameErrors.length + rulesErrors.length === 0 ? <ErrorState error={error} /> : null}
-        <Button type="submit" busy={busy} disabled={!name.trim()}>
-          <Save className="h-4 w-4" aria-hidden /> Save segment
-        </Button>
+        <div className="flex flex-wrap gap-2">
+          <Button type="submit" busy={busy === (editing ? "update" : "new")} disabled={!name.trim()}>
+            <Save className="h-4 w-4" aria-hidden />{" "}
+            {editing ? `Save changes to “${editing.name}”` : "Save segment"}
+          </Button>
+          {editing && (
+            <Button
+              variant="secondary"
+              busy={busy === "new"}
+              disabled={!name.trim()}
+              onClick={() => void save("new")}
+            >
+              Save as a new segment
+            </Button>
+          )}
+        </div>
         {saved && (
           <p role="status" className="text-sm text-emerald-700">
             Saved “{saved.name}”.
@@ -220,16 +298,37 @@ function SaveSegment({ root, onSaved }: { root: GroupNode; onSaved: () => void }
   );
 }
 
-function LookalikePanel({ root, onLoad }: { root: GroupNode; onLoad: (rules: unknown) => void }) {
+function LookalikePanel({
+  root,
+  onLoad,
+  onSaved,
+}: {
+  root: GroupNode;
+  onLoad: (rules: unknown) => void;
+  onSaved: () => void;
+}) {
+  const navigate = useNavigate();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const [result, setResult] = useState<Lookalike>();
+  // Counted by the same preview as the Audience panel, so the two can never disagree.
+  const [preview, setPreview] = useState<Preview>();
+  const [name, setName] = useState("");
+  const [saveError, setSaveError] = useState<unknown>();
+  const [saved, setSaved] = useState<Segment>();
 
   async function run() {
     setBusy(true);
     setError(undefined);
+    setResult(undefined);
+    setPreview(undefined);
+    setSaved(undefined);
+    setSaveError(undefined);
     try {
-      setResult(await lookalikeAudience({ rules: toRulesJson(root) }));
+      const found = await lookalikeAudience({ rules: toRulesJson(root) });
+      setResult(found);
+      setPreview(await previewAudience(found.rules, 5));
+      setName(`Lookalikes of ${describeRules(toRulesJson(root))}`.slice(0, 200));
     } catch (err) {
       setError(err);
     } finally {
@@ -237,10 +336,20 @@ function LookalikePanel({ root, onLoad }: { root: GroupNode; onLoad: (rules: unk
     }
   }
 
+  async function save() {
+    if (!result) return;
+    setSaveError(undefined);
+    try {
+      setSaved(await createSegment(name, result.rules, "Lookalike audience"));
+      onSaved();
+    } catch (err) {
+      setSaveError(err);
+    }
+  }
+
   return (
     <Card
       data-testid="lookalike-card"
-
       title="Lookalike audience"
       actions={
         <Button variant="secondary" busy={busy} onClick={() => void run()}>
@@ -257,24 +366,57 @@ function LookalikePanel({ root, onLoad }: { root: GroupNode; onLoad: (rules: unk
       {result && (
         <div className="mt-2 space-y-2 text-sm" data-testid="lookalike-result">
           <p>
-            <SourceTag source={result.source} /> <strong>{formatNumber(result.size)}</strong> lookalike
-            customers. {result.explanation}
+            <SourceTag source={result.source} />{" "}
+            <strong data-testid="lookalike-count">{preview ? formatNumber(preview.count) : "…"}</strong>{" "}
+            customers match the lookalike rules. {result.explanation}
           </p>
           <p className="text-xs text-slate-500" data-testid="lookalike-rules">
             {describeRules(result.rules)}
           </p>
-          {result.sample.length > 0 && (
-            <ul className="text-xs text-slate-600">
-              {result.sample.slice(0, 5).map((c) => (
+          {preview && preview.sample.length > 0 && (
+            <ul className="text-xs text-slate-600" aria-label="Some of the lookalike customers">
+              {preview.sample.map((c) => (
                 <li key={c.id}>
-                  {c.name} · {c.email}
+                  {c.name || c.id}
+                  {c.email ? ` · ${c.email}` : ""}
                 </li>
               ))}
             </ul>
           )}
-          <Button variant="secondary" onClick={() => onLoad(result.rules)}>
-            Load these rules
-          </Button>
+          <div className="flex flex-wrap gap-2">
+            <Button variant="secondary" onClick={() => onLoad(result.rules)}>
+              Load these rules
+            </Button>
+            <Button
+              variant="secondary"
+              onClick={() => navigate("/campaigns/new", { state: { rules: result.rules } })}
+            >
+              <Send className="h-4 w-4" aria-hidden /> Use in a campaign
+            </Button>
+          </div>
+          <div className="flex flex-wrap items-end gap-2">
+            <div className="min-w-0 flex-1">
+              <label htmlFor="lookalike-segment-name" className="text-xs font-medium">
+                Segment name
+              </label>
+              <input
+                id="lookalike-segment-name"
+                className={inputClass}
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+              />
+            </div>
+            <Button variant="secondary" disabled={!name.trim()} onClick={() => void save()}>
+              <Save className="h-4 w-4" aria-hidden /> Save as segment
+            </Button>
+          </div>
+          <FieldErrors messages={fieldErrors(saveError, "name")} />
+          {saveError && fieldErrors(saveError, "name").length === 0 ? <ErrorState error={saveError} /> : null}
+          {saved && (
+            <p role="status" className="text-emerald-700">
+              Saved “{saved.name}”.
+            </p>
+          )}
         </div>
       )}
     </Card>
@@ -288,14 +430,14 @@ function SegmentList({
 }: {
   items: Segment[];
   onLoad: (s: Segment) => void;
-  onDeleted: () => void;
+  onDeleted: (id: string) => void;
 }) {
   const [error, setError] = useState<unknown>();
   async function remove(s: Segment) {
     if (!window.confirm(`Delete segment “${s.name}”?`)) return;
     try {
       await deleteSegment(s.id);
-      onDeleted();
+      onDeleted(s.id);
     } catch (err) {
       setError(err);
     }

@@ -39,13 +39,17 @@ import {
 import { describeRules } from "../rules/describe";
 import { toLocalInput } from "../schedule/next";
 import { useMessagePreview } from "../hooks/useMessagePreview";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 
 type AudienceMode = "builder" | "segment";
 
 export function CampaignComposer() {
+  useDocumentTitle("New campaign");
   const location = useLocation();
   const navigate = useNavigate();
-  const initialRules = (location.state as { rules?: unknown } | null)?.rules;
+  // From the audience builder ({rules}) or "Clone" on a campaign page (all four).
+  const from = location.state as { rules?: unknown; name?: string; message?: string; tags?: string[] } | null;
+  const initialRules = from?.rules;
   const [mode, setMode] = useState<AudienceMode>("builder");
   const [root, setRoot] = useState<GroupNode>(() =>
     initialRules ? fromRulesJson(initialRules) : newGroup("AND", [newCondition("totalSpends")]),
@@ -57,9 +61,9 @@ export function CampaignComposer() {
   const audienceRoot = mode === "builder" ? root : segmentRoot;
   const preview = useAudiencePreview(audienceRoot);
 
-  const [name, setName] = useState("");
-  const [message, setMessage] = useState("");
-  const [tags, setTags] = useState("");
+  const [name, setName] = useState(from?.name ?? "");
+  const [message, setMessage] = useState(from?.message ?? "");
+  const [tags, setTags] = useState((from?.tags ?? []).join(", "));
   const [when, setWhen] = useState<"now" | "later">("now");
   const [scheduledAt, setScheduledAt] = useState("");
   const [confirming, setConfirming] = useState(false);

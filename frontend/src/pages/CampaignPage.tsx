@@ -1,13 +1,18 @@
-import { ArrowLeft, Ban, Pause, Play, Radio, Sparkles } from "lucide-react";
+import { ArrowLeft, Ban, Copy, Pause, Play, Radio, Sparkles } from "lucide-react";
 import { useEffect, useState } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useNavigate, useParams } from "react-router-dom";
 import {
   campaignAction,
   getCampaign,
   getInFlight,
+  getUnsubscriptions,
   listCommunications,
   performanceSummary,
+  previewAudience,
 } from "../api/endpoints";
+import { countdownText, cumulativeTimeline } from "../campaigns/timeline";
+import { emptyCommunications } from "../campaigns/communications";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import type { PerformanceSummary } from "../api/types";
 import { DeliveryBars } from "../components/Charts";
 import { Pager } from "../components/Pager";
@@ -34,11 +39,14 @@ import { StatusFilter } from "../components/StatusFilter";
 export function CampaignPage() {
   const { id = "" } = useParams();
   const campaign = useAsync(() => getCampaign(id), [id]);
+  const unsubscribed = useAsync(() => getUnsubscriptions(id), [id]);
   const { stats, error: statsError, live } = useCampaignStats(id);
   const [actionError, setActionError] = useState<unknown>();
   const [busy, setBusy] = useState<string>();
   const c = campaign.data;
   const status = stats?.status ?? c?.status ?? "";
+  const navigate = useNavigate();
+  useDocumentTitle(c ? `${c.name} · Campaign` : "Campaign");
 
   // Keep the campaign document (status reason, times) in step with live status changes.
   const reloadCampaign = campaign.reload;
@@ -64,7 +72,15 @@ export function CampaignPage() {
     }
   }
 
-  const audience = stats?.audienceSize ?? c?.audienceSize ?? 0;
+  // The audience is counted when the campaign starts: until then it is unknown, not 0.
+  const audienceSize = stats?.audienceSize ?? c?.audienceSize ?? undefined;
+  const audience = audienceSize ?? 0;
+  const sending = ["running", "launching"].includes(status);
+  const eta = stats?.estimatedCompletion;
+  const showEta =
+    Boolean(eta) && status === "running" && (stats?.pending ?? 0) > 0 && Date.parse(eta ?? "") > Date.now();
+  const cumulative = cumulativeTimeline(stats?.timeline ?? []);
+  const latest = cumulative[cumulative.length - 1];
   const sent = stats?.sent ?? c?.sent ?? 0;
   const delivered = stats?.delivered ?? c?.delivered ?? 0;
   const failed = stats?.failed ?? c?.failed ?? 0;
@@ -88,7 +104,8 @@ export function CampaignPage() {
             subtitle={`Created ${formatDate(c.createdAt)}${c.scheduledAt ? ` · scheduled for ${formatDate(c.scheduledAt)}` : ""}`}
             actions={
               <>
-                {["running", "launching", "scheduled"].includes(status) && (
+                {/* the server pauses only a sending campaign; a scheduled one is cancelled */}
+                {sending && (
                   <Button variant="secondary" busy={busy === "pause"} onClick={() => void act("pause")}>
                     <Pause className="h-4 w-4" aria-hidden /> Pause
                   </Button>
@@ -103,6 +120,21 @@ export function CampaignPage() {
                     <Ban className="h-4 w-4" aria-hidden /> Cancel
                   </Button>
                 )}
+                <Button
+                  variant="secondary"
+                  onClick={() =>
+                    navigate("/campaigns/new", {
+                      state: {
+                        rules: c.segmentRules,
+                        name: `Copy of ${c.name}`,
+                        message: c.message,
+                        tags: c.tags ?? [],
+                      },
+                    })
+                  }
+                >
+                  <Copy className="h-4 w-4" aria-hidden /> Clone
+                </Button>
               </>
             }
           />
@@ -112,13 +144,16 @@ export function CampaignPage() {
             </span>
             {status === "paused" && <PausingNotice campaignId={id} />}
             {c.statusReason && <span className="text-slate-600">{c.statusReason}</span>}
-            {live && (
+            {status === "scheduled" && c.scheduledAt && <Countdown to={c.scheduledAt} />}
+            {live && sending && (
               <span className="inline-flex items-center gap-1 text-emerald-700">
                 <Radio className="h-4 w-4" aria-hidden /> live
               </span>
             )}
-            {stats?.estimatedCompletion && !FINISHED.includes(status) && (
-              <span className="text-slate-600">ETA {formatDate(stats.estimatedCompletion)}</span>
+            {showEta && (
+              <span className="text-slate-600" data-testid="campaign-eta">
+                ETA {formatDate(eta)}
+              </span>
             )}
             {(c.tags ?? []).map((t) => (
               <span key={t} className="rounded-full bg-slate-200 px-2 py-0.5 text-xs">
@@ -143,21 +178,39 @@ export function CampaignPage() {
               max={audience || Math.max(done, 1)}
             />
             <div className="mt-3 grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
-              <Stat label="Audience" value={formatNumber(stats?.audienceSize ?? c.audienceSize)} />
+              {audienceSize === undefined || audienceSize === null ? (
+                <AudienceEstimate rules={c.segmentRules} />
+              ) : (
+                <Stat label="Audience" value={formatNumber(audienceSize)} />
+              )}
               <Stat label="Sent" value={formatNumber(sent)} />
               <Stat label="Delivered" value={formatNumber(delivered)} />
               <Stat label="Failed" value={formatNumber(failed)} />
-              <Stat label="Pending" value={formatNumber(stats?.pending ?? c.pending)} />
+              <Stat
+                label="Pending"
+                value={
+                  audienceSize === undefined || audienceSize === null
+                    ? "—"
+                    : formatNumber(stats?.pending ?? c.pending)
+                }
+              />
               <Stat label="Delivery rate" value={formatPercent(stats?.deliveryRate ?? c.deliveryRate)} />
+              <Stat label="Unsubscribed" value={formatNumber(unsubscribed.data?.unsubscribed ?? 0)} />
             </div>
           </Card>
           <div className="grid gap-4 xl:grid-cols-2">
             <Card title="Delivery over time">
-              {stats?.timeline && stats.timeline.length > 0 ? (
-                <DeliveryBars
-                  label="Delivered and failed messages over time"
-                  data={stats.timeline.map((p) => ({ ...p, label: formatTime(p.t) }))}
-                />
+              {latest ? (
+                <>
+                  <DeliveryBars
+                    label="Delivered and failed messages so far, over time"
+                    data={cumulative.map((p) => ({ ...p, label: formatTime(p.t) }))}
+                    max={Math.max(audience, latest.delivered + latest.failed)}
+                  />
+                  <p className="sr-only" data-testid="timeline-latest">
+                    By {formatTime(latest.t)}: {latest.delivered} delivered, {latest.failed} failed
+                  </p>
+                </>
               ) : (
                 <EmptyState title="No receipts yet" />
               )}
@@ -206,7 +259,7 @@ export function CampaignPage() {
             </div>
           </div>
           <ResultsPanel campaignId={id} />
-          <Communications id={id} refreshKey={done} />
+          <Communications id={id} refreshKey={done} campaignStatus={status} scheduledAt={c.scheduledAt} />
         </>
       )}
     </>
@@ -260,10 +313,33 @@ function AiSummary({ id }: { id: string }) {
   );
 }
 
-const COMM_STATUSES = ["", "pending", "sent", "delivered", "failed", "cancelled", "holdout", "waiting"];
+// "pending" = not final yet (held, sent or waiting); "held" = waiting while the campaign is paused.
+const COMM_STATUSES = [
+  "",
+  "pending",
+  "held",
+  "sent",
+  "delivered",
+  "failed",
+  "cancelled",
+  "suppressed",
+  "capped",
+  "holdout",
+  "waiting",
+];
 const COMM_PAGE = 20;
 
-function Communications({ id, refreshKey }: { id: string; refreshKey: number }) {
+function Communications({
+  id,
+  refreshKey,
+  campaignStatus,
+  scheduledAt,
+}: {
+  id: string;
+  refreshKey: number;
+  campaignStatus: string;
+  scheduledAt?: string;
+}) {
   const [page, setPage] = useState(1);
   const [status, setStatus] = useState("");
   // refresh as receipts arrive, at most once per 10 messages
@@ -288,7 +364,7 @@ function Communications({ id, refreshKey }: { id: string; refreshKey: number }) 
         error={comms.error}
         items={comms.data?.items}
         onRetry={comms.reload}
-        empty={<EmptyState title="No messages yet" />}
+        empty={<EmptyState title={emptyCommunications(status, campaignStatus, scheduledAt)} />}
       >
         {(items) => (
           <div className="overflow-x-auto">
@@ -308,7 +384,7 @@ function Communications({ id, refreshKey }: { id: string; refreshKey: number }) 
                   <th scope="col" className="hidden py-2 pr-3 sm:table-cell">
                     Reason
                   </th>
-                  <th scope="col" className="hidden py-2 pr-3 md:table-cell">
+                  <th scope="col" className="hidden whitespace-nowrap py-2 md:table-cell">
                     Updated
                   </th>
                 </tr>
@@ -327,13 +403,14 @@ function Communications({ id, refreshKey }: { id: string; refreshKey: number }) 
                     <td className="py-2 pr-3">
                       <StatusBadge status={m.status} />
                     </td>
-                    <td className="hidden max-w-md truncate py-2 pr-3 md:table-cell" title={m.body}>
+                    <td
+                      className="hidden max-w-[16rem] truncate py-2 pr-3 md:table-cell xl:max-w-md"
+                      title={m.body}
+                    >
                       {m.body}
                     </td>
                     <td className="hidden py-2 pr-3 text-rose-700 sm:table-cell">{m.reason ?? ""}</td>
-                    <td className="hidden whitespace-nowrap py-2 pr-3 md:table-cell">
-                      {formatDate(m.updatedAt)}
-                    </td>
+                    <td className="hidden whitespace-nowrap py-2 md:table-cell">{formatDate(m.updatedAt)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -376,5 +453,37 @@ function PausingNotice({ campaignId }: { campaignId: string }) {
     <span className="text-amber-700" role="status" data-testid="pausing-in-flight">
       pausing… {formatNumber(inFlight)} in flight
     </span>
+  );
+}
+
+/** Time left before a scheduled campaign starts, ticking every second. */
+function Countdown({ to }: { to: string }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(timer);
+  }, []);
+  return (
+    <span className="text-slate-700" data-testid="campaign-countdown">
+      Starts {countdownText(Date.parse(to) - now)}
+    </span>
+  );
+}
+
+/** Before launch: how many customers the rules match now (the real count is taken at launch). */
+function AudienceEstimate({ rules }: { rules?: unknown }) {
+  const estimate = useAsync(
+    () =>
+      rules ? previewAudience(rules as Parameters<typeof previewAudience>[0], 1) : Promise.resolve(undefined),
+    [JSON.stringify(rules ?? null)],
+  );
+  return (
+    <div data-testid="audience-estimate">
+      <Stat
+        label="Audience (now)"
+        value={estimate.data ? `≈ ${formatNumber(estimate.data.count)}` : "—"}
+        hint="Counted again when it starts"
+      />
+    </div>
   );
 }

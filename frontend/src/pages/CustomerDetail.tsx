@@ -13,12 +13,19 @@ import {
 } from "../components/ui";
 import { formatDate, formatDay, formatMoney, formatNumber } from "../format";
 import { useAsync } from "../hooks/useAsync";
+import { useAuth } from "../auth";
+import { ConsentPanel } from "../components/ConsentPanel";
+import { CustomerJourneys } from "../journeys/CustomerJourneys";
+import { CampaignName } from "../components/CampaignName";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 
 export function CustomerDetailPage() {
   const { id = "" } = useParams();
   const customer = useAsync(() => getCustomer(id), [id]);
   const messages = useAsync(() => getCustomerMessages(id), [id]);
   const c = customer.data;
+  const { user } = useAuth();
+  useDocumentTitle(c ? `${c.name || c.id} · Customer` : "Customer");
 
   return (
     <>
@@ -54,6 +61,7 @@ export function CustomerDetailPage() {
         </>
       )}
       <div className="mt-4 grid gap-4 xl:grid-cols-2">
+        {c && <ConsentPanel customer={c} admin={user?.role === "admin"} />}
         <Card title="Orders">
           <ListState
             loading={customer.loading}
@@ -101,7 +109,7 @@ export function CustomerDetailPage() {
                   <li key={m.id} className="py-2">
                     <div className="flex flex-wrap items-center justify-between gap-2">
                       <Link className="text-indigo-700 hover:underline" to={`/campaigns/${m.campaignId}`}>
-                        Campaign {m.campaignId}
+                        <CampaignName id={m.campaignId} />
                       </Link>
                       <span className="flex items-center gap-2 text-xs text-slate-500">
                         <StatusBadge status={m.status} /> {formatDate(m.updatedAt)}
@@ -115,6 +123,7 @@ export function CustomerDetailPage() {
             )}
           </ListState>
         </Card>
+        <CustomerJourneys customerId={id} />
       </div>
     </>
   );

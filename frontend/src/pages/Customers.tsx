@@ -7,6 +7,7 @@ import { Pager } from "../components/Pager";
 import { Card, EmptyState, ListState, PageHeader, inputClass } from "../components/ui";
 import { formatDay, formatMoney, formatNumber } from "../format";
 import { useAsync, useDebounced } from "../hooks/useAsync";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 
 const PAGE_SIZE = 25;
 const SORTS = [
@@ -17,6 +18,7 @@ const SORTS = [
 ];
 
 export function Customers() {
+  useDocumentTitle("Customers");
   const [query, setQuery] = useState("");
   const [sort, setSort] = useState(SORTS[0].value);
   const [page, setPage] = useState(1);

@@ -13,8 +13,10 @@ import {
 } from "../components/ui";
 import { formatCompactMoney, formatDay, formatNumber, formatPercent } from "../format";
 import { useAsync } from "../hooks/useAsync";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 
 export function Dashboard() {
+  useDocumentTitle("Dashboard");
   const customers = useAsync(getCustomerStats, []);
   const overview = useAsync(getCampaignOverview, []);
   const recent = useAsync(() => listCampaigns({ page: 1, pageSize: 5 }), []);

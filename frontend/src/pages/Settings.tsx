@@ -16,6 +16,8 @@ import {
 import { formatDate } from "../format";
 import { useAsync } from "../hooks/useAsync";
 import { useAuth } from "../auth";
+import { SuppressionsPanel } from "../components/SuppressionsPanel";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 
 const SCOPES = [
   { value: "ingest", label: "Ingest customers and orders" },
@@ -31,6 +33,7 @@ const ROLE_SCOPES: Record<string, string[]> = {
 };
 
 export function Settings() {
+  useDocumentTitle("Settings");
   const { user } = useAuth();
   const allowed = ROLE_SCOPES[user?.role ?? "viewer"];
   const keys = useAsync(listApiKeys, []);
@@ -64,6 +67,8 @@ export function Settings() {
     setRevokeError(undefined);
     try {
       await revokeApiKey(id);
+      // a revoked key must not stay on screen under "Copy this key now"
+      setCreated((shown) => (shown?.id === id ? undefined : shown));
       keys.reload();
     } catch (err) {
       setRevokeError(err);
@@ -166,6 +171,7 @@ export function Settings() {
             )}
           </ListState>
         </Card>
+        {user?.role === "admin" && <SuppressionsPanel />}
       </div>
     </>
   );

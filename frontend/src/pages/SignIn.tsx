@@ -3,9 +3,11 @@ import { useState, type FormEvent } from "react";
 import { GOOGLE_SIGN_IN_URL, devLogin } from "../api/endpoints";
 import { useAuth } from "../auth";
 import { DevBanner } from "../components/Layout";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { Button, ErrorState, FieldErrors, fieldErrors, inputClass } from "../components/ui";
 
 export function SignIn() {
+  useDocumentTitle("Sign in");
   const { config, refresh, error: authError } = useAuth();
   const [email, setEmail] = useState("dev@example.com");
   const [name, setName] = useState("Developer");
@@ -43,8 +45,7 @@ export function SignIn() {
             </a>
           ) : (
             <p className="mt-3 rounded-md bg-slate-100 p-2 text-sm text-slate-600">
-              Google sign-in is not configured on this server (set GATEWAY_OIDC_CLIENT_ID and
-              GATEWAY_OIDC_CLIENT_SECRET).
+              Google sign-in is not available here yet. Ask your administrator to turn it on.
             </p>
           )}
           {config?.devLogin && (

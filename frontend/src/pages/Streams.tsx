@@ -6,10 +6,12 @@ import { useAuth } from "../auth";
 import { Button, Card, EmptyState, ErrorState, Loading, PageHeader } from "../components/ui";
 import { formatAge, formatNumber } from "../format";
 import { useInterval } from "../hooks/useAsync";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 
 const REFRESH_MS = 2000;
 
 export function Streams() {
+  useDocumentTitle("Streams");
   const [streams, setStreams] = useState<StreamInfo[]>();
   const [error, setError] = useState<unknown>();
   const [updatedAt, setUpdatedAt] = useState<Date>();

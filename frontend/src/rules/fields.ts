@@ -20,6 +20,9 @@ export const FIELDS: FieldMeta[] = [
   { name: "city", label: "City", kind: "text" },
   { name: "timezone", label: "Time zone", kind: "text" },
   { name: "tags", label: "Tags", kind: "list" },
+  // subscribed | unsubscribed | unknown (absent)
+  { name: "consent.email", label: "Email consent", kind: "text" },
+  { name: "consent.sms", label: "SMS consent", kind: "text" },
 ];
 
 const COMPARISONS = [">", ">=", "<", "<="];

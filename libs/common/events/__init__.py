@@ -14,6 +14,15 @@ from libs.common.events.campaign import (
     SegmentDeleted,
     SegmentSaved,
 )
+from libs.common.events.consent import (
+    CONSENT_EVENTS,
+    ConsentChanged,
+    ErasureConfirmed,
+    ErasureRequested,
+    SuppressionChange,
+    SuppressionRequested,
+    SuppressionsChanged,
+)
 from libs.common.events.delivery import (
     FailedMessage,
     MessagesCancelled,
@@ -40,6 +49,7 @@ from libs.common.events.ingest import (
 )
 
 __all__ = [
+    "CONSENT_EVENTS",
     "EVENT_TYPES",
     "AudienceResolved",
     "CampaignAutoPaused",
@@ -50,8 +60,11 @@ __all__ = [
     "CampaignPaused",
     "CampaignResumed",
     "CampaignTagged",
+    "ConsentChanged",
     "CustomerRecord",
     "CustomersUpserted",
+    "ErasureConfirmed",
+    "ErasureRequested",
     "Event",
     "Experiment",
     "FailedMessage",
@@ -68,6 +81,9 @@ __all__ = [
     "SegmentSaved",
     "SendRequested",
     "SentMessage",
+    "SuppressionChange",
+    "SuppressionRequested",
+    "SuppressionsChanged",
     "VariantSpec",
     "WinnerChosen",
     "decode",

@@ -61,6 +61,7 @@ class SentMessage(BaseModel):
     channel: str | None = None
     to: str | None = None
     body: str | None = None
+    headers: dict[str, str] | None = None  # email: List-Unsubscribe and its -Post
 
 
 class FailedMessage(BaseModel):
@@ -103,6 +104,9 @@ class MessagesCancelled(Event):
     campaign_id: str
     customer_ids: list[str]
     at: datetime
+    # "suppressed": left out because the address was suppressed after the audience
+    # was resolved (final, not a failure); None: the campaign was cancelled
+    reason: str | None = None
 
     def split_for_partitions(self, count: int) -> list[tuple[int, Event]]:
         cid = self.campaign_id

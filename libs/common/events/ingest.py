@@ -23,6 +23,9 @@ class CustomerRecord(BaseModel):
     city: str | None = None
     timezone: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
+    # channel -> subscribed | unsubscribed | unknown; None: keep what is stored
+    consent: dict[str, str] | None = None
+    consent_source: str | None = None  # set by the worker: "import" or "api"
 
 
 class OrderRecord(BaseModel):

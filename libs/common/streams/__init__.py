@@ -12,6 +12,7 @@ from libs.common.streams.consumer import ConsumerConfig, StreamConsumer, default
 from libs.common.streams.names import (
     ALL_STREAMS,
     CAMPAIGN_EVENTS,
+    CONSENT,
     INGEST,
     RECEIPT,
     SEGMENT,
@@ -26,6 +27,7 @@ from libs.common.streams.producer import AsyncStreamProducer, StreamProducer
 __all__ = [
     "ALL_STREAMS",
     "CAMPAIGN_EVENTS",
+    "CONSENT",
     "INGEST",
     "RECEIPT",
     "SEGMENT",

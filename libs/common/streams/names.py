@@ -22,8 +22,9 @@ SEGMENT = "segment"
 SEND = "send"
 RECEIPT = "receipt"
 CAMPAIGN_EVENTS = "campaign_events"
+CONSENT = "consent"
 
-ALL_STREAMS: tuple[str, ...] = (INGEST, SEGMENT, SEND, RECEIPT, CAMPAIGN_EVENTS)
+ALL_STREAMS: tuple[str, ...] = (INGEST, SEGMENT, SEND, RECEIPT, CAMPAIGN_EVENTS, CONSENT)
 
 MAX_PARTITIONS = 256
 

@@ -28,7 +28,7 @@ from libs.common.clock import epoch_ms
 from services.ingest.audience.columns import DATE_PATHS, PROJECTION
 
 CHANGES_STREAM = "ingest.changes"
-FIELDS = ("_id", *PROJECTION)  # the projection holds ``version``
+FIELDS = ("_id", *PROJECTION, "erased")  # the projection holds ``version``
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Doc = dict[str, Any]
 

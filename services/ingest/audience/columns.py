@@ -425,7 +425,9 @@ class Columns:
         fresh = []
         for cid, doc in newest.items():
             row = self.ids.find(cid)
-            if row is None or version_of(doc) > self.versions.data[row]:
+            # an erased customer's blank row (version 0) gives way to any later write
+            erased = doc.get("erased") is True
+            if row is None or erased or version_of(doc) > self.versions.data[row]:
                 fresh.append(doc)
         return self.upsert(fresh)
 

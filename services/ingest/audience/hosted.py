@@ -24,6 +24,7 @@ from libs.common.mongo import make_client
 from libs.common.redis_client import make_async_redis
 from services.ingest.audience.readmodel import PreviewModel
 from services.ingest.audience.source import AudienceSource, model_audience_source
+from services.ingest.consent_store import ConsentStore
 from services.ingest.settings import IngestSettings
 from services.ingest.store import CustomerStore
 
@@ -71,7 +72,8 @@ class HostedModel:
 
     def source(self) -> AudienceSource:
         assert self.model is not None, "start() first"
-        return model_audience_source(self.model, self.run)
+        consent = ConsentStore(self.model.store.db)
+        return model_audience_source(self.model, self.run, consent.suppressed_addresses)
 
     def stop(self) -> None:
         model = self.model

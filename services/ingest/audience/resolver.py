@@ -28,6 +28,9 @@ from libs.common.rules import RuleError, compile_rules, parse_rules
 from libs.common.streams import SEGMENT, SEND, default_consumer_name, unread_entries
 from libs.common.templates import placeholder_values
 from services.ingest.audience.source import audience_documents, id_pages
+from services.ingest.consent import channel_of, exclusion
+from services.ingest.consent_store import ConsentStore
+from services.ingest.exclusions import with_exclusions
 from services.ingest.handlers import Deps
 from services.ingest.store import audience_filter
 
@@ -135,15 +138,22 @@ def resolve_audience(event: CampaignLaunched, deps: Deps) -> None:
 
     page_size = settings.audience_page_size
     source = deps.audience
-    ids = source(event.rules, now, last_id, page_size) if source is not None else None
+    channel = channel_of(event.channel)
+    suppressed = ConsentStore(store.db).suppressed_addresses(channel)
+    ids = (
+        source(event.rules, now, last_id, page_size, event.channel) if source is not None else None
+    )
     if source is None or ids is None:
-        flt = audience_filter(compile_rules(group, now))
+        flt = with_exclusions(audience_filter(compile_rules(group, now)), channel, suppressed)
         docs = store.walk(flt, last_id, settings.send_chunk_size)
     else:
-        pages = id_pages(source, event.rules, now, ids, page_size)
+        pages = id_pages(source, event.rules, now, ids, page_size, event.channel)
         docs = audience_documents(store, pages, settings.send_chunk_size)
     log.info("resolver.walking", campaign_id=event.campaign_id, from_read_model=ids is not None)
+    left_out = set(suppressed)
     for doc in docs:
+        if exclusion(doc, channel, left_out):  # changed since the ids were chosen
+            continue
         batch.append(recipient(doc, event.fields))
         last_id = doc["_id"]
         if len(batch) >= settings.send_chunk_size:

@@ -12,7 +12,7 @@ behind) the resolver walks the database as before.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,13 +22,15 @@ from libs.common.rules import parse_rules
 from services.ingest.audience.columns import Columns
 from services.ingest.audience.listing import audience_ids
 from services.ingest.audience.readmodel import PreviewModel
+from services.ingest.consent import channel_of
+from services.ingest.exclusions import column_exclusions
 from services.ingest.store import CustomerStore
 
 log = get_logger(__name__)
 
-# (rules, the time they are evaluated at, resume after this id, at most this many)
-# -> ids in ``_id`` order, or None when the read model cannot answer
-AudienceSource = Callable[[dict[str, Any], datetime, str | None, int], list[str] | None]
+# (rules, the time they are evaluated at, resume after this id, at most this many,
+# the campaign's channel) -> ids in ``_id`` order, or None when the model cannot answer
+AudienceSource = Callable[[dict[str, Any], datetime, str | None, int, str | None], list[str] | None]
 
 # Runs a coroutine function in the event loop that owns the model; returns its result.
 RunInLoop = Callable[[Callable[[], Awaitable[Columns]]], Columns]
@@ -36,20 +38,37 @@ RunInLoop = Callable[[Callable[[], Awaitable[Columns]]], Columns]
 CATCH_UP_S = 10.0  # the resolver can wait longer for the model than a person previewing
 
 
+# The suppressed addresses of a channel (ingest's consent store).
+Suppressed = Callable[[str], Sequence[str]]
+
+
 def model_audience_source(
-    model: PreviewModel, run: RunInLoop, catch_up_s: float = CATCH_UP_S
+    model: PreviewModel,
+    run: RunInLoop,
+    suppressed: Suppressed,
+    catch_up_s: float = CATCH_UP_S,
 ) -> AudienceSource:
-    """The audience from ``model``, once it holds every change written so far."""
+    """The audience from ``model``, once it holds every change written so far, without
+    the customers the campaign's channel may not reach (unsubscribed, suppressed): the
+    selection the preview counts."""
 
     def source(
-        rules: dict[str, Any], now: datetime, after_id: str | None, limit: int
+        rules: dict[str, Any],
+        now: datetime,
+        after_id: str | None,
+        limit: int,
+        channel: str | None = None,
     ) -> list[str] | None:
         try:
             columns = run(lambda: model.current(catch_up_s))
         except PreviewNotReady as exc:
             log.info("resolver.read_model_not_current", details=exc.details)
             return None
-        return audience_ids(columns, columns.audience(parse_rules(rules), now), after_id, limit)
+        reach = channel_of(channel)
+        mask, _ = column_exclusions(
+            columns, columns.audience(parse_rules(rules), now), reach, suppressed(reach)
+        )
+        return audience_ids(columns, mask, after_id, limit)
 
     return source
 
@@ -72,6 +91,7 @@ def id_pages(
     now: datetime,
     first: list[str],
     page_size: int,
+    channel: str | None = None,
 ) -> Iterator[list[str]]:
     """``first`` (the page already asked for), then the pages after it until a short
     one. The model going away part-way raises TransientError: the resolution resumes
@@ -82,7 +102,7 @@ def id_pages(
         if len(page) < page_size:
             return
         after = page[-1]
-        next_page = source(rules, now, after, page_size)
+        next_page = source(rules, now, after, page_size, channel)
         if next_page is None:
             raise TransientError(f"the read model stopped answering after {after!r}")
         page = next_page

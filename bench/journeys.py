@@ -1,0 +1,201 @@
+"""Journey figures (issue #24).
+
+- ``journey_trigger_to_send_p99_ms``: a journey with no wait (order placed -> send);
+  orders posted open-loop at ``rate`` per second for ``seconds`` (batches of 10, paced,
+  to the ingest API, after their customers were loaded); per order, from its
+  POST to its message's ``sent_at`` in delivery's rows (the send worker's clock as it
+  handed the batch to the vendor).
+- ``journey_timers_due_per_s``: ``n`` customers waiting in one journey, all due at
+  once (their states and projected customers inserted directly into the campaign
+  database, as bench/preview.py loads customers); messages handed to the vendor per
+  second from the due instant to the last ``sent_at``. Reported beside
+  ``db_raw_comm_rows_per_s`` as a ratio.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pymongo
+
+from bench.ingestion import internal_headers, signed_in
+from bench.report import Figure, percentile
+from tests.support.stack import RunningStack
+
+MESSAGE = "Thanks for your order, {firstName}!"
+BATCH = 10
+
+
+def _journey(client: httpx.Client, name: str, steps: list[dict[str, Any]]) -> str:
+    body = {"name": name, "trigger": {"type": "order_placed"}, "steps": steps}
+    created = client.post("/api/journeys", json=body)
+    created.raise_for_status()
+    jid = str(created.json()["id"])
+    client.post(f"/api/journeys/{jid}/activate").raise_for_status()
+    time.sleep(1.5)  # the journey worker reads the active journeys every second
+    return jid
+
+
+def _customer(i: int, prefix: str) -> dict[str, Any]:
+    return {
+        "id": f"{prefix}{i:07d}",
+        "name": f"Bench {i}",
+        "email": f"{prefix}{i}@example.com",
+        "phone": f"+1555{i:07d}",
+        "totalSpends": 0,
+        "visits": 0,
+    }
+
+
+def _sent_times(delivery_uri: str, db_name: str, campaign_id: str) -> dict[str, float]:
+    """customer id -> when its message was handed to the vendor (the row's ``sent_at``,
+    the send worker's clock before the call; the ``receipt`` stream cannot be read
+    afterwards: entries every group acknowledged are deleted)."""
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(delivery_uri)
+    rows = client[db_name]["communications"].find(
+        {"campaign_id": campaign_id}, {"customer_id": 1, "sent_at": 1}
+    )
+    out = {
+        r["customer_id"]: r["sent_at"].replace(tzinfo=UTC).timestamp()
+        for r in rows
+        if isinstance(r.get("sent_at"), datetime)
+    }
+    client.close()
+    return out
+
+
+def trigger_to_send(
+    stack: RunningStack, delivery_uri: str, rate: float, seconds: float, deadline_s: float
+) -> Figure:
+    total = int(rate * seconds)
+    prefix = "jt"
+    ingest = httpx.Client(
+        base_url=stack.layout.url("ingest"), timeout=30, headers=internal_headers(stack)
+    )
+    with signed_in(stack) as client:
+        jid = _journey(
+            client, "bench trigger", [{"id": "send", "type": "send", "message": MESSAGE}]
+        )
+        for s in range(0, total, 2000):
+            part = [_customer(i, prefix) for i in range(s, min(s + 2000, total))]
+            client.post("/api/customers/batch", json={"customers": part}).raise_for_status()
+        time.sleep(3)  # the customers reach the journey worker's projection first
+        posted: dict[str, float] = {}
+        lock = threading.Lock()
+        started = time.perf_counter()
+        wall0 = time.time() - started
+        for tick, s in enumerate(range(0, total, BATCH)):
+            pause = started + tick * BATCH / rate - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            orders = [
+                {"id": f"{prefix}o{i}", "customerId": f"{prefix}{i:07d}", "amount": 10}
+                for i in range(s, min(s + BATCH, total))
+            ]
+            at = wall0 + time.perf_counter()
+            ingest.post("/api/orders/batch", json={"orders": orders}).raise_for_status()
+            with lock:
+                posted.update({o["customerId"]: at for o in orders})
+        sent: dict[str, float] = {}
+        while time.perf_counter() - started < deadline_s:
+            sent = _sent_times(delivery_uri, _delivery_db(stack), f"{jid}.send.1")
+            if len(sent) >= total:
+                break
+            time.sleep(1)
+    ingest.close()
+    latencies = [(sent[c] - posted[c]) * 1000 for c in posted if c in sent]
+    p99 = percentile(latencies, 99) if latencies else None
+    return Figure(
+        "journey_trigger_to_send_p99_ms",
+        p99,
+        "ms",
+        f"journey order_placed -> send, no wait; {total:,} orders at {rate:g}/s for "
+        f"{seconds:g} s (batches of {BATCH} to the ingest API); POST -> the message's "
+        f"sent_at (handed to the vendor); {len(latencies):,}/{total:,} messages seen; p50 "
+        f"{percentile(latencies, 50) if latencies else 0:.0f} ms",
+        "<= 1000",
+    )
+
+
+def _delivery_db(stack: RunningStack) -> str:
+    return stack.env["DB_PREFIX"] + "delivery"
+
+
+def timers_due(
+    stack: RunningStack, mongo_uri: str, delivery_uri: str, n: int, deadline_s: float
+) -> Figure:
+    with signed_in(stack) as client:
+        jid = _journey(
+            client,
+            "bench timers",
+            [
+                {"id": "wait", "type": "wait", "seconds": 3600},
+                {"id": "send", "type": "send", "message": MESSAGE},
+            ],
+        )
+    db = pymongo.MongoClient(mongo_uri)[stack.env["DB_PREFIX"] + "campaign"]
+    now_ms = int(time.time() * 1000)
+    due_ms = now_ms + 20_000 + n // 50  # room to insert them all first
+    for s in range(0, n, 2000):
+        ids = [f"jw{i:07d}" for i in range(s, min(s + 2000, n))]
+        db["journey_customers"].insert_many(
+            [_projected(cid, i) for i, cid in enumerate(ids, start=s)], ordered=False
+        )
+        db["journey_states"].insert_many(
+            [_waiting(jid, cid, now_ms, due_ms) for cid in ids], ordered=False
+        )
+    pause = due_ms / 1000 - time.time()
+    if pause > 0:
+        time.sleep(pause)
+    started = time.perf_counter()
+    rows = 0
+    delivery: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(delivery_uri)
+    comms = delivery[_delivery_db(stack)]["communications"]
+    while time.perf_counter() - started < deadline_s:
+        rows = comms.count_documents({"campaign_id": f"{jid}.send.1"})
+        if rows >= n:
+            break
+        time.sleep(2)
+    delivery.close()
+    # a row written from its receipt first has no sent_at: the last one that has it ends
+    sent = _sent_times(delivery_uri, _delivery_db(stack), f"{jid}.send.1")
+    last = max(sent.values()) if sent else None
+    elapsed = (last - due_ms / 1000) if last else None
+    rate = rows / elapsed if elapsed else None
+    return Figure(
+        "journey_timers_due_per_s",
+        rate,
+        "msg/s",
+        f"{n:,} customers waiting in one journey, all due at one instant; messages "
+        f"handed to the vendor ({rows:,} rows) per second from the due instant to the "
+        f"last sent_at ({elapsed or 0:.1f} s)",
+    )
+
+
+def _projected(cid: str, i: int) -> dict[str, Any]:
+    return {"_id": cid, "name": f"Bench {i}", "phone": f"+1555{i:07d}", "known": True}
+
+
+def _waiting(jid: str, cid: str, now_ms: int, due_ms: int) -> dict[str, Any]:
+    return {
+        "_id": f"{jid}:{cid}",
+        "journey_id": jid,
+        "customer_id": cid,
+        "entry": 1,
+        "entered_ms": now_ms,
+        "trigger_ref": f"bench:{cid}",
+        "ordered": False,
+        "path": ["wait"],
+        "sent": [],
+        "failed": [],
+        "history": [],
+        "status": "waiting",
+        "position": "wait",
+        "due_ms": due_ms,
+        "lease_ms": 0,
+        "updated_ms": now_ms,
+    }

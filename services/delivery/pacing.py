@@ -1,0 +1,324 @@
+"""When a message may leave, for campaigns and journeys alike: quiet hours in the
+recipient's zone and a frequency cap per customer and channel (libs.common.sendwindow).
+
+Delivery sees every message, so it enforces both, before a chunk is rendered
+(``admit``, one call from services.delivery.sender):
+- a recipient whose local time is inside the quiet hours is *deferred*: the recipient
+  and the message are kept in ``deferred_messages`` with the end of the window, and
+  ``run_releases`` (a thread of the send worker) puts them back on the ``send`` stream
+  then, under the same message id (nothing is sent twice, nothing dropped);
+- a recipient over the cap gets a row with the final status ``capped`` and is announced
+  as failed with the reason ``capped``. The cap counts what was admitted, in a Redis
+  sorted set per customer and channel (``delivery:freq:{cid}:{channel}``, member =
+  message id, score = time) changed by one script: the same message admitted again
+  (a redelivered chunk) is not counted twice.
+
+The policy (``GET/PUT /api/settings/delivery``) is one document in
+``delivery_settings``; workers read it at most every ``POLICY_TTL_S``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import redis
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pymongo import ASCENDING, ReplaceOne
+from pymongo.database import Database
+
+from libs.common.clock import now_utc
+from libs.common.events import FailedMessage, Recipient, SendRequested, message_id
+from libs.common.logging import get_logger
+from libs.common.mongo import IndexSpec, ensure_indexes, insert_new
+from libs.common.redis_client import is_cluster
+from libs.common.sendwindow import FrequencyCap, QuietHours, zone
+from services.delivery.compose import pick_channel
+from services.delivery.context import Deps
+from services.delivery.models import CAPPED
+
+log = get_logger(__name__)
+Doc = dict[str, Any]
+POLICY_TTL_S = 2.0
+SETTINGS = "delivery_settings"
+DEFERRED = "deferred_messages"
+INDEXES = (IndexSpec(DEFERRED, [("release_ms", ASCENDING)], name="release"),)
+
+
+class _Api(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class QuietHoursIn(_Api):
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class FrequencyCapIn(_Api):
+    messages: int = Field(ge=1, le=1000)
+    per_days: int = Field(alias="perDays", ge=1, le=365)
+
+
+class DeliveryPolicy(_Api):
+    quiet_hours: QuietHoursIn | None = Field(None, alias="quietHours")
+    frequency_cap: FrequencyCapIn | None = Field(None, alias="frequencyCap")
+    timezone: str | None = None  # the workspace zone; WORKSPACE_TIMEZONE when absent
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _not_empty(cls, value: QuietHoursIn | None) -> QuietHoursIn | None:
+        if value is not None and value.start == value.end:
+            raise ValueError("quiet hours must not start and end at the same time")
+        return value
+
+    def quiet(self) -> QuietHours | None:
+        q = self.quiet_hours
+        return QuietHours.parse(q.start, q.end) if q else None
+
+    def cap(self) -> FrequencyCap | None:
+        c = self.frequency_cap
+        return FrequencyCap(c.messages, c.per_days) if c else None
+
+    def out(self, workspace_zone: str) -> Doc:
+        body = self.model_dump(mode="json", by_alias=True)
+        body["timezone"] = self.timezone or workspace_zone
+        return body
+
+
+class PolicyStore:
+    """``delivery_settings`` (one document) and ``deferred_messages``."""
+
+    def __init__(self, db: Database[Doc]) -> None:
+        self.db = db
+        self._cached: tuple[float, DeliveryPolicy] | None = None
+        self._lock = threading.Lock()
+
+    def ensure_indexes(self) -> None:
+        ensure_indexes(self.db, INDEXES)
+
+    def load(self) -> DeliveryPolicy:
+        doc = self.db[SETTINGS].find_one({"_id": "delivery"}) or {}
+        doc.pop("_id", None)
+        return DeliveryPolicy.model_validate(doc)
+
+    def save(self, policy: DeliveryPolicy) -> None:
+        doc = {"_id": "delivery", **policy.model_dump(mode="json", by_alias=True)}
+        self.db[SETTINGS].replace_one({"_id": "delivery"}, doc, upsert=True)
+        with self._lock:
+            self._cached = None
+
+    def current(self) -> DeliveryPolicy:
+        with self._lock:
+            if self._cached and time.monotonic() - self._cached[0] < POLICY_TTL_S:
+                return self._cached[1]
+        policy = self.load()
+        with self._lock:
+            self._cached = (time.monotonic(), policy)
+        return policy
+
+    def defer(self, docs: list[Doc]) -> None:
+        if docs:
+            self.db[DEFERRED].bulk_write(
+                [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False
+            )
+
+    def due(self, now_ms: int, limit: int) -> list[Doc]:
+        query = {"release_ms": {"$lte": now_ms}}
+        return list(self.db[DEFERRED].find(query).sort([("release_ms", 1)]).limit(limit))
+
+    def forget(self, ids: list[str]) -> None:
+        if ids:
+            self.db[DEFERRED].delete_many({"_id": {"$in": ids}})
+
+
+# Atomic per key: drop what left the window; a message already counted stays allowed;
+# otherwise count it if there is room. 1 = allowed, 0 = capped.
+_ADMIT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+class CapCounter:
+    def __init__(self, client: redis.Redis) -> None:
+        self._script = client.register_script(_ADMIT)
+        self._client = client
+
+    def admit(
+        self, cap: FrequencyCap, pairs: list[tuple[str, str, str]], now: datetime
+    ) -> list[bool]:
+        """(customer id, channel, message id) -> allowed?"""
+        now_ms = int(now.timestamp() * 1000)
+        window_ms = int(cap.window.total_seconds() * 1000)
+        calls: list[tuple[list[str], list[int | str]]] = [
+            (
+                [f"delivery:freq:{customer_id}:{channel}"],
+                [now_ms, now_ms - window_ms, mid, cap.messages, window_ms + 60_000],
+            )
+            for customer_id, channel, mid in pairs
+        ]
+        if is_cluster(self._client):  # a cluster pipeline refuses EVALSHA: one call each
+            return [bool(self._script(keys=k, args=a)) for k, a in calls]
+        pipe = self._client.pipeline(transaction=False)
+        for keys, args in calls:
+            self._script(keys=keys, args=args, client=pipe)
+        return [bool(v) for v in pipe.execute()]
+
+
+@dataclass
+class Pacing:
+    policies: PolicyStore
+    caps: CapCounter
+    workspace_zone: str
+
+
+def admit(
+    event: SendRequested,
+    recipients: list[Recipient],
+    existing: dict[str, Doc],
+    deps: Deps,
+    now: datetime,
+) -> list[Recipient]:
+    """The recipients that may be sent to now. Deferred ones are stored for later,
+    capped ones recorded final; recipients whose row exists are kept (their chunk's
+    batches are formed as on the first run) unless that row is ``capped``."""
+    pacing = deps.pacing
+    if pacing is None:
+        return recipients
+    policy = pacing.policies.current()
+    quiet, cap = policy.quiet(), policy.cap()
+    if quiet is None and cap is None:
+        return recipients
+    workspace = policy.timezone or pacing.workspace_zone
+    cid = event.campaign_id
+    kept: list[Recipient] = []
+    deferred: list[Doc] = []
+    to_cap: list[tuple[Recipient, str]] = []
+    for r in recipients:
+        mid = message_id(cid, r.customer_id)
+        row = existing.get(mid)
+        if row is not None:
+            if row.get("status") != CAPPED:
+                kept.append(r)
+            continue
+        tz = zone(r.timezone, workspace)
+        if quiet is not None and quiet.contains(now, tz):
+            release = quiet.release(now, tz)
+            deferred.append(_deferred(event, r, mid, release))
+            continue
+        route = pick_channel(event.channel, r)
+        if cap is not None and not isinstance(route, str):
+            to_cap.append((r, route[0]))
+        else:
+            kept.append(r)
+    capped: list[Recipient] = []
+    if to_cap:
+        assert cap is not None
+        allowed = pacing.caps.admit(
+            cap, [(r.customer_id, ch, message_id(cid, r.customer_id)) for r, ch in to_cap], now
+        )
+        for (r, _), ok in zip(to_cap, allowed, strict=True):
+            (kept if ok else capped).append(r)
+    pacing.policies.defer(deferred)
+    if capped:
+        _record_capped(cid, capped, deps, now)
+    if deferred or capped:
+        log.info("delivery.paced", campaign_id=cid, deferred=len(deferred), capped=len(capped))
+    order = {r.customer_id: i for i, r in enumerate(recipients)}
+    return sorted(kept, key=lambda r: order[r.customer_id])
+
+
+def _deferred(event: SendRequested, r: Recipient, mid: str, release: datetime) -> Doc:
+    return {
+        "_id": mid,
+        "campaign_id": event.campaign_id,
+        "message": event.message,
+        "channel": event.channel,
+        "recipient": r.model_dump(mode="json"),
+        "release_ms": int(release.timestamp() * 1000),
+    }
+
+
+def _record_capped(cid: str, capped: list[Recipient], deps: Deps, now: datetime) -> None:
+    rows = [
+        {
+            "_id": message_id(cid, r.customer_id),
+            "campaign_id": cid,
+            "customer_id": r.customer_id,
+            "status": CAPPED,
+            "reason": "frequency cap",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in capped
+    ]
+    insert_new(deps.store.db["communications"], rows)
+    failed = [
+        FailedMessage(
+            message_id=message_id(cid, r.customer_id),
+            campaign_id=cid,
+            customer_id=r.customer_id,
+            reason=CAPPED,
+            at=now,
+        )
+        for r in capped
+    ]
+    deps.publish_outcomes([], failed)
+
+
+def release_due(deps: Deps, limit: int = 500) -> int:
+    """Put deferred messages whose quiet hours ended back on the ``send`` stream."""
+    pacing = deps.pacing
+    if pacing is None:
+        return 0
+    docs = pacing.policies.due(int(now_utc().timestamp() * 1000), limit)
+    if not docs:
+        return 0
+    grouped: dict[tuple[str, str, str | None], list[Recipient]] = {}
+    for d in docs:
+        key = (d["campaign_id"], d["message"], d.get("channel"))
+        grouped.setdefault(key, []).append(Recipient.model_validate(d["recipient"]))
+    entries = [
+        SendRequested(
+            campaign_id=campaign_id,
+            message=message,
+            channel=channel,
+            chunk=zlib.crc32("\n".join(r.customer_id for r in rs).encode()) & 0x7FFFFFFF,
+            recipients=rs,
+        )
+        for (campaign_id, message, channel), rs in grouped.items()
+    ]
+    deps.publish(entries)
+    pacing.policies.forget([d["_id"] for d in docs])
+    log.info("delivery.deferred_released", messages=len(docs))
+    return len(docs)
+
+
+def run_releases(deps: Deps, stop: threading.Event, poll_s: float = 1.0) -> None:
+    while not stop.is_set():
+        try:
+            busy = release_due(deps)
+        except Exception:  # noqa: BLE001 - the loop outlives a database hiccup
+            log.exception("delivery.release_failed")
+            busy = 0
+        if not busy:
+            stop.wait(poll_s)

@@ -1,0 +1,30 @@
+"""``GET/PUT /api/settings/delivery``: quiet hours, the frequency cap and the workspace
+zone that delivery enforces on every message (services.delivery.pacing)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from services.delivery.pacing import DeliveryPolicy, PolicyStore
+
+router = APIRouter()
+
+
+def _policies(request: Request) -> PolicyStore:
+    policies: PolicyStore = request.app.state.policies
+    return policies
+
+
+@router.get("/api/settings/delivery")
+async def get_delivery_settings(request: Request) -> dict[str, Any]:
+    policy = await asyncio.to_thread(_policies(request).load)
+    return policy.out(request.app.state.settings.workspace_timezone)
+
+
+@router.put("/api/settings/delivery")
+async def put_delivery_settings(body: DeliveryPolicy, request: Request) -> dict[str, Any]:
+    await asyncio.to_thread(_policies(request).save, body)
+    return body.out(request.app.state.settings.workspace_timezone)
