@@ -13,8 +13,10 @@ touch of its own id and is attributed by the same rule. Orders come from the ``i
 stream (group ``campaign``); this service keeps its own collections
 (services.campaign.attribution_store) and never reads ingest's.
 
-An order read before the receipt of the message it follows finds no touch (receipts
-arrive within seconds of delivery, orders later): such an order is not attributed.
+The order of arrival does not matter: orders are kept (``attribution_orders``) and each
+batch of new touches re-attributes the orders of its customers, so an order read before
+the receipt of the message it follows becomes that message's conversion when the
+receipt arrives, and a conversion moves to a later-read touch that is its last touch.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ class Attribution:
             for r in receipts
         ]
         self.store.set_touches(touches)
+        self._touched(touches)
 
     def held_out(self, events: list[MessagesHeldOut]) -> None:
         touches = [
@@ -134,35 +137,63 @@ class Attribution:
             for cid in e.customer_ids
         ]
         self.store.add_touches(touches)  # the first announcement's time stays
+        self._touched(touches)
+
+    def _touched(self, touches: list[Doc]) -> None:
+        if touches:
+            since = min(int(t["touched_ms"]) for t in touches)
+            self.attribute({t["customer_id"] for t in touches}, since)
 
     def orders(self, events: list[OrdersRecorded]) -> int:
-        """Attribute each order to its customer's last qualifying touch; returns how
-        many conversions were new."""
-        orders = [o for e in events for o in e.orders]
+        """Keep each order and attribute it to its customer's last qualifying touch;
+        returns how many conversions were written or moved."""
+        kept: list[Doc] = []
+        for order in (o for e in events for o in e.orders):
+            date = order.date if order.date.tzinfo else order.date.replace(tzinfo=UTC)
+            kept.append(
+                {
+                    "_id": order.id,
+                    "customer_id": order.customer_id,
+                    "amount": float(order.amount),
+                    "placed_ms": to_ms(date),
+                }
+            )
+        if not kept:
+            return 0
+        seen = set(self.store.add_orders(kept))
+        # an order id seen before keeps its first version (a redelivery after a crash
+        # between keeping and attributing it is attributed now)
+        first = self.store.orders_by_id(list(seen))
+        return self._attribute_orders([first.get(o["_id"], o) for o in kept])
+
+    def attribute(self, customer_ids: Iterable[str], since_ms: int = 0) -> int:
+        """(Re)attribute the kept orders of these customers placed at ``since_ms`` or
+        later (new touches: their earliest time; an order before it cannot be theirs);
+        only changed conversions are written. Returns how many."""
+        return self._attribute_orders(self.store.orders_of(list(customer_ids), since_ms))
+
+    def _attribute_orders(self, orders: list[Doc]) -> int:
         if not orders:
             return 0
         by_customer: dict[str, list[Doc]] = {}
-        for touch in self.store.touches_of([o.customer_id for o in orders]):
+        for touch in self.store.touches_of([o["customer_id"] for o in orders]):
             by_customer.setdefault(touch["customer_id"], []).append(touch)
         if not by_customer:
             return 0
         setups = self.setups.get({t["campaign_id"] for ts in by_customer.values() for t in ts})
         windows = {cid: days for cid, (_, days) in setups.items()}
-        conversions = []
+        wanted: list[Doc] = []
         for order in orders:
-            date = order.date if order.date.tzinfo else order.date.replace(tzinfo=UTC)
-            placed = to_ms(date)
-            last = pick_touch(placed, by_customer.get(order.customer_id, []), windows)
+            last = pick_touch(
+                order["placed_ms"], by_customer.get(order["customer_id"], []), windows
+            )
             if last is None:
                 continue
-            doc: Doc = {
-                "_id": order.id,
-                "campaign_id": last["campaign_id"],
-                "customer_id": order.customer_id,
-                "amount": float(order.amount),
-                "placed_ms": placed,
-            }
+            doc: Doc = {**order, "campaign_id": last["campaign_id"]}
             if "group" in last:
                 doc["group"] = last["group"]
-            conversions.append(doc)
-        return self.store.add_conversions(conversions)
+            wanted.append(doc)
+        current = self.store.conversions_by_id([d["_id"] for d in wanted])
+        changed = [d for d in wanted if current.get(d["_id"]) != d]
+        self.store.save_conversions(changed)
+        return len(changed)

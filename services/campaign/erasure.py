@@ -5,8 +5,8 @@ What it keeps of a person, and what erasure does to it:
   id, so results, lift and journey counts stay right; a journey wait still open ends
   (``exited``, ``erased``), nobody is messaged again;
 - ``conversions``: the order id becomes an anonymous one, the customer id too;
-- ``journey_customers`` / ``journey_orders`` (the projection, name, email, phone):
-  deleted;
+- ``journey_customers`` / ``journey_orders`` (the projection, name, email, phone) and
+  ``attribution_orders``: deleted;
 - the Redis tally of each campaign that messaged them: the state moves to the anonymous
   id, so a late receipt still counts once.
 Then ``erasure.confirmed.v1`` with what was changed. Each step is idempotent: a
@@ -87,6 +87,7 @@ def erase_customer(deps: ErasureDeps, customer_id: str, now: datetime) -> dict[s
     order_ids = [str(c["_id"]) for c in conversions] + [
         str(o["_id"]) for o in deps.journeys.orders_of([customer_id])
     ]
+    order_ids += [str(o["_id"]) for o in deps.attribution.orders_of([customer_id])]
     replacements = {o: anonymous_order_id(o) for o in order_ids}
     replacements[customer_id] = anonymous
     _replace(
@@ -108,6 +109,9 @@ def erase_customer(deps: ErasureDeps, customer_id: str, now: datetime) -> dict[s
     _replace(deps.journeys.states, states)
     changed["journey_states"] = len(states)
 
+    changed["attribution_orders"] = deps.attribution.orders.delete_many(
+        {"customer_id": customer_id}
+    ).deleted_count
     changed["journey_customers"] = deps.journeys.customers.delete_many(
         {"_id": customer_id}
     ).deleted_count

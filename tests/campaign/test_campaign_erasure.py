@@ -100,6 +100,7 @@ def test_erasure_leaves_no_trace_and_keeps_the_figures(
     assert first == {
         "touches": 1,
         "conversions": 1,
+        "attribution_orders": 1,
         "journey_states": 1,
         "journey_customers": 1,
         "journey_orders": 1,

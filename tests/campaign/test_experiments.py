@@ -234,5 +234,33 @@ def test_last_touch_wins_between_two_campaigns(
     assert one["holdout"] is None and one["lift"] is None
 
 
+def test_an_order_read_before_its_receipt_is_attributed_when_the_receipt_arrives(
+    api: TestClient, worker: Worker, publish: Publish
+) -> None:
+    first = create(api, holdoutShare=0)["id"]
+    second = api.post(
+        "/api/campaigns", json={"name": "q", "segmentRules": rules_over(1), "message": "Hi"}
+    ).json()["id"]
+    hour = timedelta(hours=1)
+    publish(sent(first, ["x"]), sent(second, ["x"]))
+    # the order is read first: no touch yet, nothing to attribute
+    publish(orders(("o-race", "x", 25.0, T0 + 3 * hour)))
+    drain(worker)
+    assert sum(v["conversions"] for v in results(api, first)["variants"]) == 0
+    publish(delivered(first, ["x"], T0))  # the receipt arrives: first's conversion now
+    drain(worker)
+    assert sum(v["revenue"] for v in results(api, first)["variants"]) == 25.0
+    # a later-read receipt of a later message is the order's last touch: it moves there
+    publish(delivered(second, ["x"], T0 + 2 * hour))
+    drain(worker)
+    assert sum(v["conversions"] for v in results(api, first)["variants"]) == 0
+    assert results(api, second)["variants"][0]["revenue"] == 25.0
+    # redelivered, and a message delivered after the order: nothing changes
+    publish(orders(("o-race", "x", 99.0, T0)), delivered(first, ["x"], T0 + 5 * hour))
+    drain(worker)
+    assert results(api, second)["variants"][0]["revenue"] == 25.0
+    assert sum(v["conversions"] for v in results(api, first)["variants"]) == 0
+
+
 def test_results_of_an_unknown_campaign_is_404(api: TestClient) -> None:
     assert api.get("/api/campaigns/cmp_nope/results").status_code == 404
