@@ -1,7 +1,7 @@
 """GET /api/campaigns/{id}/results: recipients, deliveries, conversions and revenue per
-variant and for the holdout, and the campaign's lift over its holdout
-(services.campaign.lift). Counted from the attribution collections on every request,
-so the answer moves as orders arrive."""
+variant and for the holdout, and the campaign's lift over its holdout (all variants
+together, and each variant's own; services.campaign.lift). Counted from the attribution
+collections on every request, so the answer moves as orders arrive."""
 
 from __future__ import annotations
 
@@ -108,6 +108,21 @@ def campaign_results(
                     lift.RevenueSample.of(revenues.get(HOLDOUT, []), held),
                     confidence,
                 )
+            )
+    if out["lift"] is not None:
+        for variant in variants:  # each variant against the holdout too
+            variant["lift"] = (
+                _lift_out(
+                    lift.rate_lift(
+                        min(variant["conversions"], variant["recipients"]),
+                        variant["recipients"],
+                        min(holdout["conversions"], held),
+                        held,
+                        confidence,
+                    )
+                )
+                if variant["recipients"]
+                else None
             )
     decision = (setup or {}).get("decision")
     if decision is not None:

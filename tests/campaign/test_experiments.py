@@ -210,6 +210,9 @@ def test_orders_after_delivery_are_conversions_of_the_variant_and_holdout(
     assert lift["low"] < lift["absolute"] < lift["high"]
     assert lift["significant"] == (lift["low"] > 0 or lift["high"] < 0)
     assert figures["revenueLift"]["absolute"] > 0
+    holdout_rate = 2 / len(groups[HOLDOUT])
+    assert by_id["B"]["lift"]["absolute"] == pytest.approx(20 / len(groups["B"]) - holdout_rate)
+    assert by_id["A"]["lift"]["absolute"] == pytest.approx(10 / len(groups["A"]) - holdout_rate)
     assert "winner" not in figures
     # the holdout is final at once: every customer is accounted for
     assert api.get(f"/api/campaigns/{cid}").json()["pending"] == 5
