@@ -17,3 +17,12 @@ def epoch_ms(value: datetime) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return (value - _EPOCH) // _MS
+
+
+def from_ms(value: int) -> datetime:
+    """The aware UTC datetime of epoch milliseconds."""
+    return _EPOCH + value * _MS
+
+
+def maybe_from_ms(value: int | None) -> datetime | None:
+    return None if value is None else from_ms(value)

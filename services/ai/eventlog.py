@@ -15,8 +15,11 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from libs.common.clock import epoch_ms as to_ms
+from libs.common.clock import from_ms
 
 Doc = dict[str, Any]
 
@@ -30,16 +33,6 @@ def log_key(entry_id: str | None) -> str:
         return f"{time.time_ns() // 1_000_000:015d}-{next(_fallback_seq):010d}~local"
     ms, _, seq = entry_id.partition("-")
     return f"{int(ms):015d}-{int(seq or 0):010d}"
-
-
-def to_ms(value: datetime) -> int:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp() * 1000)
-
-
-def from_ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, UTC)
 
 
 # -- customers ------------------------------------------------------------------------

@@ -1,25 +1,18 @@
 """The service's clock, at the millisecond precision the database keeps (so a value
-read back equals the value written)."""
+read back equals the value written). Campaign times are stored as epoch milliseconds
+(libs.common.clock): the embedded database turns a datetime written by an update
+operator into a string, an integer survives anywhere."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from libs.common.clock import epoch_ms as to_ms
+from libs.common.clock import from_ms, maybe_from_ms
+
+__all__ = ["from_ms", "maybe_from_ms", "to_ms", "utc_now"]
+
 
 def utc_now() -> datetime:
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def to_ms(value: datetime) -> int:
-    """Campaign times are stored as epoch milliseconds: the embedded database turns a
-    datetime written by an update operator into a string, an integer survives anywhere."""
-    return int(value.timestamp() * 1000)
-
-
-def from_ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, UTC)
-
-
-def maybe_from_ms(value: int | None) -> datetime | None:
-    return None if value is None else from_ms(value)

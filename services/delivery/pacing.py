@@ -41,6 +41,7 @@ from libs.common.sendwindow import FrequencyCap, QuietHours, zone
 from services.delivery.compose import pick_channel
 from services.delivery.context import Deps
 from services.delivery.models import CAPPED
+from services.delivery.rows import communication
 
 log = get_logger(__name__)
 Doc = dict[str, Any]
@@ -260,18 +261,17 @@ def _deferred(event: SendRequested, r: Recipient, mid: str, release: datetime) -
 
 def _record_capped(cid: str, capped: list[Recipient], deps: Deps, now: datetime) -> None:
     rows = [
-        {
-            "_id": message_id(cid, r.customer_id),
-            "campaign_id": cid,
-            "customer_id": r.customer_id,
-            "status": CAPPED,
-            "reason": "frequency cap",
-            "created_at": now,
-            "updated_at": now,
-        }
+        communication(
+            message_id(cid, r.customer_id),
+            cid,
+            r.customer_id,
+            status=CAPPED,
+            reason="frequency cap",
+            created_at=now,
+        )
         for r in capped
     ]
-    insert_new(deps.store.db["communications"], rows)
+    insert_new(deps.store.comms, rows)
     failed = [
         FailedMessage(
             message_id=message_id(cid, r.customer_id),
