@@ -66,7 +66,7 @@ RECEIPT_HANDLERS: Registry[Deps] = Registry(
         on(ev.MessagesFailed, _to_store(p.messages_failed)),
         on(ev.MessagesCancelled, _to_store(p.messages_cancelled)),
     ],
-    ignored=[ev.MessagesHeldOut],
+    ignored=[ev.MessagesHeldOut, ev.MessagesDeferred],
 )
 CAMPAIGN_EVENT_HANDLERS: Registry[Deps] = Registry(
     names.CAMPAIGN_EVENTS,

@@ -187,13 +187,17 @@ class Progress:
         for doc in active:
             cid = doc["_id"]
             started = maybe_from_ms(doc.get("timeout_from_ms"))
+            deferred = maybe_from_ms(doc.get("deferred_until_ms"))
+            if started is not None and deferred is not None:
+                started = max(started, deferred)  # messages wait in delivery until then
             if _awaiting_winner(doc):
                 started = None  # its clock starts at the decision (services.campaign.winner)
             if doc["status"] == "running" and started is not None and started + timeout <= now:
                 wanted.discard(cid)
                 self.expire(doc)
                 continue
-            if self._stalls.stalled(doc, mono) and not _awaiting_winner(doc):
+            waits_by_design = _awaiting_winner(doc) or (deferred is not None and deferred > now)
+            if self._stalls.stalled(doc, mono) and not waits_by_design:
                 self.replay(doc, now)
             with self._lock:
                 if mono - self._last.get(cid, 0.0) >= self.settings.refresh_interval_s:

@@ -99,6 +99,17 @@ class CampaignStore:
             )
         )
 
+    def defer_until(self, campaign_id: str, until_ms: int) -> None:
+        """``deferred_until_ms`` only ever moves later (redelivery changes nothing)."""
+        self.campaigns.update_one(
+            {"_id": campaign_id, "deferred_until_ms": {"$exists": False}},
+            {"$set": {"deferred_until_ms": until_ms}},
+        )
+        self.campaigns.update_one(
+            {"_id": campaign_id, "deferred_until_ms": {"$lt": until_ms}},
+            {"$set": {"deferred_until_ms": until_ms}},
+        )
+
     def claim_replay(self, campaign_id: str, now: datetime, every_s: float) -> bool:
         """At most one replay per campaign per ``every_s``, whichever replica asks
         (two conditional updates: the embedded server mishandles ``_id`` beside a

@@ -29,6 +29,7 @@ from libs.common.events import (
     CustomersUpserted,
     ErasureRequested,
     MessagesCancelled,
+    MessagesDeferred,
     MessagesFailed,
     MessagesHeldOut,
     MessagesSent,
@@ -54,6 +55,7 @@ from libs.common.streams import (
 from libs.common.worker import make_consumer, run_consumers
 from services.campaign.attribution import Attribution, CampaignSetups
 from services.campaign.attribution_store import AttributionStore
+from services.campaign.clock import to_ms
 from services.campaign.erasure import ErasureDeps, erasure_requested
 from services.campaign.journeys.runner import JOURNEY_PREFIX
 from services.campaign.journeys.store import JourneyStore
@@ -143,6 +145,17 @@ def record_held_out(events: list[MessagesHeldOut], deps: Deps) -> None:
     deps.attribution.held_out(events)
 
 
+def record_deferred(events: list[MessagesDeferred], deps: Deps) -> None:
+    """Messages wait in delivery (quiet hours, a local send time): the campaign's
+    completion clock and stall watch wait for them."""
+    until: dict[str, int] = {}
+    for e in events:
+        if not e.campaign_id.startswith(JOURNEY_PREFIX):
+            until[e.campaign_id] = max(until.get(e.campaign_id, 0), to_ms(e.until))
+    for campaign_id, until_ms in until.items():
+        deps.store.defer_until(campaign_id, until_ms)
+
+
 # -- stream ``ingest`` -------------------------------------------------------------------
 def record_orders(events: list[OrdersRecorded], deps: Deps) -> None:
     deps.attribution.orders(events)
@@ -184,6 +197,7 @@ RECEIPT_HANDLERS: Registry[Deps] = Registry(
         on(MessagesCancelled, record_cancelled),
         on(ReceiptsReceived, record_receipts),
         on(MessagesHeldOut, record_held_out),
+        on(MessagesDeferred, record_deferred),
     ],
 )
 

@@ -4,7 +4,8 @@ recipient's zone and a frequency cap per customer and channel (libs.common.sendw
 Delivery sees every message, so it enforces both, before a chunk is rendered
 (``admit``, one call from services.delivery.sender):
 - a recipient whose local time is inside the quiet hours is *deferred*: the recipient
-  and the message are kept in ``deferred_messages`` with the end of the window, and
+  and the message are kept in ``deferred_messages`` with the end of the window (and
+  announced ``MessagesDeferred``, so the campaign waits for them), and
   ``run_releases`` (a thread of the send worker) puts them back on the ``send`` stream
   then, under the same message id (nothing is sent twice, nothing dropped);
 - a recipient over the cap gets a row with the final status ``capped`` and is announced
@@ -32,8 +33,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.database import Database
 
-from libs.common.clock import now_utc
-from libs.common.events import FailedMessage, Recipient, SendRequested, message_id
+from libs.common.clock import from_ms, now_utc
+from libs.common.events import (
+    FailedMessage,
+    MessagesDeferred,
+    Recipient,
+    SendRequested,
+    message_id,
+)
 from libs.common.logging import get_logger
 from libs.common.mongo import IndexSpec, ensure_indexes, insert_new
 from libs.common.redis_client import is_cluster
@@ -240,6 +247,17 @@ def admit(
         for (r, _), ok in zip(to_cap, allowed, strict=True):
             (kept if ok else capped).append(r)
     pacing.policies.defer(deferred)
+    if deferred:
+        until = max(d["release_ms"] for d in deferred)
+        deps.publish(
+            [
+                MessagesDeferred(
+                    campaign_id=cid,
+                    customer_ids=[d["recipient"]["customer_id"] for d in deferred],
+                    until=from_ms(until),
+                )
+            ]
+        )
     if capped:
         _record_capped(cid, capped, deps, now)
     if deferred or capped:

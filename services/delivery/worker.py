@@ -33,6 +33,7 @@ from libs.common.events import (
     ErasureConfirmed,
     ErasureRequested,
     MessagesCancelled,
+    MessagesDeferred,
     MessagesFailed,
     MessagesHeldOut,
     MessagesSent,
@@ -89,7 +90,8 @@ RECEIPT_HANDLERS: Registry[Deps] = Registry(
         on(MessagesFailed, handle_receipt_stream),
         on(MessagesCancelled, handle_receipt_stream),
     ],
-    ignored=[MessagesHeldOut],  # the send worker wrote the holdout rows itself
+    # the send worker wrote the holdout rows itself and keeps the deferred messages
+    ignored=[MessagesHeldOut, MessagesDeferred],
 )
 CONTROL_HANDLERS: Registry[Deps] = Registry(
     CAMPAIGN_EVENTS,

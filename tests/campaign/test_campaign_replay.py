@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from campaign_helpers import drain, entries_of
 from fastapi.testclient import TestClient
 from test_campaign_worker import campaign, launch, receipts, resolved, sent
 
+from libs.common.events import MessagesDeferred
 from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
 from libs.common.testing.pytest_plugin import CleanEnv
@@ -136,3 +138,21 @@ def test_no_replay_while_the_pipeline_still_holds_work(
     time.sleep(0.35)
     quick.progress.tick()
     assert len(replays(clean_env, cid)) == 1
+
+
+@pytest.mark.integration
+def test_a_campaign_waiting_for_deferred_messages_is_not_replayed_before_they_are_due(
+    api: TestClient, quick: Worker, publish: Publish, clean_env: CleanEnv
+) -> None:
+    cid = launch(api)
+    soon = datetime.now(UTC) + timedelta(seconds=3)
+    publish(resolved(cid, 3), sent(cid, "a"))
+    publish(MessagesDeferred(campaign_id=cid, customer_ids=["b", "c"], until=soon))
+    drain(quick)
+    while datetime.now(UTC) < soon - timedelta(seconds=0.5):
+        quick.progress.tick()
+        time.sleep(0.35)
+    assert replays(clean_env, cid) == []  # unchanged for many intervals, but by design
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.35)
+    quick.progress.tick()
+    assert len(replays(clean_env, cid)) == 1  # due and still nothing: a loss

@@ -19,6 +19,7 @@ from libs.common.events import (
     Event,
     FailedMessage,
     MessagesCancelled,
+    MessagesDeferred,
     MessagesFailed,
     MessagesSent,
     Receipt,
@@ -28,6 +29,7 @@ from libs.common.events import (
 )
 from libs.common.streams import StreamProducer
 from libs.common.testing.pytest_plugin import CleanEnv
+from services.campaign.clock import to_ms
 from services.campaign.settings import CampaignSettings
 from services.campaign.worker import Worker, build_worker
 
@@ -240,6 +242,31 @@ def test_completion_timeout_marks_the_rest_unknown(
     assert campaign(api, cid)["delivered"] == 1
     (event,) = completions(clean_env, cid)
     assert event.unknown == 3  # type: ignore[attr-defined]
+
+
+def test_messages_deferred_by_delivery_hold_the_completion_clock_and_the_stall_watch(
+    api: TestClient,
+    worker: Worker,
+    publish: Publish,
+    clean_env: CleanEnv,
+    settings: CampaignSettings,
+) -> None:
+    """Quiet hours or a local send time keep messages in delivery for hours: the
+    campaign neither times out nor replays before they are due."""
+    cid = launch(api)
+    until = NOW + timedelta(hours=3)
+    publish(resolved(cid, 3), sent(cid, "a"), receipts(cid, ("a", "DELIVERED")))
+    publish(MessagesDeferred(campaign_id=cid, customer_ids=["b", "c"], until=until))
+    publish(MessagesDeferred(campaign_id=cid, customer_ids=["b"], until=NOW))  # earlier: kept
+    drain(worker)
+    timeout = timedelta(seconds=settings.completion_timeout_s + 1)
+    worker.progress.clock = lambda: NOW + timeout
+    worker.progress.tick()
+    assert campaign(api, cid)["status"] == "running"
+    assert worker.store.campaigns.find_one({"_id": cid})["deferred_until_ms"] == to_ms(until)  # type: ignore[index]
+    worker.progress.clock = lambda: until + timeout
+    worker.progress.tick()
+    assert campaign(api, cid)["status"] == "completed"
 
 
 def test_scheduled_campaign_launches_once_across_two_replicas(

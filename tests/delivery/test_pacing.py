@@ -8,9 +8,17 @@ from typing import Any
 
 import pytest
 
-from libs.common.events import Recipient
+from libs.common.events import MessagesDeferred, Recipient
 from services.delivery.pacing import DeliveryPolicy, QuietHoursIn, release_due
-from tests.delivery.conftest import chunk, publish, recipients, rows, send_and_record, vendor_stats
+from tests.delivery.conftest import (
+    chunk,
+    publish,
+    read_stream,
+    recipients,
+    rows,
+    send_and_record,
+    vendor_stats,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +46,10 @@ def test_quiet_hours_defer_to_the_end_in_the_recipients_zone(deps: Any, vendor: 
     assert deferred["_id"] == "q1:tokyo"
     release = datetime.fromtimestamp(deferred["release_ms"] / 1000, UTC)
     assert timedelta(hours=1) < release - datetime.now(UTC) <= timedelta(hours=2)
+    # announced, so the campaign waits for it instead of timing it out
+    [announced] = [e for e in read_stream(deps, "receipt") if isinstance(e, MessagesDeferred)]
+    assert (announced.campaign_id, announced.customer_ids) == ("q1", ["tokyo"])
+    assert int(announced.until.timestamp() * 1000) == deferred["release_ms"]
     assert release_due(deps) == 0  # not before the end
     deps.pacing.policies.db["deferred_messages"].update_one({}, {"$set": {"release_ms": 0}})
     deps.pacing.policies.save(DeliveryPolicy())  # the window is over

@@ -26,6 +26,7 @@ from libs.common.events.consent import (
 from libs.common.events.delivery import (
     FailedMessage,
     MessagesCancelled,
+    MessagesDeferred,
     MessagesFailed,
     MessagesSent,
     Receipt,
@@ -69,6 +70,7 @@ __all__ = [
     "Experiment",
     "FailedMessage",
     "MessagesCancelled",
+    "MessagesDeferred",
     "MessagesFailed",
     "MessagesHeldOut",
     "MessagesSent",

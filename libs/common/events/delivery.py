@@ -113,6 +113,22 @@ class MessagesCancelled(Event):
         return split_records(self, "customer_ids", lambda c: message_id(cid, c), count)
 
 
+class MessagesDeferred(Event):
+    """These messages wait in delivery until ``until`` (quiet hours in the recipient's
+    zone, or a send at a local time of day): not lost, not final. The campaign keeps
+    its completion clock and stall watch from running out before then."""
+
+    TYPE: ClassVar[str] = "messages.deferred.v1"
+    STREAM: ClassVar[str] = "receipt"
+    campaign_id: str
+    customer_ids: list[str]
+    until: datetime
+
+    def split_for_partitions(self, count: int) -> list[tuple[int, Event]]:
+        cid = self.campaign_id
+        return split_records(self, "customer_ids", lambda c: message_id(cid, c), count)
+
+
 class Receipt(BaseModel):
     message_id: str
     campaign_id: str

@@ -18,6 +18,7 @@ import redis
 from libs.common.events import (
     CustomersUpserted,
     MessagesCancelled,
+    MessagesDeferred,
     MessagesFailed,
     MessagesHeldOut,
     MessagesSent,
@@ -53,7 +54,7 @@ RECEIPT_HANDLERS: Registry[JourneyStore] = Registry(
         on(ReceiptsReceived, outcomes.receipts_received),
     ],
     # a sent message is counted from the send; the rest are campaigns' own outcomes
-    ignored=[MessagesSent, MessagesCancelled, MessagesHeldOut],
+    ignored=[MessagesSent, MessagesCancelled, MessagesHeldOut, MessagesDeferred],
 )
 
 REGISTRIES = (INGEST_HANDLERS, RECEIPT_HANDLERS)
