@@ -43,7 +43,7 @@ frontend-test: frontend
 	@if [ -f frontend/package.json ]; then cd frontend && npm test --silent; fi
 
 test: $(STAMP) system-deps lint typecheck frontend-test
-	$(PY) -m pytest -q -p no:cacheprovider --durations=15
+	$(PY) -m pytest -q -p no:cacheprovider --durations=40
 
 unit: $(STAMP)
 	$(PY) -m pytest -q -m unit
