@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from libs.common.events import CampaignCompleted, CampaignCreated, CampaignLaunched
+from libs.common.events import CampaignCompleted, CampaignCreated, CampaignLaunched, LocalSend
 from libs.common.templates import parse_template
 from services.campaign import experiments, stats
 from services.campaign.clock import from_ms, maybe_from_ms
@@ -20,7 +20,14 @@ def launched(doc: dict[str, Any], *, replay: bool = False) -> CampaignLaunched:
         fields=doc.get("fields") or parse_template(doc["message"]).fields,
         channel=doc.get("channel"),
         experiment=experiments.to_event(doc["experiment"]) if "experiment" in doc else None,
+        local_send=_local_send(doc),
     )
+
+
+def _local_send(doc: dict[str, Any]) -> LocalSend | None:
+    if not doc.get("local_time") or doc.get("launched_ms") is None:
+        return None
+    return LocalSend(at=doc["local_time"], after=from_ms(doc["launched_ms"]))
 
 
 def created(doc: dict[str, Any]) -> CampaignCreated:

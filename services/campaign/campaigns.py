@@ -88,6 +88,7 @@ class CampaignService:
                 "fields": fields,
                 "experiment": experiment,
                 "attribution_days": body.attribution_days,
+                "local_time": body.send_at_local_time,
                 "channel": body.channel,
                 "tags": body.tags,
                 "status": "scheduled" if scheduled else "launching",

@@ -30,6 +30,11 @@ class CampaignCreate(BaseModel):
     # Required unless ``variants`` are given (then the first variant's, the control's).
     message: str | None = Field(None, min_length=1, max_length=2000)
     scheduled_at: datetime | None = Field(None, alias="scheduledAt")
+    # "20:00": each customer gets it when their own clock reads 20:00 (their timezone,
+    # the workspace's otherwise), the first time at or after the launch
+    send_at_local_time: str | None = Field(
+        None, alias="sendAtLocalTime", pattern=r"^([01]\d|2[0-3]):[0-5]\d$"
+    )
     tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     channel: Literal["sms", "email"] | None = None
     # A/B set-up (services.campaign.experiments); shares in percent.
@@ -110,6 +115,7 @@ def campaign_out(doc: dict[str, Any]) -> dict[str, Any]:
         # times its launch was replayed from the stored audience (stalled, see stall.py)
         "replays": doc.get("replays"),
         "attributionDays": doc.get("attribution_days"),
+        "sendAtLocalTime": doc.get("local_time"),
         "experiment": experiment_out(doc["experiment"]) if "experiment" in doc else None,
     }
     out.update({k: v for k, v in optional.items() if v is not None})

@@ -8,6 +8,9 @@ Delivery sees every message, so it enforces both, before a chunk is rendered
   announced ``MessagesDeferred``, so the campaign waits for them), and
   ``run_releases`` (a thread of the send worker) puts them back on the ``send`` stream
   then, under the same message id (nothing is sent twice, nothing dropped);
+- a campaign sent at a local time of day (``SendRequested.local_send``) defers each
+  recipient the same way to the first instant after the launch when their clock reads
+  it; a released entry carries no ``local_send`` (and keeps the campaign's variants);
 - a recipient over the cap gets a row with the final status ``capped`` and is announced
   as failed with the reason ``capped``. The cap counts what was admitted, in a Redis
   sorted set per customer and channel (``delivery:freq:{cid}:{channel}``, member =
@@ -20,11 +23,12 @@ The policy (``GET/PUT /api/settings/delivery``) is one document in
 
 from __future__ import annotations
 
+import json
 import threading
-import time
+import time as clock
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +39,7 @@ from pymongo.database import Database
 
 from libs.common.clock import from_ms, now_utc
 from libs.common.events import (
+    Experiment,
     FailedMessage,
     MessagesDeferred,
     Recipient,
@@ -44,7 +49,7 @@ from libs.common.events import (
 from libs.common.logging import get_logger
 from libs.common.mongo import IndexSpec, ensure_indexes, insert_new
 from libs.common.redis_client import is_cluster
-from libs.common.sendwindow import FrequencyCap, QuietHours, zone
+from libs.common.sendwindow import FrequencyCap, QuietHours, next_local_time, zone
 from services.delivery.compose import pick_channel
 from services.delivery.context import Deps
 from services.delivery.models import CAPPED
@@ -132,11 +137,11 @@ class PolicyStore:
 
     def current(self) -> DeliveryPolicy:
         with self._lock:
-            if self._cached and time.monotonic() - self._cached[0] < POLICY_TTL_S:
+            if self._cached and clock.monotonic() - self._cached[0] < POLICY_TTL_S:
                 return self._cached[1]
         policy = self.load()
         with self._lock:
-            self._cached = (time.monotonic(), policy)
+            self._cached = (clock.monotonic(), policy)
         return policy
 
     def defer(self, docs: list[Doc]) -> None:
@@ -214,8 +219,10 @@ def admit(
         return recipients
     policy = pacing.policies.current()
     quiet, cap = policy.quiet(), policy.cap()
-    if quiet is None and cap is None:
+    local = event.local_send
+    if quiet is None and cap is None and local is None:
         return recipients
+    local_at = time.fromisoformat(local.at) if local is not None else None
     workspace = policy.timezone or pacing.workspace_zone
     cid = event.campaign_id
     kept: list[Recipient] = []
@@ -229,6 +236,11 @@ def admit(
                 kept.append(r)
             continue
         tz = zone(r.timezone, workspace)
+        if local is not None and local_at is not None:
+            due = next_local_time(local.after, local_at, tz)
+            if due > now:  # released without ``local_send``: it leaves then
+                deferred.append(_deferred(event, r, mid, due))
+                continue
         if quiet is not None and quiet.contains(now, tz):
             release = quiet.release(now, tz)
             deferred.append(_deferred(event, r, mid, release))
@@ -267,7 +279,7 @@ def admit(
 
 
 def _deferred(event: SendRequested, r: Recipient, mid: str, release: datetime) -> Doc:
-    return {
+    doc: Doc = {
         "_id": mid,
         "campaign_id": event.campaign_id,
         "message": event.message,
@@ -275,6 +287,9 @@ def _deferred(event: SendRequested, r: Recipient, mid: str, release: datetime) -
         "recipient": r.model_dump(mode="json"),
         "release_ms": int(release.timestamp() * 1000),
     }
+    if event.experiment is not None:  # the recipient's variant is chosen at sending
+        doc["experiment"] = event.experiment.model_dump(mode="json")
+    return doc
 
 
 def _record_capped(cid: str, capped: list[Recipient], deps: Deps, now: datetime) -> None:
@@ -311,9 +326,14 @@ def release_due(deps: Deps, limit: int = 500) -> int:
     docs = pacing.policies.due(int(now_utc().timestamp() * 1000), limit)
     if not docs:
         return 0
-    grouped: dict[tuple[str, str, str | None], list[Recipient]] = {}
+    grouped: dict[tuple[str, str, str | None, str], list[Recipient]] = {}
+    experiments: dict[str, Experiment | None] = {}
     for d in docs:
-        key = (d["campaign_id"], d["message"], d.get("channel"))
+        setup = json.dumps(d.get("experiment"), sort_keys=True)
+        if setup not in experiments:
+            raw = d.get("experiment")
+            experiments[setup] = Experiment.model_validate(raw) if raw else None
+        key = (d["campaign_id"], d["message"], d.get("channel"), setup)
         grouped.setdefault(key, []).append(Recipient.model_validate(d["recipient"]))
     entries = [
         SendRequested(
@@ -322,8 +342,9 @@ def release_due(deps: Deps, limit: int = 500) -> int:
             channel=channel,
             chunk=zlib.crc32("\n".join(r.customer_id for r in rs).encode()) & 0x7FFFFFFF,
             recipients=rs,
+            experiment=experiments[setup],
         )
-        for (campaign_id, message, channel), rs in grouped.items()
+        for (campaign_id, message, channel, setup), rs in grouped.items()
     ]
     deps.publish(entries)
     pacing.policies.forget([d["_id"] for d in docs])

@@ -275,6 +275,32 @@ def test_send_time_advice_labels_its_numbers(desktop: Any) -> None:
     assert re.search(r"\d\d:00 .*(your time|time)", first), first
 
 
+def test_a_campaign_can_leave_at_a_time_of_day_in_each_customers_zone(
+    desktop: Any, seeded: Seeded
+) -> None:
+    """Item 5: the advice named a local hour but scheduled one moment for everyone."""
+    page = desktop
+    page.goto(f"/campaigns/{seeded.completed_id}")
+    page.get_by_role("button", name="Clone").click()
+    page.wait_for_url("**/campaigns/new")
+    page.get_by_label("Name").first.fill("Mumbai at dinner time")
+    page.get_by_label("At a time of day in each customer's zone").check()
+    page.get_by_label("Send at (each customer's own clock)").fill("21:30")
+    assert "clock reads 21:30" in page.get_by_test_id("local-time-hint").inner_text()
+    page.get_by_role("button", name="Review and launch").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("at 21:30 in each customer's time zone").wait_for()
+    dialog.get_by_role("button", name="Launch to").click()
+    page.wait_for_url("**/campaigns/cmp_*")
+    page.get_by_text("sent at 21:30 in each customer's time zone").wait_for()
+    campaign_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    body = page.evaluate("async (id) => (await fetch(`/api/campaigns/${id}`)).json()", campaign_id)
+    assert body["sendAtLocalTime"] == "21:30", body
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_test_id("campaign-status").get_by_text("cancelled").wait_for()
+
+
 def test_lookalikes_count_like_the_panel_show_emails_and_save_as_a_segment(
     desktop: Any,
 ) -> None:

@@ -109,6 +109,25 @@ def test_campaign_from_a_saved_segment_uses_its_rules(api: TestClient, clean_env
     assert missing.json()["error"]["details"][0]["field"] == "segmentId"
 
 
+def test_a_local_send_time_travels_with_the_launch_and_a_bad_one_is_a_422(
+    api: TestClient, clean_env: CleanEnv
+) -> None:
+    response = create(api, sendAtLocalTime="20:00")
+    assert response.status_code == 201, response.text
+    campaign = response.json()
+    assert campaign["sendAtLocalTime"] == "20:00"
+    (event,) = entries_of(clean_env.redis, "segment", "campaign.launched.v1")
+    local = event.local_send  # type: ignore[attr-defined]
+    assert local.at == "20:00"
+    created = datetime.fromisoformat(campaign["createdAt"].replace("Z", "+00:00"))
+    assert abs((local.after - created).total_seconds()) < 1  # the launch: fixed for replays
+    for bad in ("8pm", "24:00", "20:60", ""):
+        refused = create(api, sendAtLocalTime=bad)
+        assert refused.status_code == 422, bad
+        assert refused.json()["error"]["details"][0]["field"].endswith("sendAtLocalTime")
+    assert len(entries_of(clean_env.redis, "segment", "campaign.launched.v1")) == 1
+
+
 def test_future_schedule_publishes_created_but_does_not_launch(
     api: TestClient, clean_env: CleanEnv
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from libs.common.events import MessagesDeferred, Recipient
+from libs.common.events import Experiment, LocalSend, MessagesDeferred, Recipient, VariantSpec
 from services.delivery.pacing import DeliveryPolicy, QuietHoursIn, release_due
 from tests.delivery.conftest import (
     chunk,
@@ -75,3 +75,51 @@ def test_frequency_cap_spans_campaigns_and_journeys_per_channel(deps: Any, vendo
     assert {r["status"] for r in capped.values()} == {"capped"}
     assert {r["status"] for r in rows(deps, "camp2").values()} == {"sent"}
     assert vendor_stats(vendor)["accepted"] == 4
+
+
+def test_a_local_send_time_defers_each_recipient_to_their_own_clock(deps: Any, vendor: Any) -> None:
+    """A local send time ("at HH:MM in each customer's zone"): a recipient whose clock
+    reaches it later waits in delivery (with the campaign's variants), one whose moment
+    came since the launch goes now; released, it is sent once, with its own variant."""
+    assert deps.pacing is not None
+    now = datetime.now(UTC)
+    at = (now + timedelta(hours=2)).strftime("%H:%M")  # in UTC: about two hours away
+    # launched 4 h ago: Kolkata (UTC+5:30) read `at` 3.5 h ago, UTC reads it in 2 h
+    after = now - timedelta(hours=4)
+    utc_person = Recipient(customer_id="utc2", name="Ann", phone="+15550000001")
+    kolkata_person = Recipient(
+        customer_id="kol", name="Raj", phone="+15550000002", timezone="Asia/Kolkata"
+    )
+    setup = Experiment(
+        variants=[
+            VariantSpec(id="A", message="A {firstName}", share_bp=5000),
+            VariantSpec(id="B", message="B {firstName}", share_bp=5000),
+        ],
+        holdout_bp=0,
+    )
+    event = chunk(
+        "loc",
+        [utc_person, kolkata_person],
+        local_send=LocalSend(at=at, after=after),
+        experiment=setup,
+        message="A {firstName}",
+    )
+    publish(deps, [event])
+    send_and_record(deps)
+    assert set(rows(deps, "loc")) == {"loc:kol"}  # its moment came since the launch
+    [waiting] = list(deps.pacing.policies.db["deferred_messages"].find())
+    assert waiting["_id"] == "loc:utc2" and waiting["experiment"]["variants"][1]["id"] == "B"
+    release = datetime.fromtimestamp(waiting["release_ms"] / 1000, UTC)
+    assert timedelta(hours=1) < release - now <= timedelta(hours=2)
+    [announced] = [e for e in read_stream(deps, "receipt") if isinstance(e, MessagesDeferred)]
+    assert announced.customer_ids == ["utc2"]
+    deps.pacing.policies.db["deferred_messages"].update_one({}, {"$set": {"release_ms": 0}})
+    assert release_due(deps) == 1
+    [released] = [e for e in read_stream(deps, "send") if e.campaign_id == "loc"][1:]
+    assert released.experiment == setup and released.local_send is None
+    send_and_record(deps)
+    sent = rows(deps, "loc")
+    assert sent["loc:utc2"]["status"] == "sent"
+    assert setup.assign("loc", "utc2").group == "B"
+    assert sent["loc:utc2"]["body"] == "B Ann"  # its variant, not the control's message
+    assert vendor_stats(vendor)["accepted"] == 2

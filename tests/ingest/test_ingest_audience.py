@@ -19,6 +19,7 @@ from libs.common.errors import TransientError
 from libs.common.events import (
     AudienceResolved,
     CampaignLaunched,
+    LocalSend,
     SendRequested,
     decode,
 )
@@ -74,13 +75,16 @@ def seed(api: TestClient, drain: Callable[[str], int], n: int = 60) -> None:
     drain("ingest")
 
 
-def launch(clean_env: CleanEnv, campaign_id: str, rules: dict[str, Any] = RULES) -> None:
+def launch(
+    clean_env: CleanEnv, campaign_id: str, rules: dict[str, Any] = RULES, **extra: Any
+) -> None:
     event = CampaignLaunched(
         campaign_id=campaign_id,
         name="Win back",
         rules=rules,
         message="Hi {firstName}, you spent {totalSpends}",
         fields=["firstName", "totalSpends"],
+        **extra,
     )
     StreamProducer(clean_env.redis).publish([event])
 
@@ -108,6 +112,17 @@ def crash_on_flush(deps: Deps, number: int) -> Callable[..., list[str]]:
 def resolved(clean_env: CleanEnv) -> list[AudienceResolved]:
     events = [decode(i.decode(), f) for i, f in clean_env.redis.xrange("campaign_events")]
     return [e for e in events if isinstance(e, AudienceResolved)]
+
+
+def test_a_local_send_time_reaches_every_chunk(
+    api: TestClient, drain: Callable[[str], int], clean_env: CleanEnv
+) -> None:
+    seed(api, drain)
+    local = LocalSend(at="20:00", after=datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+    launch(clean_env, "camp-local", local_send=local)
+    drain("segment")
+    chunks = sends(clean_env)
+    assert chunks and all(c.local_send == local for c in chunks)
 
 
 def test_preview_count_equals_what_the_resolver_sends(

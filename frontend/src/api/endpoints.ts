@@ -129,6 +129,7 @@ export interface NewCampaign {
   segmentId?: string;
   message?: string;
   scheduledAt?: string;
+  sendAtLocalTime?: string; // "HH:MM" in each customer's zone
   tags?: string[];
   channel?: string;
   variants?: Variant[];

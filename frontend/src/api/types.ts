@@ -153,6 +153,7 @@ export interface Campaign {
   status: CampaignStatus;
   statusReason?: string;
   scheduledAt?: string;
+  sendAtLocalTime?: string;
   createdAt: string;
   startedAt?: string;
   completedAt?: string;

@@ -64,8 +64,9 @@ export function CampaignComposer() {
   const [name, setName] = useState(from?.name ?? "");
   const [message, setMessage] = useState(from?.message ?? "");
   const [tags, setTags] = useState((from?.tags ?? []).join(", "));
-  const [when, setWhen] = useState<"now" | "later">("now");
+  const [when, setWhen] = useState<"now" | "later" | "local">("now");
   const [scheduledAt, setScheduledAt] = useState("");
+  const [localTime, setLocalTime] = useState("20:00");
   const [confirming, setConfirming] = useState(false);
   const [experiment, setExperiment] = useState<ExperimentDraft>();
   const [error, setError] = useState<unknown>();
@@ -91,7 +92,8 @@ export function CampaignComposer() {
 
   const messagePreview = useMessagePreview(message, sample);
   // the server refuses a past time (422 schedule_in_past): say so here, and offer "send now"
-  const scheduleInPast = when === "later" && scheduledAt !== "" && new Date(scheduledAt).getTime() <= Date.now();
+  const scheduleInPast =
+    when === "later" && scheduledAt !== "" && new Date(scheduledAt).getTime() <= Date.now();
   const canReview =
     name.trim() !== "" &&
     (experiment
@@ -99,7 +101,9 @@ export function CampaignComposer() {
       : message.trim() !== "" && (messagePreview.stale || messagePreview.errors.length === 0)) &&
     Boolean(rules) &&
     preview.nodeErrors.size === 0 &&
-    (when === "now" || (scheduledAt !== "" && !scheduleInPast));
+    (when === "now" ||
+      (when === "local" && /^([01]\d|2[0-3]):[0-5]\d$/.test(localTime)) ||
+      (when === "later" && scheduledAt !== "" && !scheduleInPast));
 
   async function suggestTags() {
     try {
@@ -254,7 +258,35 @@ export function CampaignComposer() {
                 />{" "}
                 Schedule for later
               </label>
+              <label className="flex items-center gap-1.5">
+                <input
+                  type="radio"
+                  name="when"
+                  checked={when === "local"}
+                  onChange={() => setWhen("local")}
+                />{" "}
+                At a time of day in each customer&apos;s zone
+              </label>
             </div>
+            {when === "local" && (
+              <div className="mt-2">
+                <label htmlFor="campaign-local-time" className="text-sm font-medium">
+                  Send at (each customer&apos;s own clock)
+                </label>
+                <input
+                  id="campaign-local-time"
+                  type="time"
+                  className={inputClass}
+                  value={localTime}
+                  onChange={(e) => setLocalTime(e.target.value)}
+                />
+                <FieldErrors messages={fieldErrors(error, "sendAtLocalTime")} />
+                <p className="mt-1 text-xs text-slate-500" data-testid="local-time-hint">
+                  Messages leave in waves: each customer gets it the next time their clock reads{" "}
+                  {localTime || "this time"} (their time zone, the workspace&apos;s when unknown).
+                </p>
+              </div>
+            )}
             {when === "later" && (
               <div className="mt-2">
                 <label htmlFor="campaign-schedule" className="text-sm font-medium">
@@ -329,7 +361,8 @@ export function CampaignComposer() {
           </Button>
           {!canReview && (
             <p className="text-xs text-slate-500">
-              Needs a name, a valid audience and a valid message{when === "later" ? " and a future send time" : ""}.
+              Needs a name, a valid audience and a valid message
+              {when === "later" ? " and a future send time" : when === "local" ? " and a time of day" : ""}.
             </p>
           )}
         </div>
@@ -342,6 +375,7 @@ export function CampaignComposer() {
           rules={rules}
           segmentId={mode === "segment" ? segmentId : undefined}
           scheduledAt={when === "later" && scheduledAt ? new Date(scheduledAt).toISOString() : undefined}
+          sendAtLocalTime={when === "local" ? localTime : undefined}
           tags={tags
             .split(",")
             .map((t) => t.trim())
@@ -367,6 +401,7 @@ function ConfirmLaunch(props: {
   rules: ReturnType<typeof toRulesJson>;
   segmentId?: string;
   scheduledAt?: string;
+  sendAtLocalTime?: string;
   tags: string[];
   sampleName?: string;
   sampleText?: string;
@@ -395,6 +430,7 @@ function ConfirmLaunch(props: {
           : { message: props.message }),
         ...(props.segmentId ? { segmentId: props.segmentId } : { segmentRules: rules }),
         scheduledAt: props.scheduledAt,
+        sendAtLocalTime: props.sendAtLocalTime,
         tags: props.tags.length ? props.tags : undefined,
       });
       props.onLaunched(campaign.id);
@@ -410,7 +446,12 @@ function ConfirmLaunch(props: {
       <div className="space-y-3 text-sm">
         <p>
           <strong>{props.name}</strong> will be sent{" "}
-          {props.scheduledAt ? `on ${new Date(props.scheduledAt).toLocaleString()}` : "right away"} to
+          {props.sendAtLocalTime
+            ? `at ${props.sendAtLocalTime} in each customer's time zone`
+            : props.scheduledAt
+              ? `on ${new Date(props.scheduledAt).toLocaleString()}`
+              : "right away"}{" "}
+          to
         </p>
         {count.loading ? (
           <Loading label="Counting the audience…" />
@@ -432,7 +473,9 @@ function ConfirmLaunch(props: {
                 {v.message}
               </li>
             ))}
-            <li className="text-xs text-slate-600">{props.experiment.holdoutShare}% held out, not messaged</li>
+            <li className="text-xs text-slate-600">
+              {props.experiment.holdoutShare}% held out, not messaged
+            </li>
           </ul>
         ) : (
           <p className="whitespace-pre-wrap rounded bg-slate-50 p-2">{props.message}</p>

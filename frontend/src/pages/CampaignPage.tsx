@@ -101,7 +101,7 @@ export function CampaignPage() {
         <>
           <PageHeader
             title={c.name}
-            subtitle={`Created ${formatDate(c.createdAt)}${c.scheduledAt ? ` · scheduled for ${formatDate(c.scheduledAt)}` : ""}`}
+            subtitle={`Created ${formatDate(c.createdAt)}${c.scheduledAt ? ` · scheduled for ${formatDate(c.scheduledAt)}` : ""}${c.sendAtLocalTime ? ` · sent at ${c.sendAtLocalTime} in each customer's time zone` : ""}`}
             actions={
               <>
                 {/* the server pauses only a sending campaign; a scheduled one is cancelled */}

@@ -25,6 +25,7 @@ from libs.common.events.consent import (
 )
 from libs.common.events.delivery import (
     FailedMessage,
+    LocalSend,
     MessagesCancelled,
     MessagesDeferred,
     MessagesFailed,
@@ -69,6 +70,7 @@ __all__ = [
     "Event",
     "Experiment",
     "FailedMessage",
+    "LocalSend",
     "MessagesCancelled",
     "MessagesDeferred",
     "MessagesFailed",

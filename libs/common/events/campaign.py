@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from libs.common.events.base import Event
+from libs.common.events.delivery import LocalSend
 from libs.common.events.experiment import Experiment
 
 
@@ -27,6 +28,7 @@ class CampaignLaunched(Event):
     # sends only what it never sent) instead of answering "already resolved".
     replay: bool = False
     experiment: Experiment | None = None  # variants and holdout; None: ``message`` to all
+    local_send: LocalSend | None = None  # each recipient at a local time of day
 
 
 class CampaignCreated(Event):

@@ -28,6 +28,15 @@ class Recipient(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
 
 
+class LocalSend(BaseModel):
+    """Send at a local time of day in each recipient's zone: the first instant at or
+    after ``after`` (the campaign's launch, fixed, so a redelivered or replayed chunk
+    lands on the same instants) when their clock reads ``at`` (``HH:MM``)."""
+
+    at: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    after: datetime
+
+
 class SendRequested(Event):
     """Stream ``send``: a chunk of one campaign's recipients (idempotent per recipient)."""
 
@@ -44,6 +53,8 @@ class SendRequested(Event):
     # Variants and holdout: each recipient gets their variant's message (``message`` is
     # the control's); None: ``message`` to every recipient.
     experiment: Experiment | None = None
+    # None: send now (quiet hours and the cap still apply)
+    local_send: LocalSend | None = None
 
     def partition_key(self) -> str:
         return f"{self.campaign_id}:{self.chunk}"

@@ -93,6 +93,7 @@ def chunk_entry(
         chunk=chunk,
         recipients=recipients,
         experiment=event.experiment,
+        local_send=event.local_send,
         replay=replay,
     )
 
