@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from libs.common.background import run_every
 from libs.common.logging import get_logger
 from libs.common.streams import RECEIPT, SEGMENT, SEND, StreamProducer, entries_in_flight
 from services.campaign import announce, stats
@@ -237,12 +238,12 @@ class Progress:
 
     def run_scheduler(self, stop: threading.Event) -> None:
         log.info("scheduler.started", interval_s=self.settings.scheduler_interval_s)
-        while not stop.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("scheduler.tick_failed")
-            stop.wait(self.settings.scheduler_interval_s)
+        run_every(
+            self.tick,
+            stop,
+            self.settings.scheduler_interval_s,
+            failure_event="scheduler.tick_failed",
+        )
         log.info("scheduler.stopped")
 
 

@@ -20,6 +20,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from libs.common.background import run_every
 from libs.common.events import WinnerChosen
 from libs.common.logging import get_logger
 from libs.common.streams import StreamProducer
@@ -151,8 +152,7 @@ class WinnerPicker:
         return decided
 
     def run(self, stop: threading.Event, interval_s: float) -> None:
-        while not stop.wait(interval_s):
-            try:
-                self.tick(utc_now())
-            except Exception:
-                log.exception("winner.tick_failed")
+        if not stop.wait(interval_s):  # the first pass after one interval, as before
+            run_every(
+                lambda: self.tick(utc_now()), stop, interval_s, failure_event="winner.tick_failed"
+            )

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+from libs.common.background import run_every
 from libs.common.clock import now_utc
 from libs.common.events import (
     CampaignAutoPaused,
@@ -194,11 +195,9 @@ def sweep_held(deps: Deps) -> None:
 
 
 def run_sweeper(deps: Deps, stop: threading.Event) -> None:
-    while not stop.wait(deps.settings.held_sweep_interval_s):
-        try:
-            sweep_held(deps)
-        except Exception:
-            log.exception("delivery.sweep_failed")
+    interval_s = deps.settings.held_sweep_interval_s
+    if not stop.wait(interval_s):  # the first sweep after one interval, as before
+        run_every(lambda: sweep_held(deps), stop, interval_s, failure_event="delivery.sweep_failed")
 
 
 class HeldReleaser:

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.database import Database
 
+from libs.common.background import run_every
 from libs.common.clock import from_ms, now_utc
 from libs.common.events import (
     Experiment,
@@ -353,11 +354,10 @@ def release_due(deps: Deps, limit: int = 500) -> int:
 
 
 def run_releases(deps: Deps, stop: threading.Event, poll_s: float = 1.0) -> None:
-    while not stop.is_set():
-        try:
-            busy = release_due(deps)
-        except Exception:  # noqa: BLE001 - the loop outlives a database hiccup
-            log.exception("delivery.release_failed")
-            busy = 0
-        if not busy:
-            stop.wait(poll_s)
+    run_every(
+        lambda: release_due(deps),
+        stop,
+        poll_s,
+        failure_event="delivery.release_failed",
+        again_while_busy=True,
+    )

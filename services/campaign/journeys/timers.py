@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+from libs.common.background import run_every
 from libs.common.logging import get_logger
 from libs.common.streams import StreamProducer
 from services.campaign.clock import to_ms, utc_now
@@ -79,11 +80,10 @@ def run_due(deps: TimerDeps, now: datetime | None = None) -> int:
 
 def run_timers(deps: TimerDeps, stop: threading.Event, poll_s: float = 0.2) -> None:
     """Until ``stop``: passes back to back while there is work, else every ``poll_s``."""
-    while not stop.is_set():
-        try:
-            busy = run_due(deps)
-        except Exception:  # noqa: BLE001 - the loop outlives a database hiccup
-            log.exception("journeys.timer_pass_failed")
-            busy = 0
-        if not busy:
-            stop.wait(poll_s)
+    run_every(
+        lambda: run_due(deps),
+        stop,
+        poll_s,
+        failure_event="journeys.timer_pass_failed",
+        again_while_busy=True,
+    )
