@@ -6,12 +6,23 @@ without the person: a record (a dict) whose ``id``/``_id``/``customer_id`` is th
 dropped; their id as a text, or as a ``:``-separated part of one, becomes an anonymous
 id (so parallel lists keep their alignment and counts stay right); a text equal to
 their name, email or phone becomes empty. :data:`UNCHANGED` says there was nothing to change.
+
+:func:`erase_and_confirm` is every service's handler of ``customer.erasure.requested.v1``
+around its own ``erase``: each request erased, then confirmed with what changed.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
+
+from libs.common.events import ErasureConfirmed, ErasureRequested
+from libs.common.events.base import Event
+from libs.common.logging import get_logger
+
+log = get_logger(__name__)
 
 DROP = object()
 UNCHANGED = object()
@@ -75,3 +86,26 @@ class Scrubber:
                 items.append(item if new is UNCHANGED else new)
             return items if changed else UNCHANGED
         return UNCHANGED
+
+
+def erase_and_confirm(
+    events: Iterable[ErasureRequested],
+    service: str,
+    erase: Callable[[str], dict[str, int]],
+    publish: Callable[[Sequence[Event]], object],
+) -> None:
+    """Erase each requested person (``erase(customer_id)`` -> what changed, per
+    collection; idempotent) and confirm it on the ``consent`` stream."""
+    for event in events:
+        removed = erase(event.customer_id)
+        log.info("erasure.done", service=service, removed=removed)
+        publish(
+            [
+                ErasureConfirmed(
+                    customer_id=event.customer_id,
+                    service=service,
+                    removed=removed,
+                    at=datetime.now(UTC),
+                )
+            ]
+        )

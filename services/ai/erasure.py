@@ -8,11 +8,10 @@ then ``erasure.confirmed.v1`` with what was changed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from libs.common.erasure import DROP, UNCHANGED, Scrubber
-from libs.common.events import ErasureConfirmed, ErasureRequested
+from libs.common.erasure import DROP, UNCHANGED, Scrubber, erase_and_confirm
+from libs.common.events import ErasureRequested
 from libs.common.logging import get_logger
 from libs.common.streams.producer import StreamProducer
 from services.ai.store import AiStore
@@ -53,16 +52,4 @@ def erase(store: AiStore, customer_id: str) -> dict[str, int]:
 def erasure_requested(
     events: list[ErasureRequested], store: AiStore, producer: StreamProducer
 ) -> None:
-    for event in events:
-        changed = erase(store, event.customer_id)
-        log.info("ai.customer_erased", changed=changed)
-        producer.publish(
-            [
-                ErasureConfirmed(
-                    customer_id=event.customer_id,
-                    service=SERVICE,
-                    removed=changed,
-                    at=datetime.now(UTC),
-                )
-            ]
-        )
+    erase_and_confirm(events, SERVICE, lambda cid: erase(store, cid), producer.publish)

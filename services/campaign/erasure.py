@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from libs.common.erasure import anonymous_id
-from libs.common.events import ErasureConfirmed, ErasureRequested
+from libs.common.erasure import anonymous_id, erase_and_confirm
+from libs.common.events import ErasureRequested
 from libs.common.logging import get_logger
 from libs.common.streams.producer import StreamProducer
 from services.campaign.attribution_store import AttributionStore
@@ -122,14 +122,9 @@ def erase_customer(deps: ErasureDeps, customer_id: str, now: datetime) -> dict[s
 
 
 def erasure_requested(events: list[ErasureRequested], deps: ErasureDeps) -> None:
-    for event in events:
-        now = datetime.now(UTC)
-        changed = erase_customer(deps, event.customer_id, now)
-        log.info("campaign.customer_erased", changed=changed)
-        deps.producer.publish(
-            [
-                ErasureConfirmed(
-                    customer_id=event.customer_id, service=SERVICE, removed=changed, at=now
-                )
-            ]
-        )
+    erase_and_confirm(
+        events,
+        SERVICE,
+        lambda cid: erase_customer(deps, cid, datetime.now(UTC)),
+        deps.producer.publish,
+    )

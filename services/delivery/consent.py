@@ -18,15 +18,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from libs.common.consent import address_hash, unsubscribe_keys
-from libs.common.erasure import anonymous_id
+from libs.common.erasure import anonymous_id, erase_and_confirm
 from libs.common.events import (
-    ErasureConfirmed,
     ErasureRequested,
     Event,
     MessagesSent,
@@ -169,18 +168,7 @@ def on_suppressions_changed(events: Sequence[SuppressionsChanged], deps: Deps) -
 
 
 def on_erasure_requested(events: Sequence[ErasureRequested], deps: Deps) -> None:
-    for event in events:
-        removed = erase_customer(deps, event.customer_id)
-        deps.publish(
-            [
-                ErasureConfirmed(
-                    customer_id=event.customer_id,
-                    service=SERVICE,
-                    removed=removed,
-                    at=datetime.now(UTC),
-                )
-            ]
-        )
+    erase_and_confirm(events, SERVICE, lambda cid: erase_customer(deps, cid), deps.publish)
 
 
 def erase_customer(deps: Deps, customer_id: str) -> dict[str, int]:

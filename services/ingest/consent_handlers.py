@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from libs.common.consent import address_hash
+from libs.common.erasure import erase_and_confirm
 from libs.common.errors import TransientError
 from libs.common.events import (
     ConsentChanged,
@@ -107,18 +108,7 @@ def on_suppression_requested(events: Sequence[SuppressionRequested], deps: Deps)
 
 
 def on_erasure_requested(events: Sequence[ErasureRequested], deps: Deps) -> None:
-    for event in events:
-        removed = erase_customer(deps, event.customer_id)
-        deps.producer.publish(
-            [
-                ErasureConfirmed(
-                    customer_id=event.customer_id,
-                    service=SERVICE,
-                    removed=removed,
-                    at=datetime.now(UTC),
-                )
-            ]
-        )
+    erase_and_confirm(events, SERVICE, lambda cid: erase_customer(deps, cid), deps.producer.publish)
 
 
 def erase_customer(deps: Deps, customer_id: str) -> dict[str, int]:
