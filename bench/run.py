@@ -201,6 +201,12 @@ def audience_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
                 *preview.measure(running, n, sizes.preview_queries, warm_timeout_s=600)
             ),
         )
+        # the customers were written straight into the database: the segment worker's
+        # own audience model (the resolver's) never heard of them. Restarted, it
+        # restores the snapshot the ingest API just wrote (as after a deploy).
+        running.kill("segment-worker")
+        running.start("segment-worker")
+        time.sleep(10)  # the restore takes seconds; until then the resolver walks the db
         size = min(sizes.campaign_size, n)
         run.phase(
             "campaign",
