@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pymongo
 
+from bench.cpu import PhaseCpu
 from bench.ingestion import internal_headers, signed_in
 from bench.report import Figure, percentile
 from tests.support.stack import RunningStack
@@ -126,8 +127,14 @@ def _delivery_db(stack: RunningStack) -> str:
 
 
 def timers_due(
-    stack: RunningStack, mongo_uri: str, delivery_uri: str, n: int, deadline_s: float
+    stack: RunningStack,
+    mongo_uri: str,
+    delivery_uri: str,
+    n: int,
+    deadline_s: float,
+    servers: dict[str, int] | None = None,
 ) -> Figure:
+    """``servers``: the redis and database servers' pids, accounted for beside the stack's."""
     with signed_in(stack) as client:
         jid = _journey(
             client,
@@ -151,6 +158,7 @@ def timers_due(
     pause = due_ms / 1000 - time.time()
     if pause > 0:
         time.sleep(pause)
+    phase_cpu = PhaseCpu({**{k: p.pid for k, p in stack.procs.items()}, **(servers or {})})
     started = time.perf_counter()
     rows = 0
     delivery: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(delivery_uri)
@@ -172,7 +180,7 @@ def timers_due(
         "msg/s",
         f"{n:,} customers waiting in one journey, all due at one instant; messages "
         f"handed to the vendor ({rows:,} rows) per second from the due instant to the "
-        f"last sent_at ({elapsed or 0:.1f} s)",
+        f"last sent_at ({elapsed or 0:.1f} s). " + phase_cpu.describe(top=9),
     )
 
 

@@ -246,7 +246,12 @@ def journeys_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
             "journey_timers",
             lambda: run.add(
                 journeys.timers_due(
-                    running, infra.mongo_uri, infra.delivery_mongo_uri, n, deadline_s=120 + n / 200
+                    running,
+                    infra.mongo_uri,
+                    infra.delivery_mongo_uri,
+                    n,
+                    deadline_s=120 + n / 200,
+                    servers=server_pids(infra),
                 )
             ),
         )
@@ -296,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single-campaign-size", type=int, help="recipients, 1 msg/request")
     parser.add_argument("--preview-customers", type=int, help="customers loaded for preview")
     parser.add_argument("--records", type=int, help="records for acceptance and raw XADD")
+    parser.add_argument("--journey-waiting", type=int, help="customers whose timers fall due")
     parser.add_argument("--only", default=",".join(PHASES), help=f"phases: {','.join(PHASES)}")
     parser.add_argument("--output", type=Path, help="results file")
     args = parser.parse_args(argv)
@@ -313,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "preview_customers": args.preview_customers,
         "accept_records": args.records,
         "xadd_records": args.records,
+        "journey_waiting": args.journey_waiting,
     }
     sizes = Sizes(**{**sizes.__dict__, **{k: v for k, v in overrides.items() if v}})
     output = args.output or (RESULTS if args.full else TMP / "results-smoke.json")

@@ -151,6 +151,44 @@ def test_killed_workers_lease_is_taken_over_and_sends_once(
     assert len(got) == len(set(got)) == 30
 
 
+def test_a_claim_raced_by_another_worker_answers_only_what_it_leased(
+    api: TestClient, journey_worker: JourneyWorker, publish: Any, clean_env: CleanEnv
+) -> None:
+    jid = api.post("/api/journeys", json=FIRST_ORDER).json()["id"]
+    api.post(f"/api/journeys/{jid}/activate")
+    publish(CustomersUpserted(customers=[customer(f"l{i}") for i in range(40)]))
+    publish(OrdersRecorded(orders=[order(f"lo{i}", f"l{i}") for i in range(40)]))
+    drain(journey_worker)
+    now = to_ms(datetime.now(UTC) + timedelta(seconds=6))
+    store = journey_worker.store
+    _, first = store.claim_due(now, 15_000, 20)
+    assert len(first) == 20 and all(d["lease_ms"] == now + 15_000 for d in first)
+    # another worker leases 5 of the next batch between this claim's read and its lease:
+    # the claim answers only the ones its own token holds
+    rest = [d["_id"] for d in store.states.find({"lease_ms": {"$lt": now}}).sort("due_ms", 1)]
+    assert len(rest) == 20
+    states = store.states
+
+    class RacedStates:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(states, name)
+
+        def update_many(self, *args: Any, **kwargs: Any) -> Any:
+            states.update_many(
+                {"_id": {"$in": rest[:5]}},
+                {"$set": {"lease_ms": now + 60_000, "lease_token": "other"}},
+            )
+            return states.update_many(*args, **kwargs)
+
+    store.states = RacedStates()  # type: ignore[assignment]
+    try:
+        token, mine = store.claim_due(now, 15_000, 20)
+    finally:
+        store.states = states
+    assert sorted(d["_id"] for d in mine) == sorted(rest[5:])
+    assert all(d["lease_token"] == token for d in mine)
+
+
 def test_segment_entered_from_changes_and_reentry_never(
     api: TestClient, journey_worker: JourneyWorker, publish: Any, clean_env: CleanEnv
 ) -> None:

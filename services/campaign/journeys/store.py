@@ -120,24 +120,22 @@ class JourneyStore:
     def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> tuple[str, list[Doc]]:
         """Lease up to ``limit`` due states: read candidates, lease those still free in
         one conditional update (a state leased meanwhile by another worker is not
-        matched), read back what this token holds. An expired lease is free again."""
-        candidates = [
-            d["_id"]
-            for d in self.states.find(
-                {"status": WAITING, "due_ms": {"$lte": now_ms}, "lease_ms": {"$lt": now_ms}},
-                {"_id": 1},
-            )
-            .sort([("due_ms", 1)])
-            .limit(limit)
-        ]
+        matched) and, only when some were taken meanwhile, read back what this token
+        holds. An expired lease is free again."""
+        due = {"status": WAITING, "due_ms": {"$lte": now_ms}, "lease_ms": {"$lt": now_ms}}
+        candidates = list(self.states.find(due).sort([("due_ms", 1)]).limit(limit))
         if not candidates:
             return "", []
         token = secrets.token_hex(8)
-        self.states.update_many(
-            {"_id": {"$in": candidates}, "status": WAITING, "lease_ms": {"$lt": now_ms}},
-            {"$set": {"lease_ms": now_ms + lease_ms, "lease_token": token}},
+        ids = [d["_id"] for d in candidates]
+        lease = {"lease_ms": now_ms + lease_ms, "lease_token": token}
+        leased = self.states.update_many(
+            {"_id": {"$in": ids}, "status": WAITING, "lease_ms": {"$lt": now_ms}},
+            {"$set": lease},
         )
-        return token, list(self.states.find({"_id": {"$in": candidates}, "lease_token": token}))
+        if leased.modified_count == len(ids):
+            return token, [{**d, **lease} for d in candidates]
+        return token, list(self.states.find({"_id": {"$in": ids}, "lease_token": token}))
 
     def mark_ordered(self, customer_ids: Sequence[str], now_ms: int) -> None:
         if customer_ids:
