@@ -28,7 +28,7 @@ from tests.support.stack import RunningStack, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
-WAITING = int(os.environ.get("CRM_JOURNEY_E2E_WAITING", "2000"))
+WAITING = int(os.environ.get("CRM_JOURNEY_E2E_WAITING", "10000"))
 PHONE = "+15550001111"
 
 
@@ -165,13 +165,15 @@ def test_killed_worker_and_redis_restart_while_waiting_message_everyone_once(
     client, jstack, redis_server
 ):
     started = time.monotonic()
-    wait_s = 15
+    wait_s = 15 + WAITING // 500  # every customer enters and waits before the first kill
     accepted_before = vendor_accepted(jstack)
     jid = journey(client, first_order_spec("Crash while waiting", wait_s))
     people = customers("kw", WAITING)
     post_all(client, "customers", people)
     post_all(client, "orders", orders("ko-", [p["id"] for p in people]))
-    wait_until(lambda: stats(client, jid)["active"] == WAITING, timeout=60, interval=0.5)
+    wait_until(
+        lambda: stats(client, jid)["active"] == WAITING, timeout=60 + WAITING / 200, interval=0.5
+    )
     jstack.kill("journey-worker")  # kill -9 while every customer waits
     assert stats(client, jid)["steps"][-1]["sent"] == 0, "the wait ended before the kill"
     redis_server.stop()
@@ -181,8 +183,11 @@ def test_killed_worker_and_redis_restart_while_waiting_message_everyone_once(
     wait_until(lambda: stats(client, jid)["steps"][-1]["sent"] > 0, timeout=60, interval=0.2)
     jstack.kill("journey-worker")
     jstack.start("journey-worker")
-    wait_until(lambda: stats(client, jid)["completed"] == WAITING, timeout=90, interval=1)
-    wait_until(lambda: len(message_rows(client, jid, "code")) == WAITING, timeout=90, interval=1)
+    finish_s = 90 + WAITING / 100
+    wait_until(lambda: stats(client, jid)["completed"] == WAITING, timeout=finish_s, interval=1)
+    wait_until(
+        lambda: len(message_rows(client, jid, "code")) == WAITING, timeout=finish_s, interval=1
+    )
     rows = message_rows(client, jid, "code")
     assert len({r["customerId"] for r in rows}) == WAITING
     vendor = vendor_stats(jstack)
