@@ -3,6 +3,7 @@ timers with leases, goals, and sends on the ``send`` stream (real Redis and data
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
 from libs.common.testing.pytest_plugin import CleanEnv
 from services.campaign.clock import to_ms
-from services.campaign.journeys.timers import run_due
+from services.campaign.journeys.timers import TimerPass, run_due
 from services.campaign.journeys.worker import JourneyWorker, build_journey_worker
 from services.campaign.settings import CampaignSettings
 from tests.campaign.campaign_helpers import entries_of
@@ -129,7 +130,7 @@ def test_first_order_journey_converts_or_sends_once(
     assert api.get("/api/customers/c2/journeys").json()["items"][0]["status"] == "converted"
 
 
-def test_killed_workers_lease_is_taken_over_and_sends_once(
+def test_a_killed_workers_timer_pass_is_taken_over_and_sends_once(
     api: TestClient, journey_worker: JourneyWorker, publish: Any, clean_env: CleanEnv
 ) -> None:
     jid = api.post("/api/journeys", json=FIRST_ORDER).json()["id"]
@@ -139,54 +140,44 @@ def test_killed_workers_lease_is_taken_over_and_sends_once(
     drain(journey_worker)
     now = datetime.now(UTC) + timedelta(seconds=6)
     store = journey_worker.store
-    # a worker leased them and died before writing anything
-    token, leased = store.claim_due(to_ms(now), 15_000, 500)
-    assert len(leased) == 30
-    assert run_due(journey_worker.timers, now) == 0  # still leased
-    assert run_due(journey_worker.timers, now + timedelta(seconds=16)) == 30
-    # the dead worker's late write changes nothing: its lease is gone
-    store.write_leased([{**d, "status": "waiting", "due_ms": 0} for d in leased], token)
+    # another worker holds the pass, read the due states and died before writing
+    dead = TimerPass(clean_env.redis, expiry_ms=400)
+    assert dead.hold()
+    read = store.due_states(to_ms(now), 500)
+    assert len(read) == 30
+    assert run_due(journey_worker.timers, now) == 0  # its pass has not expired yet
+    time.sleep(0.5)
+    assert run_due(journey_worker.timers, now) == 30
+    assert not dead.hold()  # taken over: renewed by this worker's passes
+    # the dead worker's late write changes nothing: the states moved since it read them
+    store.write_states(
+        [{**d, "status": "waiting", "due_ms": 0, "updated_ms": to_ms(now)} for d in read],
+        {d["_id"]: d["updated_ms"] for d in read},
+    )
+    assert store.count_states({"journey_id": jid, "status": "completed"}) == 30
     assert run_due(journey_worker.timers, now + timedelta(seconds=60)) == 0
     got = sends(clean_env)
     assert len(got) == len(set(got)) == 30
 
 
-def test_a_claim_raced_by_another_worker_answers_only_what_it_leased(
+def test_a_second_pass_over_states_already_moved_writes_nothing(
     api: TestClient, journey_worker: JourneyWorker, publish: Any, clean_env: CleanEnv
 ) -> None:
+    """Redis lost the pass key and two workers ran a pass together: the same message
+    ids go out twice (delivery sends each id once) and one write of each state wins."""
     jid = api.post("/api/journeys", json=FIRST_ORDER).json()["id"]
     api.post(f"/api/journeys/{jid}/activate")
-    publish(CustomersUpserted(customers=[customer(f"l{i}") for i in range(40)]))
-    publish(OrdersRecorded(orders=[order(f"lo{i}", f"l{i}") for i in range(40)]))
+    publish(CustomersUpserted(customers=[customer(f"t{i}") for i in range(10)]))
+    publish(OrdersRecorded(orders=[order(f"to{i}", f"t{i}") for i in range(10)]))
     drain(journey_worker)
-    now = to_ms(datetime.now(UTC) + timedelta(seconds=6))
+    now = datetime.now(UTC) + timedelta(seconds=6)
     store = journey_worker.store
-    _, first = store.claim_due(now, 15_000, 20)
-    assert len(first) == 20 and all(d["lease_ms"] == now + 15_000 for d in first)
-    # another worker leases 5 of the next batch between this claim's read and its lease:
-    # the claim answers only the ones its own token holds
-    rest = [d["_id"] for d in store.states.find({"lease_ms": {"$lt": now}}).sort("due_ms", 1)]
-    assert len(rest) == 20
-    states = store.states
-
-    class RacedStates:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(states, name)
-
-        def update_many(self, *args: Any, **kwargs: Any) -> Any:
-            states.update_many(
-                {"_id": {"$in": rest[:5]}},
-                {"$set": {"lease_ms": now + 60_000, "lease_token": "other"}},
-            )
-            return states.update_many(*args, **kwargs)
-
-    store.states = RacedStates()  # type: ignore[assignment]
-    try:
-        token, mine = store.claim_due(now, 15_000, 20)
-    finally:
-        store.states = states
-    assert sorted(d["_id"] for d in mine) == sorted(rest[5:])
-    assert all(d["lease_token"] == token for d in mine)
+    read = store.due_states(to_ms(now), 500)
+    assert run_due(journey_worker.timers, now) == 10
+    late = [{**d, "status": "exited", "due_ms": 0, "updated_ms": to_ms(now) + 1} for d in read]
+    store.write_states(late, {d["_id"]: d["updated_ms"] for d in read})
+    assert store.count_states({"journey_id": jid, "status": "completed"}) == 10
+    assert store.count_states({"journey_id": jid, "status": "exited"}) == 0
 
 
 def test_segment_entered_from_changes_and_reentry_never(

@@ -174,7 +174,6 @@ def resume(
 def convert(state: Doc, now: datetime, reason: str) -> Doc:
     doc = dict(state)
     doc.update(status=CONVERTED, due_ms=0, lease_ms=0, updated_ms=to_ms(now))
-    doc.pop("lease_token", None)
     _note(doc, now, "converted", reason)
     return doc
 
@@ -243,7 +242,6 @@ def _moved(journey: Journey, doc: Doc, outcome: Outcome, now: datetime) -> Step:
     doc["position"] = outcome.position
     doc["due_ms"] = to_ms(outcome.due) if outcome.due else 0
     doc["lease_ms"] = 0
-    doc.pop("lease_token", None)
     doc["updated_ms"] = to_ms(now)
     doc["path"] = [*doc.get("path", []), *outcome.path]
     entry = int(doc["entry"])

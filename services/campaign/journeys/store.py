@@ -3,8 +3,8 @@
 Collections, all campaign-owned:
 - ``journeys``: definitions and their status (draft, active, paused, archived);
 - ``journey_states``: one document per journey and customer (``_id`` = ``jid:cid``):
-  the entry number, where the customer is, and when the wait there is due
-  (``due_ms``, indexed with ``status``), plus the lease of the timer worker that holds it;
+  the entry number, where the customer is, when the wait there is due (``due_ms``,
+  indexed with ``status``) and ``updated_ms``, the version every write is conditioned on;
 - ``journey_customers`` / ``journey_orders``: the small projection of customers and
   orders the triggers, branches and templates need, fed by the ``ingest`` stream.
 Times are epoch milliseconds (see services.campaign.clock).
@@ -12,7 +12,6 @@ Times are epoch milliseconds (see services.campaign.clock).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,6 +36,8 @@ INDEXES = (
     IndexSpec("journey_states", [("customer_id", 1)], name="customer"),
     IndexSpec("journey_states", [("journey_id", 1), ("status", 1)], name="journey_status"),
     IndexSpec("journey_orders", [("customer_id", 1)], name="customer"),
+    # the dashboard's new customers per day (services.campaign.history_store)
+    IndexSpec("journey_customers", [("created_at", 1)], name="created"),
 )
 
 
@@ -108,34 +109,12 @@ class JourneyStore:
                 ops.append(ReplaceOne({"_id": doc["_id"], "updated_ms": before}, doc))
         self.states.bulk_write(ops, ordered=False)
 
-    def write_leased(self, docs: Sequence[Doc], lease_token: str) -> None:
-        """Write states this timer worker still leases (an expired lease taken over by
-        another worker, or a conversion meanwhile, is not overwritten)."""
-        if docs:
-            self.states.bulk_write(
-                [ReplaceOne({"_id": d["_id"], "lease_token": lease_token}, d) for d in docs],
-                ordered=False,
-            )
-
-    def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> tuple[str, list[Doc]]:
-        """Lease up to ``limit`` due states: read candidates, lease those still free in
-        one conditional update (a state leased meanwhile by another worker is not
-        matched) and, only when some were taken meanwhile, read back what this token
-        holds. An expired lease is free again."""
+    def due_states(self, now_ms: int, limit: int) -> list[Doc]:
+        """Up to ``limit`` waiting states whose wait is over, the longest due first (one
+        read on the ``status_due`` index). ``lease_ms`` is the time before which a state
+        is not looked at again (a paused journey's customers)."""
         due = {"status": WAITING, "due_ms": {"$lte": now_ms}, "lease_ms": {"$lt": now_ms}}
-        candidates = list(self.states.find(due).sort([("due_ms", 1)]).limit(limit))
-        if not candidates:
-            return "", []
-        token = secrets.token_hex(8)
-        ids = [d["_id"] for d in candidates]
-        lease = {"lease_ms": now_ms + lease_ms, "lease_token": token}
-        leased = self.states.update_many(
-            {"_id": {"$in": ids}, "status": WAITING, "lease_ms": {"$lt": now_ms}},
-            {"$set": lease},
-        )
-        if leased.modified_count == len(ids):
-            return token, [{**d, **lease} for d in candidates]
-        return token, list(self.states.find({"_id": {"$in": ids}, "lease_token": token}))
+        return list(self.states.find(due).sort([("due_ms", 1)]).limit(limit))
 
     def mark_ordered(self, customer_ids: Sequence[str], now_ms: int) -> None:
         if customer_ids:

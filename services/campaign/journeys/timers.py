@@ -2,19 +2,27 @@
 
 Every waiting customer's due time is in ``journey_states`` (indexed by status and due
 time): nothing waits in memory, so a restart of any process, or of Redis, loses no
-timer. A pass leases up to ``batch`` due states (services.campaign.journeys.store
-``claim_due``): a state leased by a worker that was killed is free again once its lease
-ran out, and is taken over. The step after the wait then runs: its sends are published
-first, the new states written after, only where the lease still holds. A crash between
-the two runs the step again after the lease, with the same message ids (journey, step,
-entry, customer): delivery sends each at most once.
+timer. One journey worker at a time runs the passes: it holds the timer pass
+(``TimerPass``, a Redis key with an expiry that each pass renews), and a worker that
+was killed is replaced by another once the key expired. A pass reads up to ``batch``
+due states, runs the step after the wait, publishes its sends, then writes each new
+state only if nobody moved it since the read (``updated_ms``, as read: a conversion
+meanwhile wins). A crash between publishing and writing runs the step again on the
+next pass with the same message ids (journey, step, entry, customer): delivery sends
+each at most once. Should two workers ever run a pass together (Redis lost the key),
+the same holds: their sends carry the same ids and one write of each state wins.
+
+Why not a lease per state: leasing is a conditional write of every due state before
+its real write, which doubled the database work of a pass (issue #24's timer figure).
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from libs.common.background import run_every
 from libs.common.logging import get_logger
@@ -27,6 +35,37 @@ from services.campaign.journeys.store import EXITED, JourneyStore
 
 log = get_logger(__name__)
 
+PASS_KEY = "campaign:journeys:timer-pass"
+
+# Take the pass when free, renew it when this worker holds it; 1 when held after.
+_HOLD = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass
+class TimerPass:
+    """Which journey worker runs the timer passes: the holder of one Redis key."""
+
+    client: Any  # redis.Redis or redis.RedisCluster (one key: any node)
+    expiry_ms: int
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
+
+    def __post_init__(self) -> None:
+        self._hold = self.client.register_script(_HOLD)
+
+    def hold(self) -> bool:
+        return bool(self._hold(keys=[PASS_KEY], args=[self.token, self.expiry_ms]))
+
 
 @dataclass
 class TimerDeps:
@@ -34,15 +73,18 @@ class TimerDeps:
     catalog: Catalog
     producer: StreamProducer
     workspace_zone: str
-    lease_ms: int = 30_000
+    timer_pass: TimerPass
     batch: int = 500
     paused_retry_ms: int = 10_000
 
 
 def run_due(deps: TimerDeps, now: datetime | None = None) -> int:
-    """One pass: lease what is due, move it on. Returns how many states were leased."""
+    """One pass: move on what is due. Returns how many due states it read (0 when
+    another worker holds the pass)."""
+    if not deps.timer_pass.hold():
+        return 0
     now = now or utc_now()
-    token, states = deps.store.claim_due(to_ms(now), deps.lease_ms, deps.batch)
+    states = deps.store.due_states(to_ms(now), deps.batch)
     if not states:
         return 0
     customers = deps.store.customers_of(s["customer_id"] for s in states)
@@ -56,12 +98,11 @@ def run_due(deps: TimerDeps, now: datetime | None = None) -> int:
             jid = state["journey_id"]
             if jid not in statuses:
                 statuses[jid] = deps.catalog.status(jid) or "archived"
-            status = statuses[jid]
-            held = dict(state)
-            if status == "paused":  # waits on, looked at again later
+            held = dict(state, updated_ms=to_ms(now))
+            if statuses[jid] == "paused":  # waits on, looked at again later
                 held["lease_ms"] = to_ms(now) + deps.paused_retry_ms
             else:
-                held.update(status=EXITED, due_ms=0, lease_ms=0, updated_ms=to_ms(now))
+                held.update(status=EXITED, due_ms=0, lease_ms=0)
             written.append(held)
             continue
         moved = resume(
@@ -71,10 +112,8 @@ def run_due(deps: TimerDeps, now: datetime | None = None) -> int:
             written.append(moved.state)
             sends += moved.sends
     publish_sends(deps.producer, sends, customers)
-    for doc in written:
-        doc["lease_token"] = token  # kept: harmless once lease_ms is past
-    deps.store.write_leased(written, token)
-    log.info("journeys.timers_due", leased=len(states), sends=len(sends))
+    deps.store.write_states(written, {s["_id"]: s.get("updated_ms") for s in states})
+    log.info("journeys.timers_due", due=len(states), sends=len(sends))
     return len(states)
 
 

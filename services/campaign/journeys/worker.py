@@ -4,7 +4,8 @@ Group ``journeys`` on stream ``ingest`` (services.campaign.journeys.triggers): t
 goals and the customer projection; group ``journeys`` on ``receipt``
 (services.campaign.journeys.outcomes): failed journey messages; a timer thread
 (services.campaign.journeys.timers) moves customers whose wait is due. Run N of them:
-the groups share the streams and the timer leases share the due customers.
+the groups share the streams; one of them at a time holds the timer pass, the others
+take it over when it stops renewing it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from libs.common.worker import make_consumer, run_consumers
 from services.campaign.journeys import outcomes
 from services.campaign.journeys.catalog import Catalog
 from services.campaign.journeys.store import JourneyStore
-from services.campaign.journeys.timers import TimerDeps, run_timers
+from services.campaign.journeys.timers import TimerDeps, TimerPass, run_timers
 from services.campaign.journeys.triggers import TriggerDeps, customers_upserted, orders_recorded
 from services.campaign.settings import CampaignSettings
 
@@ -85,7 +86,7 @@ def build_journey_worker(
         catalog,
         producer,
         settings.workspace_timezone,
-        lease_ms=int(settings.journey_lease_s * 1000),
+        TimerPass(client, expiry_ms=int(settings.journey_lease_s * 1000)),
         batch=settings.journey_timer_batch,
     )
     return JourneyWorker(consumers, timers, store)
