@@ -2,9 +2,14 @@
 
 ``generate(n_customers, seed)`` returns ``(customers, orders)`` as lists of API-shaped
 dicts (camelCase, ISO dates), ready for ``POST /api/customers/batch`` and
-``POST /api/orders/batch`` in slices of up to 10,000. A customer's ``totalSpends`` is
-its spend before these orders (in-store, historic): the ingest worker adds its orders
-on top, so a customer's final total is ``totalSpends + sum(order amounts)``.
+``POST /api/orders/batch`` in slices of up to 10,000; ``campaign_history(customers,
+orders, seed)`` the finished campaigns of the last 90 days for
+``POST /api/campaigns/history``. A third of the customers joined, and most orders were
+placed, in the last 90 days, so the dashboard has a history to show.
+
+A customer's ``totalSpends`` is its spend before these orders (in-store, historic): the
+ingest worker adds its orders on top, so a customer's final total is
+``totalSpends + sum(order amounts)``.
 
     python scripts/sample_data.py --customers 2000 --seed 7 --out .data/sample
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from bisect import bisect_left
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -75,6 +81,9 @@ PRODUCTS = [
     ("Bluetooth Speaker", 2999), ("Dry Fruits Box", 1199), ("Scented Candle", 399),
     ("Phone Case", 499),
 ]  # fmt: skip
+HISTORY_DAYS = 90
+RECENT_JOINERS = 0.35
+RECENT_ORDERS = 0.6
 DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "example.com", "rediffmail.com", "proton.me"]
 
 
@@ -87,13 +96,20 @@ def _email_local(name: str) -> str:
     return "".join(c for c in simple if c.isascii() and (c.isalnum() or c == ".")) or "user"
 
 
+def _joined_days_ago(rng: random.Random) -> float:
+    """A third joined in the last 90 days, more of them recently (a growing shop)."""
+    if rng.random() < RECENT_JOINERS:
+        return HISTORY_DAYS * (1 - rng.random() ** 0.7)
+    return rng.uniform(HISTORY_DAYS, 3 * 365)
+
+
 def _customer(rng: random.Random, index: int, now: datetime) -> dict[str, Any]:
     city, tz, _ = rng.choices(CITIES, weights=[c[2] for c in CITIES])[0]
     indian = tz == "Asia/Kolkata" or rng.random() < 0.15
     first = rng.choice(INDIAN_FIRST if indian else WORLD_FIRST)
     last = rng.choice(INDIAN_LAST if indian else WORLD_LAST)
     name = f"{first} {last}"
-    created = now - timedelta(days=rng.uniform(30, 3 * 365))
+    created = now - timedelta(days=_joined_days_ago(rng))
     # last visits spread over two years, skewed recent
     last_visit = now - timedelta(days=min(730, rng.expovariate(1 / 120)), hours=rng.uniform(0, 23))
     last_visit = max(last_visit, created)
@@ -128,13 +144,26 @@ def _customer(rng: random.Random, index: int, now: datetime) -> dict[str, Any]:
     return customer
 
 
+def _order_date(rng: random.Random, created: datetime, span: float, now: datetime) -> datetime:
+    """Most orders fall in the last 90 days (what the dashboard shows), the rest any
+    time since the customer joined."""
+    recent = max(created, now - timedelta(days=HISTORY_DAYS))
+    if rng.random() < RECENT_ORDERS:
+        return recent + timedelta(seconds=rng.uniform(0, (now - recent).total_seconds()))
+    return created + timedelta(seconds=rng.uniform(0, span))
+
+
 def _orders(
     rng: random.Random, customer: dict[str, Any], start: int, now: datetime
 ) -> list[dict[str, Any]]:
     created = datetime.fromisoformat(customer["createdAt"].replace("Z", "+00:00"))
     span = max(1.0, (now - created).total_seconds())
     out = []
-    for n in range(min(12, int(rng.expovariate(1 / 2.5)))):
+    count = min(12, int(rng.expovariate(1 / 2.5)))
+    tenure = span / 86_400
+    if tenure < HISTORY_DAYS:  # a new customer has had less time to order
+        count = int(count * (tenure + 10) / (HISTORY_DAYS + 10) + rng.random())
+    for n in range(count):
         items = rng.sample(PRODUCTS, k=rng.randint(1, 4))
         gross = sum(price * rng.randint(1, 2) for _, price in items)
         amount = round(gross * rng.uniform(0.85, 1), 2)  # discounts
@@ -144,7 +173,7 @@ def _orders(
                 "customerId": customer["id"],
                 "amount": amount,
                 "items": [name for name, _ in items],
-                "date": _iso(created + timedelta(seconds=rng.uniform(0, span))),
+                "date": _iso(_order_date(rng, created, span, now)),
             }
         )
     return out
@@ -165,6 +194,73 @@ def generate(
     return customers, orders
 
 
+CAMPAIGN_THEMES = [
+    ("Weekend flash sale", "sms"), ("New arrivals", "email"), ("We miss you", "sms"),
+    ("VIP early access", "email"), ("Festive offers", "sms"), ("Chai lovers", "email"),
+    ("Back to school", "email"), ("Fitness week", "sms"), ("Loyalty points reminder", "sms"),
+    ("Monsoon deals", "email"), ("App-only coupon", "sms"), ("Thank you, first order", "email"),
+]  # fmt: skip
+ATTRIBUTION_DAYS = 3
+
+
+def campaign_history(
+    customers: list[dict[str, Any]],
+    orders: list[dict[str, Any]],
+    seed: int = 42,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Finished campaigns of the last 90 days, about three a week, for
+    ``POST /api/campaigns/history``. Ids are fixed per seed, so importing them again
+    (another ``make run``, another day) adds nothing. A campaign's attributed revenue is
+    a share of the orders placed in the three days after it, in proportion to whom it
+    reached."""
+    now = now or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    rng = random.Random(seed * 7919 + 1)
+    placed = sorted(
+        (datetime.fromisoformat(o["date"].replace("Z", "+00:00")), float(o["amount"]))
+        for o in orders
+    )
+    campaigns: list[dict[str, Any]] = []
+    day = HISTORY_DAYS - 1
+    while day >= 1:
+        launched = now - timedelta(days=day) + timedelta(hours=rng.uniform(4, 14))
+        campaigns.append(_historic_campaign(rng, len(campaigns), seed, launched, customers, placed))
+        day -= rng.choice([1, 2, 2, 3, 3, 4])
+    return campaigns
+
+
+def _historic_campaign(
+    rng: random.Random,
+    index: int,
+    seed: int,
+    launched: datetime,
+    customers: list[dict[str, Any]],
+    placed: list[tuple[datetime, float]],
+) -> dict[str, Any]:
+    theme, channel = CAMPAIGN_THEMES[index % len(CAMPAIGN_THEMES)]
+    audience = max(1, int(len(customers) * rng.uniform(0.05, 0.5)))
+    delivered = int(audience * rng.uniform(0.86, 0.985))
+    failed = int((audience - delivered) * rng.uniform(0.6, 1))
+    until = launched + timedelta(days=ATTRIBUTION_DAYS)
+    times = [at for at, _ in placed]
+    window = sum(a for _, a in placed[bisect_left(times, launched) : bisect_left(times, until)])
+    reached = delivered / max(1, len(customers))
+    return {
+        "id": f"hist_{seed}_{index:03d}",
+        "name": f"{theme} ({launched:%d %b})",
+        "channel": channel,
+        "message": f"Hi {{firstName}}, {theme.lower()}: see what is new for you.",
+        "tags": ["sample"],
+        "launchedAt": _iso(launched),
+        "completedAt": _iso(launched + timedelta(minutes=rng.uniform(20, 180))),
+        "audienceSize": audience,
+        "delivered": delivered,
+        "failed": failed,
+        "unknown": audience - delivered - failed,
+        "attributedRevenue": round(window * reached * rng.uniform(0.2, 0.6), 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1000)
@@ -172,10 +268,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path(".data/sample"))
     args = parser.parse_args(argv)
     customers, orders = generate(args.customers, args.seed)
+    campaigns = campaign_history(customers, orders, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "customers.json").write_bytes(orjson.dumps(customers))
     (args.out / "orders.json").write_bytes(orjson.dumps(orders))
-    sys.stdout.write(f"{len(customers)} customers, {len(orders)} orders -> {args.out}\n")
+    (args.out / "campaigns.json").write_bytes(orjson.dumps(campaigns))
+    counts = f"{len(customers)} customers, {len(orders)} orders, {len(campaigns)} campaigns"
+    sys.stdout.write(f"{counts} -> {args.out}\n")
 
 
 if __name__ == "__main__":

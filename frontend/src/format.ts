@@ -48,3 +48,11 @@ export function formatAge(ms: number | null | undefined): string {
   if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
   return `${(ms / 3_600_000).toFixed(1)} h`;
 }
+
+/** A calendar day given as "YYYY-MM-DD" (a UTC day of the API), shown as that day wherever the browser is. */
+export function formatIsoDay(value: string | null | undefined): string {
+  if (!value) return "—";
+  const date = new Date(`${value.slice(0, 10)}T00:00:00Z`);
+  if (Number.isNaN(date.getTime())) return value;
+  return date.toLocaleDateString("en-GB", { dateStyle: "medium", timeZone: "UTC" });
+}

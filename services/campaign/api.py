@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,6 +14,8 @@ from libs.common.web import CallerDep
 from services.campaign import lifecycle, sse
 from services.campaign.campaigns import CampaignService
 from services.campaign.clock import utc_now
+from services.campaign.history import HistoryImport, day_range, import_campaigns, read_overview
+from services.campaign.history_store import HistoryStore
 from services.campaign.message_preview import MessagePreviewIn, message_preview
 from services.campaign.models import (
     CampaignCreate,
@@ -35,6 +38,14 @@ def get_service(request: Request) -> CampaignService:
 
 
 ServiceDep = Annotated[CampaignService, Depends(get_service)]
+
+
+def get_history(request: Request) -> HistoryStore:
+    settings: CampaignSettings = request.app.state.settings
+    return HistoryStore(request.app.state.mongo, settings.database_name("campaign"))
+
+
+HistoryDep = Annotated[HistoryStore, Depends(get_history)]
 
 
 # -- campaigns ---------------------------------------------------------------------
@@ -73,9 +84,19 @@ def preview_message(body: MessagePreviewIn, request: Request) -> Body:
 
 
 @router.get("/api/campaigns/stats/overview")
-def overview(service: ServiceDep, request: Request) -> Body:
-    revenue = request.app.state.attribution.revenue_by_campaign()
-    return {**service.overview(utc_now()), "attributedRevenue": round(sum(revenue.values()), 2)}
+def overview(
+    request: Request,
+    history: HistoryDep,
+    first: Annotated[date | None, Query(alias="from")] = None,
+    last: Annotated[date | None, Query(alias="to")] = None,
+) -> Body:
+    span = day_range(first, last, utc_now().date())
+    return read_overview(history, span, request.app.state.attribution.revenue_by_campaign())
+
+
+@router.post("/api/campaigns/history")
+def import_history(body: HistoryImport, history: HistoryDep, caller: CallerDep) -> Body:
+    return import_campaigns(history, body, caller.email or caller.user_id, utc_now())
 
 
 @router.get("/api/campaigns/{campaign_id}")

@@ -43,6 +43,8 @@ INDEXES = (
     IndexSpec("conversions", [("campaign_id", ASCENDING)], name="campaign"),
     IndexSpec("conversions", [("customer_id", ASCENDING)], name="customer"),
     IndexSpec("attribution_orders", [("customer_id", ASCENDING)], name="customer"),
+    # the dashboard's revenue per day (services.campaign.history_store)
+    IndexSpec("attribution_orders", [("placed_ms", ASCENDING)], name="placed"),
 )
 
 

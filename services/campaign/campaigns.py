@@ -24,7 +24,7 @@ from libs.common.streams import StreamProducer
 from libs.common.templates import parse_template
 from services.campaign import announce, experiments, lifecycle, stats
 from services.campaign.audience import AudienceCounter
-from services.campaign.clock import maybe_from_ms, to_ms
+from services.campaign.clock import to_ms
 from services.campaign.models import CampaignCreate, SegmentCreate
 from services.campaign.store import CampaignStore
 
@@ -212,26 +212,6 @@ class CampaignService:
                 extra={"audience_size": {"$exists": False}},
             )
         return doc
-
-    def overview(self, now: datetime, days: int = 14) -> Doc:
-        docs = self.store.all_campaign_counts()
-        totals = {"sent": 0, "delivered": 0, "failed": 0}
-        daily: dict[str, dict[str, int]] = {}
-        first_day = now.date().toordinal() - days + 1
-        for doc in docs:
-            figures = stats.summary(doc)
-            for key in totals:
-                totals[key] += figures[key]
-            created = maybe_from_ms(doc.get("created_ms"))
-            if created is not None and created.date().toordinal() >= first_day:
-                slot = daily.setdefault(created.date().isoformat(), dict.fromkeys(totals, 0))
-                for key in totals:
-                    slot[key] += figures[key]
-        return {
-            "campaigns": len(docs),
-            **totals,
-            "daily": [{"date": d, **v} for d, v in sorted(daily.items())],
-        }
 
     # -- segments ------------------------------------------------------------------
     def save_segment(self, body: SegmentCreate, created_by: str | None, now: datetime) -> Doc:

@@ -58,9 +58,6 @@ class CampaignStore:
         )
         return docs, count_matching(self.campaigns, query)
 
-    def all_campaign_counts(self) -> list[Doc]:
-        return list(self.campaigns.find({}, {"counts": 1, "unseen": 1, "created_ms": 1}))
-
     def transition(
         self,
         campaign_id: str,

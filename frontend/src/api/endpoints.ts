@@ -155,7 +155,9 @@ export const getInFlight = (id: string, signal?: AbortSignal) =>
     `/api/deliveries/campaigns/${encodeURIComponent(id)}/in-flight`,
     { signal },
   );
-export const getCampaignOverview = () => request<CampaignOverview>("GET", "/api/campaigns/stats/overview");
+/** The dashboard: all-time totals, then the UTC days ``from``..``to`` (default: the last 14). */
+export const getCampaignOverview = (range?: { from: string; to: string }) =>
+  request<CampaignOverview>("GET", "/api/campaigns/stats/overview", { query: range });
 
 export const previewMessage = (message: string, customer: object, signal?: AbortSignal) =>
   request<MessagePreview>("POST", "/api/campaigns/message-preview", { body: { message, customer }, signal });

@@ -253,7 +253,52 @@ export interface CampaignOverview {
   failed: number;
   /** Orders attributed to messaged customers (holdouts excluded). */
   attributedRevenue?: number;
-  daily: { date: string; sent: number; delivered: number; failed: number }[];
+  /** Every UTC day of the range, oldest first. */
+  daily: OverviewDay[];
+  from?: string;
+  to?: string;
+  range?: OverviewRange;
+  topCampaigns?: TopCampaign[];
+}
+
+export interface OverviewDay {
+  date: string;
+  sent: number;
+  delivered: number;
+  failed: number;
+  /** null on a day nothing was sent. */
+  deliveryRate?: number | null;
+  revenue?: number;
+  orders?: number;
+  newCustomers?: number;
+  /** Customers who had joined by the end of the day (those with a join date). */
+  customers?: number;
+}
+
+export interface OverviewRange {
+  campaigns: number;
+  sent: number;
+  delivered: number;
+  failed: number;
+  deliveryRate: number;
+  revenue: number;
+  orders: number;
+  newCustomers: number;
+  customers: number;
+}
+
+export interface TopCampaign {
+  id: string;
+  name: string;
+  status?: string;
+  channel?: string;
+  launchedAt?: string;
+  /** Imported history (a record of a campaign sent elsewhere). */
+  imported: boolean;
+  sent: number;
+  delivered: number;
+  deliveryRate: number;
+  attributedRevenue: number;
 }
 
 export interface Segment {

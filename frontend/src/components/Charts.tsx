@@ -4,7 +4,9 @@ import {
   Bar,
   BarChart,
   CartesianGrid,
+  ComposedChart,
   Legend,
+  Line,
   ResponsiveContainer,
   Tooltip,
   XAxis,
@@ -95,6 +97,89 @@ export function DeliveryBars({
             isAnimationActive={false}
           />
         </BarChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}
+
+export interface TrendSeries {
+  key: string;
+  name: string;
+  color: string;
+  kind: "bar" | "line" | "area";
+  /** "right": drawn against the second axis (a rate beside counts, a total beside increments). */
+  axis?: "left" | "right";
+}
+
+/** Daily series over a date range: bars, lines and areas on one or two axes. */
+export function TrendChart({
+  data,
+  series,
+  label,
+  formatLeft,
+  formatRight,
+}: {
+  data: object[];
+  series: TrendSeries[];
+  label: string;
+  formatLeft?: (value: number) => string;
+  formatRight?: (value: number) => string;
+}) {
+  const twoAxes = series.some((s) => s.axis === "right");
+  return (
+    <figure aria-label={label} className="h-64 w-full">
+      <ResponsiveContainer width="100%" height="100%">
+        <ComposedChart data={data} margin={{ top: 8, right: twoAxes ? 0 : 8, bottom: 0, left: 0 }}>
+          <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
+          <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={24} />
+          <YAxis
+            yAxisId="left"
+            tick={{ fontSize: 11 }}
+            width={48}
+            tickFormatter={formatLeft}
+            allowDecimals={false}
+          />
+          {twoAxes && (
+            <YAxis
+              yAxisId="right"
+              orientation="right"
+              tick={{ fontSize: 11 }}
+              width={48}
+              tickFormatter={formatRight}
+              allowDecimals={false}
+            />
+          )}
+          <Tooltip
+            formatter={(value, name, item) => {
+              const right = series.find((s) => s.key === item.dataKey)?.axis === "right";
+              const format = right ? formatRight : formatLeft;
+              return [typeof value === "number" && format ? format(value) : value, name];
+            }}
+          />
+          <Legend wrapperStyle={{ fontSize: 12 }} formatter={legendText} />
+          {series.map((s) => {
+            const common = {
+              dataKey: s.key,
+              name: s.name,
+              yAxisId: s.axis ?? "left",
+              isAnimationActive: false,
+            };
+            if (s.kind === "bar") return <Bar key={s.key} {...common} fill={s.color} maxBarSize={24} />;
+            if (s.kind === "area")
+              return <Area key={s.key} {...common} type="monotone" stroke={s.color} fill={`${s.color}33`} />;
+            return (
+              <Line
+                key={s.key}
+                {...common}
+                type="monotone"
+                stroke={s.color}
+                strokeWidth={2}
+                dot={false}
+                connectNulls
+              />
+            );
+          })}
+        </ComposedChart>
       </ResponsiveContainer>
     </figure>
   );

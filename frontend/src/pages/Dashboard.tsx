@@ -1,6 +1,9 @@
+import { useState } from "react";
 import { Link } from "react-router-dom";
 import { getCampaignOverview, getCustomerStats, listCampaigns } from "../api/endpoints";
-import { DeliveryBars, DeliveryChart } from "../components/Charts";
+import type { Campaign, CampaignOverview, Page, TopCampaign } from "../api/types";
+import { TrendChart } from "../components/Charts";
+import { DateRangeControl, lastDays, rangeProblem, type DayRange } from "../components/DateRange";
 import {
   Card,
   EmptyState,
@@ -11,14 +14,27 @@ import {
   Stat,
   StatusBadge,
 } from "../components/ui";
-import { formatCompactMoney, formatDay, formatNumber, formatPercent } from "../format";
-import { useAsync } from "../hooks/useAsync";
+import { formatCompactMoney, formatDay, formatIsoDay, formatNumber, formatPercent } from "../format";
+import { useAsync, type AsyncState } from "../hooks/useAsync";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
+
+const DEFAULT_DAYS = 30;
+const percentTick = (v: number) => `${v}%`;
+const numberTick = (v: number) => formatNumber(v);
+/** Axis ticks and narrow cards: 100000 → "100K". */
+const compact = (v: number | undefined) =>
+  v === undefined ? "—" : v.toLocaleString("en-US", { notation: "compact", maximumFractionDigits: 1 });
 
 export function Dashboard() {
   useDocumentTitle("Dashboard");
+  const [range, setRange] = useState<DayRange>(() => lastDays(DEFAULT_DAYS));
+  const valid = rangeProblem(range) === null;
   const customers = useAsync(getCustomerStats, []);
-  const overview = useAsync(getCampaignOverview, []);
+  // An invalid range keeps the last answer on screen; the control says what is wrong.
+  const overview = useAsync(
+    () => (valid ? getCampaignOverview(range) : Promise.reject(new Error("invalid range"))),
+    [range.from, range.to],
+  );
   const recent = useAsync(() => listCampaigns({ page: 1, pageSize: 5 }), []);
   const c = customers.data;
   const o = overview.data;
@@ -27,7 +43,7 @@ export function Dashboard() {
     <>
       <PageHeader title="Dashboard" subtitle="Customers, revenue and how your messages are doing." />
       {customers.error ? <ErrorState error={customers.error} onRetry={customers.reload} /> : null}
-      {overview.error ? (
+      {overview.error && valid ? (
         <div className="mt-2">
           <ErrorState error={overview.error} onRetry={overview.reload} />
         </div>
@@ -44,73 +60,195 @@ export function Dashboard() {
           hint={o && o.sent ? formatPercent((100 * o.delivered) / o.sent) : undefined}
         />
         <Stat label="Failed" value={formatNumber(o?.failed)} />
-        <Stat label="Attributed revenue" value={formatCompactMoney(o?.attributedRevenue)} />
-      </div>
-      <div className="mt-4 grid gap-4 xl:grid-cols-2">
-        <Card title="Messages over time">
-          {overview.loading && !o ? (
-            <Loading />
-          ) : o && o.daily.length > 0 ? (
-            o.daily.length < 3 ? (
-              <DeliveryBars
-                stacked={false}
-                showSent
-                label="Messages sent, delivered and failed per day"
-                data={o.daily.map((d) => ({ ...d, label: formatDay(d.date) }))}
-              />
-            ) : (
-              <DeliveryChart
-                label="Messages sent, delivered and failed per day"
-                data={o.daily.map((d) => ({ ...d, label: formatDay(d.date) }))}
-              />
-            )
-          ) : (
-            <EmptyState title="No messages sent yet" />
-          )}
-        </Card>
-        <Card
-          title="Recent campaigns"
-          actions={
-            <Link className="text-sm text-indigo-700 underline" to="/campaigns">
-              All campaigns
-            </Link>
+        <Stat
+          label="Attributed revenue"
+          value={
+            (o?.attributedRevenue ?? 0) >= 100_000
+              ? compact(o?.attributedRevenue)
+              : formatCompactMoney(o?.attributedRevenue)
           }
-        >
-          <ListState
-            loading={recent.loading}
-            error={recent.error}
-            items={recent.data?.items}
-            onRetry={recent.reload}
-            empty={
-              <EmptyState title="No campaigns yet">
-                <Link className="text-indigo-700 underline" to="/campaigns/new">
-                  Create your first campaign
-                </Link>
-              </EmptyState>
-            }
-          >
-            {(items) => (
-              <ul className="divide-y divide-slate-100">
-                {items.map((camp) => (
-                  <li key={camp.id} className="flex flex-wrap items-center justify-between gap-2 py-2">
-                    <Link
-                      className="font-medium text-indigo-700 hover:underline"
-                      to={`/campaigns/${camp.id}`}
-                    >
-                      {camp.name}
-                    </Link>
-                    <span className="flex items-center gap-3 text-sm text-slate-600">
-                      <StatusBadge status={camp.status} />
-                      {formatNumber(camp.delivered)}/{formatNumber(camp.audienceSize ?? camp.sent)} delivered
-                      · {formatPercent(camp.deliveryRate)}
-                    </span>
-                  </li>
-                ))}
-              </ul>
-            )}
-          </ListState>
-        </Card>
+        />
       </div>
+      <section aria-labelledby="over-time" className="mt-6">
+        <div className="mb-3 flex flex-wrap items-end justify-between gap-3">
+          <h2 id="over-time" className="text-lg font-semibold text-slate-900">
+            Over time
+            {o?.from && o.to ? (
+              <span className="ml-2 text-sm font-normal text-slate-600" data-testid="range-label">
+                {formatIsoDay(o.from)} – {formatIsoDay(o.to)}
+              </span>
+            ) : null}
+          </h2>
+          <DateRangeControl value={range} onChange={setRange} />
+        </div>
+        <RangeStats overview={o} loading={overview.loading && !o} />
+        <div className="mt-4 grid gap-4 xl:grid-cols-2">
+          <TrendCards overview={o} loading={overview.loading && !o} />
+          <Card title="Top campaigns" data-testid="top-campaigns">
+            {overview.loading && !o ? <Loading /> : <TopCampaigns items={o?.topCampaigns ?? []} />}
+          </Card>
+          <RecentCampaigns recent={recent} />
+        </div>
+      </section>
     </>
+  );
+}
+
+function RangeStats({ overview: o, loading }: { overview?: CampaignOverview; loading: boolean }) {
+  const r = o?.range;
+  const show = (text: string) => (loading ? "…" : text);
+  return (
+    <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
+      <Stat label="Messages sent in range" value={show(formatNumber(r?.sent))} />
+      <Stat label="Delivery rate in range" value={show(r && r.sent ? formatPercent(r.deliveryRate) : "—")} />
+      <Stat label="Revenue in range" value={show(formatCompactMoney(r?.revenue))} />
+      <Stat label="New customers in range" value={show(formatNumber(r?.newCustomers))} />
+    </div>
+  );
+}
+
+function TrendCards({ overview: o, loading }: { overview?: CampaignOverview; loading: boolean }) {
+  const data = (o?.daily ?? []).map((d) => ({ ...d, label: formatIsoDay(d.date) }));
+  const body = (empty: boolean, title: string, chart: JSX.Element) =>
+    loading ? <Loading /> : empty ? <EmptyState title={title} /> : chart;
+  return (
+    <>
+      <Card title="Messages and delivery rate" data-testid="chart-messages">
+        {body(
+          !o?.range?.sent,
+          "No messages sent in this range",
+          <TrendChart
+            label="Messages sent and delivered per day, with the delivery rate"
+            data={data}
+            formatLeft={numberTick}
+            formatRight={percentTick}
+            series={[
+              { key: "sent", name: "Sent", color: "#6366f1", kind: "bar" },
+              { key: "delivered", name: "Delivered", color: "#059669", kind: "bar" },
+              { key: "deliveryRate", name: "Delivery rate", color: "#b45309", kind: "line", axis: "right" },
+            ]}
+          />,
+        )}
+      </Card>
+      <Card title="Revenue" data-testid="chart-revenue">
+        {body(
+          !o?.range?.orders,
+          "No orders in this range",
+          <TrendChart
+            label="Revenue per day"
+            data={data}
+            formatLeft={compact}
+            series={[{ key: "revenue", name: "Revenue", color: "#0f766e", kind: "area" }]}
+          />,
+        )}
+      </Card>
+      <Card title="Customers" data-testid="chart-customers">
+        {body(
+          !o?.range?.customers,
+          "No customers with a join date yet",
+          <TrendChart
+            label="New customers per day and customers in total"
+            data={data}
+            formatLeft={numberTick}
+            formatRight={numberTick}
+            series={[
+              { key: "newCustomers", name: "New customers", color: "#6366f1", kind: "bar" },
+              { key: "customers", name: "Customers in total", color: "#0f766e", kind: "line", axis: "right" },
+            ]}
+          />,
+        )}
+      </Card>
+    </>
+  );
+}
+
+function TopCampaigns({ items }: { items: TopCampaign[] }) {
+  if (items.length === 0) return <EmptyState title="No campaigns launched in this range" />;
+  return (
+    <div className="overflow-x-auto">
+      <table className="w-full text-left text-sm">
+        <caption className="sr-only">Top campaigns of the range, by attributed revenue</caption>
+        <thead className="border-b border-slate-200 text-xs uppercase text-slate-500">
+          <tr>
+            <th scope="col" className="py-2 pr-3">
+              Campaign
+            </th>
+            <th scope="col" className="py-2 pr-3 text-right">
+              Delivered
+            </th>
+            <th scope="col" className="hidden py-2 pr-3 text-right sm:table-cell">
+              Rate
+            </th>
+            <th scope="col" className="py-2 pr-3 text-right">
+              Revenue
+            </th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {items.map((t) => (
+            <tr key={t.id} data-testid="top-campaign-row">
+              <td className="py-2 pr-3">
+                <Link className="font-medium text-indigo-700 hover:underline" to={`/campaigns/${t.id}`}>
+                  {t.name}
+                </Link>
+                <div className="text-xs text-slate-600">
+                  {formatDay(t.launchedAt)}
+                  {t.imported ? " · imported" : ""}
+                </div>
+              </td>
+              <td className="py-2 pr-3 text-right tabular-nums">{formatNumber(t.delivered)}</td>
+              <td className="hidden py-2 pr-3 text-right tabular-nums sm:table-cell">
+                {formatPercent(t.deliveryRate)}
+              </td>
+              <td className="py-2 pr-3 text-right tabular-nums">{formatCompactMoney(t.attributedRevenue)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function RecentCampaigns({ recent }: { recent: AsyncState<Page<Campaign>> }) {
+  return (
+    <Card
+      title="Recent campaigns"
+      actions={
+        <Link className="text-sm text-indigo-700 underline" to="/campaigns">
+          All campaigns
+        </Link>
+      }
+    >
+      <ListState
+        loading={recent.loading}
+        error={recent.error}
+        items={recent.data?.items}
+        onRetry={recent.reload}
+        empty={
+          <EmptyState title="No campaigns yet">
+            <Link className="text-indigo-700 underline" to="/campaigns/new">
+              Create your first campaign
+            </Link>
+          </EmptyState>
+        }
+      >
+        {(items) => (
+          <ul className="divide-y divide-slate-100">
+            {items.map((camp) => (
+              <li key={camp.id} className="flex flex-wrap items-center justify-between gap-2 py-2">
+                <Link className="font-medium text-indigo-700 hover:underline" to={`/campaigns/${camp.id}`}>
+                  {camp.name}
+                </Link>
+                <span className="flex items-center gap-3 text-sm text-slate-600">
+                  <StatusBadge status={camp.status} />
+                  {formatNumber(camp.delivered)}/{formatNumber(camp.audienceSize ?? camp.sent)} delivered ·{" "}
+                  {formatPercent(camp.deliveryRate)}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </ListState>
+    </Card>
   );
 }
