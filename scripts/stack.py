@@ -74,7 +74,7 @@ class StackLayout:
             for name, port in self.ports.items()
         ]
         workers = [
-            ("ingest-worker", "services.ingest.worker", ("ingest", "consent")),
+            ("ingest-worker", "services.ingest.worker", ("ingest", "consent", "pacing")),
             ("segment-worker", "services.ingest.worker", ("segment",)),
             ("campaign-worker", "services.campaign.worker", ()),
             ("journey-worker", "services.campaign.worker", ("journeys",)),

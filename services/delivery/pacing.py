@@ -54,6 +54,7 @@ from libs.common.sendwindow import FrequencyCap, QuietHours, next_local_time, zo
 from services.delivery.compose import pick_channel
 from services.delivery.context import Deps
 from services.delivery.models import CAPPED
+from services.delivery.pacing_news import caps_reached
 from services.delivery.rows import communication
 
 log = get_logger(__name__)
@@ -161,14 +162,25 @@ class PolicyStore:
 
 
 # Atomic per key: drop what left the window; a message already counted stays allowed;
-# otherwise count it if there is room. 1 = allowed, 0 = capped.
+# otherwise count it if there is room. Returns {allowed (1/0), capped until}: when the
+# key is at its cap afterwards, the moment enough counted messages have left the window
+# for one more (epoch ms), else 0; the audience preview learns it (CapsReached).
 _ADMIT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 1 end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 1
+local cap = tonumber(ARGV[4])
+local allowed = 1
+if not redis.call('ZSCORE', KEYS[1], ARGV[3]) then
+  if redis.call('ZCARD', KEYS[1]) >= cap then
+    allowed = 0
+  else
+    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+    redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  end
+end
+local count = redis.call('ZCARD', KEYS[1])
+if count < cap then return {allowed, 0} end
+local freeing = redis.call('ZRANGE', KEYS[1], count - cap, count - cap, 'WITHSCORES')
+return {allowed, tonumber(freeing[2]) + tonumber(ARGV[1]) - tonumber(ARGV[2])}
 """
 
 
@@ -179,8 +191,9 @@ class CapCounter:
 
     def admit(
         self, cap: FrequencyCap, pairs: list[tuple[str, str, str]], now: datetime
-    ) -> list[bool]:
-        """(customer id, channel, message id) -> allowed?"""
+    ) -> list[tuple[bool, int]]:
+        """(customer id, channel, message id) -> (allowed?, capped until in epoch ms or
+        0: the customer has room for another message on that channel)."""
         now_ms = int(now.timestamp() * 1000)
         window_ms = int(cap.window.total_seconds() * 1000)
         calls: list[tuple[list[str], list[int | str]]] = [
@@ -191,11 +204,16 @@ class CapCounter:
             for customer_id, channel, mid in pairs
         ]
         if is_cluster(self._client):  # a cluster pipeline refuses EVALSHA: one call each
-            return [bool(self._script(keys=k, args=a)) for k, a in calls]
+            return [_verdict(self._script(keys=k, args=a)) for k, a in calls]
         pipe = self._client.pipeline(transaction=False)
         for keys, args in calls:
             self._script(keys=keys, args=args, client=pipe)
-        return [bool(v) for v in pipe.execute()]
+        return [_verdict(v) for v in pipe.execute()]
+
+
+def _verdict(reply: Any) -> tuple[bool, int]:
+    allowed, until_ms = reply
+    return bool(allowed), int(until_ms)
 
 
 @dataclass
@@ -257,8 +275,12 @@ def admit(
         allowed = pacing.caps.admit(
             cap, [(r.customer_id, ch, message_id(cid, r.customer_id)) for r, ch in to_cap], now
         )
-        for (r, _), ok in zip(to_cap, allowed, strict=True):
+        reached: dict[str, list[tuple[str, int]]] = {}
+        for (r, channel), (ok, until_ms) in zip(to_cap, allowed, strict=True):
             (kept if ok else capped).append(r)
+            if until_ms:
+                reached.setdefault(channel, []).append((r.customer_id, until_ms))
+        deps.publish(caps_reached(reached))
     pacing.policies.defer(deferred)
     if deferred:
         until = max(d["release_ms"] for d in deferred)

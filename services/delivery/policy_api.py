@@ -1,5 +1,6 @@
 """``GET/PUT /api/settings/delivery``: quiet hours, the frequency cap and the workspace
-zone that delivery enforces on every message (services.delivery.pacing)."""
+zone that delivery enforces on every message (services.delivery.pacing). A saved
+policy is announced on ``pacing`` (``DeliveryPolicyChanged``) for the audience preview."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from libs.common.clock import now_utc
 from services.delivery.pacing import DeliveryPolicy, PolicyStore
+from services.delivery.pacing_news import policy_changed
 
 router = APIRouter()
 
@@ -26,5 +29,8 @@ async def get_delivery_settings(request: Request) -> dict[str, Any]:
 
 @router.put("/api/settings/delivery")
 async def put_delivery_settings(body: DeliveryPolicy, request: Request) -> dict[str, Any]:
+    zone = request.app.state.settings.workspace_timezone
     await asyncio.to_thread(_policies(request).save, body)
-    return body.out(request.app.state.settings.workspace_timezone)
+    # after the save: a failed announcement is a retried PUT, never a policy unsaved
+    await request.app.state.producer.publish([policy_changed(body, zone, now_utc())])
+    return body.out(zone)

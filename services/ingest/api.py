@@ -15,14 +15,16 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import AwareDatetime
 
-from libs.common.clock import now_utc
+from libs.common.clock import epoch_ms, now_utc
 from libs.common.errors import NotFound, PayloadTooLarge, PreviewNotReady, ValidationFailed
 from libs.common.gc_pause import cyclic_gc_paused
 from libs.common.rules import compile_rules, parse_rules, used_fields
 from services.ingest import metrics
 from services.ingest.audience.columns import Columns
 from services.ingest.audience.listing import SORTS, list_page, search_query
+from services.ingest.audience.pacing import PacingCounts, column_counts, database_counts
 from services.ingest.audience.readmodel import PreviewModel
 from services.ingest.consent import channel_of, state_path
 from services.ingest.consent_store import ConsentStore
@@ -38,7 +40,8 @@ from services.ingest.models import (
     openapi_body,
 )
 from services.ingest.orders import first_versions
-from services.ingest.store import audience_filter
+from services.ingest.pacing_store import PacingPolicy, PacingStore
+from services.ingest.store import CustomerStore, audience_filter
 from services.ingest.views import customer_out, iso, order_out, preview_row
 
 router = APIRouter(prefix="/api", tags=["ingest"])
@@ -329,17 +332,18 @@ async def preview_get(
     rules: Annotated[str, Query(max_length=20_000)],
     sample_size: Annotated[int, Query(alias="sampleSize", ge=0, le=100)] = 20,
     channel: Literal["email", "sms"] | None = None,
+    send_at: Annotated[AwareDatetime | None, Query(alias="sendAt")] = None,
 ) -> Response:
     try:
         raw = orjson.loads(rules)
     except orjson.JSONDecodeError:
         raise ValidationFailed("rules must be JSON", code="invalid_rules") from None
-    return await _preview(request, raw, sample_size, channel)
+    return await _preview(request, raw, sample_size, channel, send_at)
 
 
 @router.post("/customers/preview")
 async def preview_post(request: Request, body: PreviewIn) -> Response:
-    return await _preview(request, body.rules, body.sample_size, body.channel)
+    return await _preview(request, body.rules, body.sample_size, body.channel, body.send_at)
 
 
 async def _current_columns(request: Request) -> Columns | None:
@@ -358,21 +362,34 @@ async def _current_columns(request: Request) -> Columns | None:
 
 
 async def _preview(
-    request: Request, raw: Any, sample_size: int, channel: str | None = None
+    request: Request,
+    raw: Any,
+    sample_size: int,
+    channel: str | None = None,
+    send_at: datetime | None = None,
 ) -> Response:
-    return _json(await _preview_body(request, raw, sample_size, channel))
+    return _json(await _preview_body(request, raw, sample_size, channel, send_at))
 
 
 async def _preview_body(
-    request: Request, raw: Any, sample_size: int, requested: str | None = None
+    request: Request,
+    raw: Any,
+    sample_size: int,
+    requested: str | None = None,
+    send_at: datetime | None = None,
 ) -> dict[str, Any]:
     group = parse_rules(raw)
     fields = [f for f in used_fields(group) if f not in ("name", "email")]
     now = now_utc()
+    leaves = max(send_at, now) if send_at is not None else now
     started = time.perf_counter()
     channel = channel_of(requested)
     store = request.app.state.store
-    suppressed = await asyncio.to_thread(ConsentStore(store.db).suppressed_addresses, channel)
+    pacing_store = PacingStore(store.db)
+    suppressed, policy = await asyncio.gather(
+        asyncio.to_thread(ConsentStore(store.db).suppressed_addresses, channel),
+        asyncio.to_thread(pacing_store.policy),
+    )
     columns = await _current_columns(request)
     if columns is not None:
         mask, excluded = column_exclusions(
@@ -380,6 +397,7 @@ async def _preview_body(
         )
         count = int(np.count_nonzero(mask))
         sample = columns.sample(mask, sample_size, fields)
+        paced = column_counts(columns, mask, policy, channel, leaves)
         source = "columns"
     else:
         base = audience_filter(compile_rules(group, now))
@@ -396,6 +414,7 @@ async def _preview_body(
         )
         excluded = {"unsubscribed": left_out, "suppressed": everyone - count - left_out}
         sample = [preview_row(d, fields) for d in docs]
+        paced = await asyncio.to_thread(_database_pacing, store, flt, policy, channel, leaves)
         source = "database"
     metrics.PREVIEW_SECONDS.labels(source).observe(time.perf_counter() - started)
     return {
@@ -405,7 +424,27 @@ async def _preview_body(
         "source": source,
         "channel": channel,
         "excluded": excluded,
+        # delivery's quiet hours and frequency cap at the send time (issue #24)
+        "deferred": paced.deferred,
+        "capped": paced.capped,
     }
+
+
+def _database_pacing(
+    store: CustomerStore,
+    flt: dict[str, Any],
+    policy: PacingPolicy | None,
+    channel: str,
+    at: datetime,
+) -> PacingCounts:
+    if policy is None:
+        return PacingCounts()
+    zones = store.customers.distinct("timezone", flt) if policy.quiet is not None else []
+    capped_ids: list[str] = []
+    if policy.cap is not None:
+        capped = PacingStore(store.db).capped_after(epoch_ms(at), channel)
+        capped_ids = [d["customer_id"] for d in capped]
+    return database_counts(store.count, zones, flt, policy, capped_ids, at)
 
 
 @router.get("/customers/{customer_id}")

@@ -31,6 +31,7 @@ from services.ingest.audience.changes import notify_changed
 from services.ingest.consent import state_path, with_consent
 from services.ingest.consent_store import ConsentStore, suppression_doc
 from services.ingest.handlers import Deps
+from services.ingest.pacing_store import PacingStore
 from services.ingest.store import WRITE_SLICE
 
 log = get_logger(__name__)
@@ -142,6 +143,7 @@ def erase_customer(deps: Deps, customer_id: str) -> dict[str, int]:
     store.resolutions.update_many({"last_id": customer_id}, {"$unset": {"last_id": ""}})
     removed["audience_chunks"] = store.forget_chunk_member(customer_id)
     removed["idempotency"] = _drop_idempotency_records(deps, customer_id)
+    removed["capped_customers"] = PacingStore(store.db).forget_customer(customer_id)
     consent.start_erasure(customer_id, _now())
     log.info("consent.customer_erased", removed=removed)
     return removed

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, NotRequired
 import orjson
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -319,6 +320,8 @@ class PreviewIn(ApiModel):
     # the campaign's channel: its unsubscribed people and suppressed addresses are left
     # out (none given: email, as delivery picks for a campaign without one)
     channel: Literal["email", "sms"] | None = None
+    # when the campaign would leave (none: now): quiet hours and caps are read then
+    send_at: AwareDatetime | None = None
 
 
 def openapi_body(record: type, batch_key: str | None = None) -> dict[str, Any]:

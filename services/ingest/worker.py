@@ -1,9 +1,11 @@
-"""Ingest workers: ``python -m services.ingest.worker ingest|segment``.
+"""Ingest workers: ``python -m services.ingest.worker ingest|segment|consent|pacing``.
 
 - ``ingest``: group ``ingest`` on stream ``ingest`` (customers and orders → database);
 - ``segment``: group ``segment`` on stream ``segment`` (launched campaigns → sends),
   with its own audience read model (``INGEST_RESOLVER_MODEL``);
-- ``consent``: group ``consent`` on stream ``consent`` (consent, suppressions, erasure).
+- ``consent``: group ``consent`` on stream ``consent`` (consent, suppressions, erasure);
+- ``pacing``: group ``pacing`` on stream ``pacing`` (delivery's quiet hours and frequency
+  caps, kept for the audience preview).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from services.ingest.audience.launches import handle_launches
 from services.ingest.consent_handlers import CONSENT_HANDLERS
 from services.ingest.consent_store import ConsentStore
 from services.ingest.handlers import Deps, record_orders, upsert_customers
+from services.ingest.pacing_handlers import PACING_HANDLERS
 from services.ingest.settings import IngestSettings
 from services.ingest.store import CustomerStore
 
@@ -36,6 +39,7 @@ HANDLERS: dict[str, Registry[Deps]] = {
     ),
     "segment": Registry(SEGMENT, "segment", routes=[on(CampaignLaunched, handle_launches)]),
     "consent": CONSENT_HANDLERS,
+    "pacing": PACING_HANDLERS,
 }
 REGISTRIES = tuple(HANDLERS.values())
 

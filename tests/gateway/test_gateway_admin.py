@@ -28,7 +28,7 @@ def test_stream_overview_shows_length_pending_lag_and_dlq(client, sign_in, clean
     assert group["oldestPendingAgeMs"] >= 0
     assert group["consumers"][0]["name"] == "host-1"
     names = [s["stream"] for s in overview.json()["streams"]]
-    assert names == ["ingest", "segment", "send", "receipt", "campaign_events", "consent"]
+    assert names == ["ingest", "segment", "send", "receipt", "campaign_events", "consent", "pacing"]
 
 
 def test_dlq_replay_moves_entries_back_for_signed_in_users_only(

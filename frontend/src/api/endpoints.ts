@@ -76,8 +76,9 @@ export const listCustomers = (params: { page: number; pageSize: number; sort?: s
 export const getCustomer = (id: string) =>
   request<CustomerDetail>("GET", `/api/customers/${encodeURIComponent(id)}`);
 export const getCustomerStats = () => request<CustomerStats>("GET", "/api/customers/stats");
-export const previewAudience = (rules: RulesJson, sampleSize = 5, signal?: AbortSignal) =>
-  request<Preview>("POST", "/api/customers/preview", { body: { rules, sampleSize }, signal });
+// sendAt: when the campaign would leave (none: now), for its deferred and capped counts
+export const previewAudience = (rules: RulesJson, sampleSize = 5, signal?: AbortSignal, sendAt?: string) =>
+  request<Preview>("POST", "/api/customers/preview", { body: { rules, sampleSize, sendAt }, signal });
 export function importCsv(file: File, kind: "customers" | "orders") {
   const form = new FormData();
   form.append("file", file);

@@ -100,6 +100,10 @@ export interface Preview {
   channel?: string;
   // left out of the count for the channel: unsubscribed people, suppressed addresses
   excluded?: { unsubscribed: number; suppressed: number };
+  // delivery's pacing at the send time: members waiting for quiet hours to end, and
+  // members over the frequency cap (skipped, final status "capped")
+  deferred?: number;
+  capped?: number;
 }
 
 export interface ChannelConsent {

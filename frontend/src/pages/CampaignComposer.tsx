@@ -7,6 +7,7 @@ import type { Customer } from "../api/types";
 import { MessageSuggestions, TimingHint } from "../components/AiAssist";
 import { AudiencePreviewPanel } from "../components/AudiencePreviewPanel";
 import { MessageEditor } from "../components/MessageEditor";
+import { PacingNote } from "../components/PacingNote";
 import { RuleBuilder } from "../components/RuleBuilder";
 import {
   VariantEditor,
@@ -202,7 +203,10 @@ export function CampaignComposer() {
             )}
             <div className="mt-3 border-t border-slate-100 pt-3">
               {audienceRoot ? (
-                <AudiencePreviewPanel state={preview} />
+                <>
+                  <AudiencePreviewPanel state={preview} />
+                  {preview.nodeErrors.size === 0 && <PacingNote preview={preview.preview} />}
+                </>
               ) : (
                 <p className="text-sm text-slate-500">Choose a segment to see its size.</p>
               )}
@@ -410,7 +414,11 @@ function ConfirmLaunch(props: {
   onLaunched: (id: string) => void;
 }) {
   const { rules, onCancel } = props;
-  const count = useAsync(() => previewAudience(rules, 1), [JSON.stringify(rules)]);
+  // at the chosen time: quiet hours and caps are read then
+  const count = useAsync(
+    () => previewAudience(rules, 1, undefined, props.scheduledAt),
+    [JSON.stringify(rules), props.scheduledAt],
+  );
   const [busy, setBusy] = useState(false);
 
   const empty = count.data?.count === 0;
@@ -462,6 +470,7 @@ function ConfirmLaunch(props: {
             {formatNumber(count.data?.count)} customers
           </p>
         )}
+        <PacingNote preview={count.data} testId="confirm-pacing-note" />
         <p className="text-xs text-slate-500">{describeRules(rules)}</p>
         {props.experiment ? (
           <ul className="space-y-1">

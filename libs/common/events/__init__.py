@@ -49,6 +49,13 @@ from libs.common.events.ingest import (
     OrderRecord,
     OrdersRecorded,
 )
+from libs.common.events.pacing import (
+    CappedCustomer,
+    CapRule,
+    CapsReached,
+    DeliveryPolicyChanged,
+    QuietWindow,
+)
 
 __all__ = [
     "CONSENT_EVENTS",
@@ -62,10 +69,14 @@ __all__ = [
     "CampaignPaused",
     "CampaignResumed",
     "CampaignTagged",
+    "CapRule",
+    "CappedCustomer",
+    "CapsReached",
     "ConsentChanged",
     "CustomerRecord",
     "CustomersUpserted",
     "ErasureConfirmed",
+    "DeliveryPolicyChanged",
     "ErasureRequested",
     "Event",
     "Experiment",
@@ -78,6 +89,7 @@ __all__ = [
     "MessagesSent",
     "OrderRecord",
     "OrdersRecorded",
+    "QuietWindow",
     "Receipt",
     "ReceiptsReceived",
     "Recipient",

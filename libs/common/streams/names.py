@@ -23,8 +23,17 @@ SEND = "send"
 RECEIPT = "receipt"
 CAMPAIGN_EVENTS = "campaign_events"
 CONSENT = "consent"
+PACING = "pacing"
 
-ALL_STREAMS: tuple[str, ...] = (INGEST, SEGMENT, SEND, RECEIPT, CAMPAIGN_EVENTS, CONSENT)
+ALL_STREAMS: tuple[str, ...] = (
+    INGEST,
+    SEGMENT,
+    SEND,
+    RECEIPT,
+    CAMPAIGN_EVENTS,
+    CONSENT,
+    PACING,
+)
 
 MAX_PARTITIONS = 256
 

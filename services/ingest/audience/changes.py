@@ -11,6 +11,11 @@ notices without reading the database again, and its model equals a fresh load.
 Two workers may announce the same customer in the opposite order to their writes; the
 reader keeps the document with the highest ``version`` (an integer, +1 per write).
 
+The same stream carries ``{"caps": orjson {"channel", "customers": [[id, until_ms]]}}``
+after the ``pacing`` group stored customers now at their frequency cap
+(services.ingest.pacing_handlers): the preview counts them, in the order of every
+other change, and read-your-writes covers them too.
+
 The stream is private to the ingest service (no other service reads it) and capped; a
 reader that finds entries trimmed before it could read them reloads everything.
 """
@@ -50,6 +55,22 @@ def notify_changed(client: redis.Redis, docs: Sequence[Doc], maxlen: int, slice_
         payload = orjson.dumps([project(d) for d in docs[start : start + slice_]])
         pipe.xadd(CHANGES_STREAM, {"docs": payload}, maxlen=maxlen, approximate=True)
     pipe.execute()
+
+
+def notify_caps(
+    client: redis.Redis, channel: str, capped: Sequence[tuple[str, int]], maxlen: int
+) -> None:
+    if capped:
+        payload = orjson.dumps({"channel": channel, "customers": list(capped)})
+        client.xadd(CHANGES_STREAM, {"caps": payload}, maxlen=maxlen, approximate=True)
+
+
+def parse_caps(fields: dict[bytes, bytes]) -> tuple[str, list[tuple[str, int]]] | None:
+    raw = fields.get(b"caps")
+    if not raw:
+        return None
+    body = orjson.loads(raw)
+    return str(body["channel"]), [(str(c), int(u)) for c, u in body["customers"]]
 
 
 def parse_docs(fields: dict[bytes, bytes]) -> list[Doc]:

@@ -11,7 +11,9 @@ One row per customer, one numpy column per rule field (libs.common.rules.FIELDS)
   base has few), so ``contains``/``in`` are a lookup table over those sets.
 Plus ``contactable`` (the audience exclusion of store.audience_filter) and ``listed``
 (not a placeholder: the customers GET /customers lists, store.LISTED), and each row's
-document ``version``, so a change notice older than the row is ignored.
+document ``version``, so a change notice older than the row is ignored, and per
+channel the moment until which the customer is at delivery's frequency cap (``capped``,
+epoch ms, 0 when not: services.ingest.pacing_store, audience/pacing.py).
 
 Row ids and vocabularies are :class:`StringTable`\ s, not Python lists and dicts: at a
 million distinct values those cost ~120 MB each (an object, a list slot and a dict
@@ -43,6 +45,7 @@ NUMBER_PATHS = tuple(s.path for s in FIELDS.values() if s.kind == "number")
 DATE_PATHS = tuple(s.path for s in FIELDS.values() if s.kind == "date")
 TEXT_PATHS = tuple(s.path for s in FIELDS.values() if s.kind == "text")
 INT_PATHS = ("visits", "order_count")
+CHANNELS = ("email", "sms")
 CONTAINS_CACHE = 32  # remembered 'contains' answers per text column
 PROJECTION = {
     p: 1
@@ -372,6 +375,7 @@ class Columns:
         self.contactable = _Growable(np.bool_, False, capacity)
         self.listed = _Growable(np.bool_, False, capacity)
         self.versions = _Growable(np.int64, -1, capacity)
+        self.capped = {ch: _Growable(np.float64, 0.0, capacity) for ch in CHANNELS}
 
     def _rows(self, customer_ids: Sequence[str]) -> np.ndarray:
         rows = self.ids.codes(customer_ids)
@@ -387,6 +391,7 @@ class Columns:
                 self.contactable,
                 self.listed,
                 self.versions,
+                *self.capped.values(),
             ):
                 col.grow(self.capacity)
         return rows
@@ -430,6 +435,20 @@ class Columns:
             if row is None or erased or version_of(doc) > self.versions.data[row]:
                 fresh.append(doc)
         return self.upsert(fresh)
+
+    def apply_caps(self, channel: str, capped: Iterable[tuple[str, int]]) -> int:
+        """Customers at their frequency cap on ``channel`` until the given epoch ms; a
+        later moment wins (notices may repeat or come late). Unknown ids are skipped."""
+        column = self.capped.get(channel)
+        if column is None:
+            return 0
+        applied = 0
+        for cid, until_ms in capped:
+            row = self.ids.find(cid)
+            if row is not None and row < self.n:
+                column.data[row] = max(float(column.data[row]), float(until_ms))
+                applied += 1
+        return applied
 
     def prepare(self) -> None:
         """Pack the row ids, build the text search structures (at load, off the request

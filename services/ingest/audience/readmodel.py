@@ -26,13 +26,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from libs.common.clock import epoch_ms, now_utc
 from libs.common.errors import PreviewNotReady
 from libs.common.logging import get_logger
 from libs.common.replies import text
 from services.ingest import metrics
 from services.ingest.audience import listing, snapshot
-from services.ingest.audience.changes import CHANGES_STREAM, parse_docs
+from services.ingest.audience.changes import CHANGES_STREAM, parse_caps, parse_docs
 from services.ingest.audience.columns import PROJECTION, Columns
+from services.ingest.pacing_store import PacingStore
 from services.ingest.store import CustomerStore
 
 log = get_logger(__name__)
@@ -54,8 +56,32 @@ def _warm(columns: Columns) -> None:
     gc.freeze()
 
 
-def _parse_all(entries: list[tuple[Any, dict[bytes, bytes]]]) -> list[dict[str, Any]]:
-    return [doc for _entry_id, fields in entries for doc in parse_docs(fields)]
+Caps = list[tuple[str, list[tuple[str, int]]]]
+
+
+def _parse_all(
+    entries: list[tuple[Any, dict[bytes, bytes]]],
+) -> tuple[list[dict[str, Any]], Caps]:
+    """The documents and the frequency caps (channel, [(id, until ms)]) the notices carry."""
+    docs: list[dict[str, Any]] = []
+    caps: Caps = []
+    for _entry_id, fields in entries:
+        found = parse_caps(fields)
+        if found is not None:
+            caps.append(found)
+        else:
+            docs.extend(parse_docs(fields))
+    return docs, caps
+
+
+def _load_caps(columns: Columns, pacing: PacingStore) -> None:
+    """The caps still holding, from ingest's own copy (notices after the load's start
+    are replayed too; a later moment wins, so that is harmless)."""
+    by_channel: dict[str, list[tuple[str, int]]] = {}
+    for doc in pacing.capped_after(epoch_ms(now_utc())):
+        by_channel.setdefault(doc["channel"], []).append((doc["customer_id"], doc["until_ms"]))
+    for channel, capped in by_channel.items():
+        columns.apply_caps(channel, capped)
 
 
 class PreviewModel:
@@ -217,6 +243,7 @@ class PreviewModel:
             if read < self.load_batch:
                 break
         columns.prepare()
+        _load_caps(columns, PacingStore(self.store.db))
         _warm(columns)
         self.restored = False
         return columns
@@ -233,8 +260,8 @@ class PreviewModel:
                 log.warning("preview_model.changes_trimmed_reloading")
                 return
             # decoded off the event loop: ten full notices are ~6 MB of JSON
-            docs = await asyncio.to_thread(_parse_all, entries)
-            rows = await self._apply(docs)
+            docs, caps = await asyncio.to_thread(_parse_all, entries)
+            rows = await self._apply(docs, caps)
             metrics.READ_MODEL_ROWS.set(rows)
             self.last_id = text(entries[-1][0])
             self.consumed += len(entries)
@@ -244,14 +271,18 @@ class PreviewModel:
             ):
                 await self._save_snapshot()
 
-    async def _apply(self, docs: list[dict[str, Any]]) -> int:
+    async def _apply(self, docs: list[dict[str, Any]], caps: Caps | None = None) -> int:
         """Apply announced documents a slice at a time, letting requests in between: at
         ~15 us of Python per row in the event loop that serves requests, a 50,000-row
-        catch-up in one call stalled every request for ~0.6 s. Returns the rows held."""
+        catch-up in one call stalled every request for ~0.6 s; then the announced caps
+        (one chunk's customers each). Returns the rows held."""
         columns = self.columns
         assert columns is not None  # tailing begins once a load succeeded
         for start in range(0, len(docs), APPLY_SLICE):
             columns.apply(docs[start : start + APPLY_SLICE])
+            await asyncio.sleep(0)
+        for channel, capped in caps or []:
+            columns.apply_caps(channel, capped)
             await asyncio.sleep(0)
         return columns.n
 

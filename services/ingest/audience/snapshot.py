@@ -28,7 +28,7 @@ from services.ingest.audience.columns import PROJECTION, Columns
 log = get_logger(__name__)
 
 # Changes whenever the columns' layout does: an older snapshot is then ignored.
-FORMAT = (1, tuple(sorted(PROJECTION)))
+FORMAT = (2, tuple(sorted(PROJECTION)))  # 2: the columns hold ``capped``
 
 
 @dataclass
