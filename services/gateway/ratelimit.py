@@ -39,6 +39,23 @@ class RateLimiter:
             )
 
 
+# KEYS: the person's set. ARGV: slot, now, hold seconds, cap.
+# 1 when the slot is held (already, or taken now), 0 when the person is at the cap: a
+# refused slot is never added, and a call retried after a lost answer is answered alike.
+ACQUIRE_SLOT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return 1
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) + tonumber(ARGV[3]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])))
+return 1
+"""
+
+
 class StreamSlots:
     """How many event streams each person holds open, across every gateway process.
 
@@ -51,6 +68,7 @@ class StreamSlots:
         self.redis = redis
         self.cap = cap
         self.hold_s = lifetime_s + 60
+        self._acquire = redis.register_script(ACQUIRE_SLOT)
 
     @staticmethod
     def _key(who: str) -> str:
@@ -61,16 +79,10 @@ class StreamSlots:
         slot = secrets.token_hex(8)
         if self.cap <= 0:
             return slot
-        now = time.time()
-        key = self._key(who)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.zremrangebyscore(key, "-inf", now)
-        pipe.zadd(key, {slot: now + self.hold_s})
-        pipe.zcard(key)
-        pipe.expire(key, math.ceil(self.hold_s))
-        _, _, count, _ = await pipe.execute()
-        if int(count) > self.cap:
-            await self.redis.zrem(key, slot)
+        held = await self._acquire(
+            keys=[self._key(who)], args=[slot, time.time(), self.hold_s, self.cap]
+        )
+        if not int(held):
             raise RateLimited(
                 f"too many open event streams: at most {self.cap} per person",
                 {"retryAfter": 5, "limit": self.cap},

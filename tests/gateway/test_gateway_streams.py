@@ -78,13 +78,27 @@ def gateway(make_settings, make_client, sign_in, create_key, upstream):
         served.stop()
 
 
+# The body iterators of the streams a test holds open. An iterator dropped after its
+# first chunk is closed whenever the garbage collector gets to it, and closing it closes
+# the stream: the gateway then rightly frees its slot, and a later stream gets one.
+_held: list[AsyncIterator[bytes]] = []
+
+
 async def _open(http: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
     response = await http.send(
         http.build_request("GET", "/api/campaigns/c1/events", headers=headers), stream=True
     )
     if response.status_code == 200:
-        await anext(response.aiter_raw())  # the stream is really open end to end
+        chunks = response.aiter_raw()
+        _held.append(chunks)
+        await anext(chunks)  # the stream is really open end to end
     return response
+
+
+@pytest.fixture(autouse=True)
+def _let_go_of_streams() -> Iterator[None]:
+    yield
+    _held.clear()
 
 
 async def _timed_get(url: str, headers: dict[str, str]) -> tuple[int, float]:
