@@ -343,7 +343,11 @@ def main(argv: list[str] | None = None) -> int:
             size = min(sizes.campaign_size, sizes.preview_customers)
             run.phase(
                 "cluster",
-                lambda: run.add(*cluster.throughput(infra, size, deadline_s=180 + size / 50)),
+                lambda: run.add(
+                    *cluster.throughput(
+                        infra, size, deadline_s=180 + size / 50, servers=server_pids(infra)
+                    )
+                ),
             )
         if "journeys" in phases:
             run.phase("journeys", lambda: journeys_phase(run, infra, sizes))

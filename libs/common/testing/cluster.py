@@ -46,14 +46,20 @@ def cluster_ports(count: int = CLUSTER_SIZE) -> list[int]:
 
 @dataclass
 class RedisClusterProcs:
-    """The running nodes: port -> process. ``url`` names the whole cluster."""
+    """The running nodes: port -> process. ``url`` names the whole cluster. ``aof``:
+    each node keeps an append-only file (a node killed and restarted keeps its data)."""
 
     workdir: Path
     procs: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
+    aof: bool = True
 
     @property
     def ports(self) -> list[int]:
         return sorted(self.procs)
+
+    def pids(self) -> dict[str, int]:
+        """``redis-cluster-<port>`` -> pid of each running node."""
+        return {f"redis-cluster-{port}": proc.pid for port, proc in sorted(self.procs.items())}
 
     @property
     def url(self) -> str:
@@ -62,7 +68,7 @@ class RedisClusterProcs:
 
     def start(self, port: int) -> None:
         node_dir = self.workdir / str(port)
-        argv = redis_argv(port, node_dir, aof=True) + [
+        argv = redis_argv(port, node_dir, aof=self.aof) + [
             "--cluster-enabled",
             "yes",
             "--cluster-config-file",
@@ -152,9 +158,9 @@ def _redis_cli() -> str:
 
 
 @contextmanager
-def local_redis_cluster(workdir: Path) -> Iterator[RedisClusterProcs]:
+def local_redis_cluster(workdir: Path, *, aof: bool = True) -> Iterator[RedisClusterProcs]:
     """Start six nodes, join them as three masters with one replica each, yield."""
-    cluster = RedisClusterProcs(workdir)
+    cluster = RedisClusterProcs(workdir, aof=aof)
     try:
         for port in cluster_ports():
             cluster.start(port)
