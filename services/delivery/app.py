@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 
 from libs.common.logging import configure_logging, get_logger
 from libs.common.mongo import make_client
@@ -16,6 +17,7 @@ from libs.common.streams import AsyncStreamProducer
 from libs.common.web import ERROR_RESPONSES, create_service_app, mongo_check, redis_check
 from services.delivery.api import router, webhook_router
 from services.delivery.pacing import PolicyStore
+from services.delivery.policy_api import announce_saved_policy
 from services.delivery.policy_api import router as policy_router
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import DeliveryStore
@@ -45,6 +47,11 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
             await asyncio.to_thread(app.state.policies.ensure_indexes)
         except PyMongoError as exc:  # readiness reports the DB; the worker creates them too
             log.warning("delivery.indexes_not_created", error=str(exc))
+        try:
+            zone = settings.workspace_timezone
+            await announce_saved_policy(app.state.policies, app.state.producer, zone)
+        except (PyMongoError, RedisError) as exc:  # the next start or PUT announces it
+            log.warning("delivery.policy_not_announced", error=str(exc))
         yield
         await redis.aclose()
         mongo.close()

@@ -38,7 +38,7 @@ from pymongo import ASCENDING, ReplaceOne
 from pymongo.database import Database
 
 from libs.common.background import run_every
-from libs.common.clock import from_ms, now_utc
+from libs.common.clock import epoch_ms, from_ms, now_utc
 from libs.common.events import (
     Experiment,
     FailedMessage,
@@ -127,12 +127,25 @@ class PolicyStore:
         ensure_indexes(self.db, INDEXES)
 
     def load(self) -> DeliveryPolicy:
-        doc = self.db[SETTINGS].find_one({"_id": "delivery"}) or {}
-        doc.pop("_id", None)
-        return DeliveryPolicy.model_validate(doc)
+        saved = self.saved()
+        return saved[0] if saved else DeliveryPolicy()
 
-    def save(self, policy: DeliveryPolicy) -> None:
-        doc = {"_id": "delivery", **policy.model_dump(mode="json", by_alias=True)}
+    def saved(self) -> tuple[DeliveryPolicy, datetime] | None:
+        """The saved policy and when it was saved (the epoch for one saved before that
+        was kept); None when none was ever saved."""
+        doc = self.db[SETTINGS].find_one({"_id": "delivery"})
+        if doc is None:
+            return None
+        doc.pop("_id", None)
+        saved_ms = int(doc.pop("saved_ms", 0))
+        return DeliveryPolicy.model_validate(doc), from_ms(saved_ms)
+
+    def save(self, policy: DeliveryPolicy, at: datetime | None = None) -> None:
+        doc = {
+            "_id": "delivery",
+            **policy.model_dump(mode="json", by_alias=True),
+            "saved_ms": epoch_ms(at or now_utc()),
+        }
         self.db[SETTINGS].replace_one({"_id": "delivery"}, doc, upsert=True)
         with self._lock:
             self._cached = None

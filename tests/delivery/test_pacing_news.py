@@ -87,3 +87,34 @@ def test_saving_the_policy_announces_it_with_the_workspace_zone(clean_env: Any) 
     assert first.frequency_cap is not None and first.frequency_cap.messages == 1
     assert cleared.quiet_hours is None and cleared.frequency_cap is None
     assert cleared.changed_at >= first.changed_at
+
+
+def test_an_api_process_announces_the_saved_policy_as_of_when_it_was_saved(
+    clean_env: Any,
+) -> None:
+    settings = DeliverySettings(VENDOR_WEBHOOK_SECRET=WEBHOOK_SECRET, workspace_timezone="UTC")
+    with TestClient(create_app(settings)):
+        pass
+    assert clean_env.redis.xlen(PACING) == 0  # nothing saved, nothing to announce
+    # saved before policies were announced: no time of saving kept
+    clean_env.db("delivery")["delivery_settings"].insert_one(
+        {"_id": "delivery", "quietHours": {"start": "22:00", "end": "07:00"}}
+    )
+    with TestClient(create_app(settings)):
+        pass
+    [old] = [decode(i.decode(), f) for i, f in clean_env.redis.xrange(PACING)]
+    assert isinstance(old, DeliveryPolicyChanged)
+    assert old.quiet_hours is not None and old.quiet_hours.start == "22:00"
+    assert epoch_ms(old.changed_at) == 0  # older than any policy ingest already keeps
+
+    body = {"frequencyCap": {"messages": 3, "perDays": 7}}
+    with TestClient(create_app(settings)) as client:
+        headers = {"X-Internal-Token": clean_env.internal_token}
+        assert client.put("/api/settings/delivery", json=body, headers=headers).status_code == 200
+    with TestClient(create_app(settings)):
+        pass
+    events = [decode(i.decode(), f) for i, f in clean_env.redis.xrange(PACING)]
+    put, restarted = events[-2:]
+    assert isinstance(put, DeliveryPolicyChanged) and isinstance(restarted, DeliveryPolicyChanged)
+    assert restarted.model_dump() == put.model_dump()  # the same policy, the same moment
+    assert restarted.frequency_cap is not None and restarted.frequency_cap.per_days == 7
