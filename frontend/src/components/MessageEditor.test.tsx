@@ -30,7 +30,9 @@ const rendered: MessagePreviewState = {
 
 function Harness({ initial, preview }: { initial: string; preview: MessagePreviewState }) {
   const [text, setText] = useState(initial);
-  return <MessageEditor value={text} onChange={setText} sample={sample} preview={preview} serverErrors={[]} />;
+  return (
+    <MessageEditor value={text} onChange={setText} sample={sample} preview={preview} serverErrors={[]} />
+  );
 }
 
 afterEach(cleanup);

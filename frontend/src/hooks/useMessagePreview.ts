@@ -16,7 +16,11 @@ export interface MessagePreviewState {
 }
 
 /** The message as the sample customer will receive it, rendered by the server. */
-export function useMessagePreview(message: string, sample: Customer | undefined, delayMs = 250): MessagePreviewState {
+export function useMessagePreview(
+  message: string,
+  sample: Customer | undefined,
+  delayMs = 250,
+): MessagePreviewState {
   const key = JSON.stringify([message, sample ?? {}]);
   const debounced = useDebounced(key, delayMs);
   const [state, setState] = useState<{
@@ -39,7 +43,8 @@ export function useMessagePreview(message: string, sample: Customer | undefined,
       .then((preview) => setState({ key: debounced, preview, errors: [] }))
       .catch((err: unknown) => {
         if ((err as Error).name === "AbortError") return;
-        if (err instanceof ApiError && err.status === 422) setState({ key: debounced, errors: [err.message] });
+        if (err instanceof ApiError && err.status === 422)
+          setState({ key: debounced, errors: [err.message] });
         else setState({ key: debounced, errors: [], failed: true });
       })
       .finally(() => {

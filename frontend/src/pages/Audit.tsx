@@ -63,7 +63,11 @@ export function Audit() {
         subtitle="Every change made through the gateway: who, when, what, to what, and how it ended. Entries are never changed or deleted."
       />
       <Card>
-        <form onSubmit={apply} className="mb-3 flex flex-wrap items-end gap-3" aria-label="Filter the audit log">
+        <form
+          onSubmit={apply}
+          className="mb-3 flex flex-wrap items-end gap-3"
+          aria-label="Filter the audit log"
+        >
           {field("action", "Action", "campaign.cancelled")}
           {field("actor", "Who (email or user id)", "ann@example.com")}
           {field("target", "Target id", "cmp_…")}
@@ -97,7 +101,11 @@ export function Audit() {
           {(items) => <AuditTable items={items} />}
         </ListState>
         <div className="mt-3 flex gap-2">
-          <Button variant="secondary" disabled={before.length === 0} onClick={() => setBefore((b) => b.slice(0, -1))}>
+          <Button
+            variant="secondary"
+            disabled={before.length === 0}
+            onClick={() => setBefore((b) => b.slice(0, -1))}
+          >
             Newer
           </Button>
           <Button
@@ -156,7 +164,9 @@ function AuditTable({ items }: { items: AuditEntry[] }) {
                 <code>{e.target ?? "—"}</code>
               </td>
               <td className="py-2">
-                <span className={`rounded px-2 py-0.5 text-xs font-semibold ${OUTCOME_STYLE[e.outcome] ?? ""}`}>
+                <span
+                  className={`rounded px-2 py-0.5 text-xs font-semibold ${OUTCOME_STYLE[e.outcome] ?? ""}`}
+                >
                   {e.outcome} · {e.status}
                 </span>
               </td>

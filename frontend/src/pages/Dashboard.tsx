@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Link } from "react-router-dom";
 import { getCampaignOverview, getCustomerStats, listCampaigns } from "../api/endpoints";
 import type { Campaign, CampaignOverview, Page, TopCampaign } from "../api/types";
-import { TrendChart } from "../components/Charts";
+import { TrendChart, type TrendSeries } from "../components/Charts";
 import { DateRangeControl, lastDays, rangeProblem, type DayRange } from "../components/DateRange";
 import {
   Card,
@@ -107,57 +107,76 @@ function RangeStats({ overview: o, loading }: { overview?: CampaignOverview; loa
   );
 }
 
+/** One card per trend: what it shows, and when the range has nothing to show. */
+const TRENDS: {
+  title: string;
+  testId: string;
+  empty: (range: CampaignOverview["range"] | undefined) => boolean;
+  emptyTitle: string;
+  label: string;
+  formatLeft: (v: number) => string;
+  formatRight?: (v: number) => string;
+  series: TrendSeries[];
+}[] = [
+  {
+    title: "Messages and delivery rate",
+    testId: "chart-messages",
+    empty: (r) => !r?.sent,
+    emptyTitle: "No messages sent in this range",
+    label: "Messages sent and delivered per day, with the delivery rate",
+    formatLeft: numberTick,
+    formatRight: percentTick,
+    series: [
+      { key: "sent", name: "Sent", color: "#6366f1", kind: "bar" },
+      { key: "delivered", name: "Delivered", color: "#059669", kind: "bar" },
+      { key: "deliveryRate", name: "Delivery rate", color: "#b45309", kind: "line", axis: "right" },
+    ],
+  },
+  {
+    title: "Revenue",
+    testId: "chart-revenue",
+    empty: (r) => !r?.orders,
+    emptyTitle: "No orders in this range",
+    label: "Revenue per day",
+    formatLeft: compact,
+    series: [{ key: "revenue", name: "Revenue", color: "#0f766e", kind: "area" }],
+  },
+  {
+    title: "Customers",
+    testId: "chart-customers",
+    empty: (r) => !r?.customers,
+    emptyTitle: "No customers with a join date yet",
+    label: "New customers per day and customers in total",
+    formatLeft: numberTick,
+    formatRight: numberTick,
+    series: [
+      { key: "newCustomers", name: "New customers", color: "#6366f1", kind: "bar" },
+      { key: "customers", name: "Customers in total", color: "#0f766e", kind: "line", axis: "right" },
+    ],
+  },
+];
+
 function TrendCards({ overview: o, loading }: { overview?: CampaignOverview; loading: boolean }) {
   const data = (o?.daily ?? []).map((d) => ({ ...d, label: formatIsoDay(d.date) }));
-  const body = (empty: boolean, title: string, chart: JSX.Element) =>
-    loading ? <Loading /> : empty ? <EmptyState title={title} /> : chart;
   return (
     <>
-      <Card title="Messages and delivery rate" data-testid="chart-messages">
-        {body(
-          !o?.range?.sent,
-          "No messages sent in this range",
-          <TrendChart
-            label="Messages sent and delivered per day, with the delivery rate"
-            data={data}
-            formatLeft={numberTick}
-            formatRight={percentTick}
-            series={[
-              { key: "sent", name: "Sent", color: "#6366f1", kind: "bar" },
-              { key: "delivered", name: "Delivered", color: "#059669", kind: "bar" },
-              { key: "deliveryRate", name: "Delivery rate", color: "#b45309", kind: "line", axis: "right" },
-            ]}
-          />,
-        )}
-      </Card>
-      <Card title="Revenue" data-testid="chart-revenue">
-        {body(
-          !o?.range?.orders,
-          "No orders in this range",
-          <TrendChart
-            label="Revenue per day"
-            data={data}
-            formatLeft={compact}
-            series={[{ key: "revenue", name: "Revenue", color: "#0f766e", kind: "area" }]}
-          />,
-        )}
-      </Card>
-      <Card title="Customers" data-testid="chart-customers">
-        {body(
-          !o?.range?.customers,
-          "No customers with a join date yet",
-          <TrendChart
-            label="New customers per day and customers in total"
-            data={data}
-            formatLeft={numberTick}
-            formatRight={numberTick}
-            series={[
-              { key: "newCustomers", name: "New customers", color: "#6366f1", kind: "bar" },
-              { key: "customers", name: "Customers in total", color: "#0f766e", kind: "line", axis: "right" },
-            ]}
-          />,
-        )}
-      </Card>
+      {TRENDS.map((t) => (
+        <Card key={t.testId} title={t.title} data-testid={t.testId}>
+          {loading ? (
+            <Loading />
+          ) : t.empty(o?.range) ? (
+            <EmptyState title={t.emptyTitle} />
+          ) : (
+            <TrendChart
+              label={t.label}
+              data={data}
+              formatLeft={t.formatLeft}
+              formatRight={t.formatRight}
+              series={t.series}
+            />
+          )}
+        </Card>
+      ))}
     </>
   );
 }

@@ -168,7 +168,9 @@ export function Users() {
                 ))}
               </select>
             </div>
-            {grantError && fieldErrors(grantError, "email").length === 0 ? <ErrorState error={grantError} /> : null}
+            {grantError && fieldErrors(grantError, "email").length === 0 ? (
+              <ErrorState error={grantError} />
+            ) : null}
             <Button type="submit" busy={busy} disabled={!email.trim()}>
               <UserPlus className="h-4 w-4" aria-hidden /> Give role
             </Button>
