@@ -103,7 +103,7 @@ def handle_send_requested(events: list[SendRequested], deps: Deps) -> None:
     settings = deps.settings
     wait_for_receipts(
         deps.redis,
-        settings.receipt_backlog_max,
+        settings.receipt_entries(settings.receipt_backlog_max),
         settings.receipt_backlog_wait_s,
         settings.stream_layout(),
     )

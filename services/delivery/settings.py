@@ -44,7 +44,8 @@ class DeliverySettings(CommonSettings):
     send_batch_entries: int = Field(20, ge=1)
     # The send worker reads its next chunks once the receipt worker, which writes the
     # sent messages' rows, has at most this many entries left (0 = never wait), and
-    # after receipt_backlog_wait_s at most (services.delivery.backlog).
+    # after receipt_backlog_wait_s at most (services.delivery.backlog). On N receipt
+    # partitions, N times as many entries (receipt_entries).
     receipt_backlog_max: int = Field(100, ge=0)
     receipt_backlog_wait_s: float = Field(30.0, ge=0)
     vendor_timeout_s: float = Field(10.0, gt=0)
@@ -60,7 +61,8 @@ class DeliverySettings(CommonSettings):
     receipt_chunk: int = Field(500, ge=1)
     # Entries (of up to receipt_chunk receipts) the receipt worker applies per read: a
     # backlog of 200 entries was 100,000 receipts in memory and one long hold of the
-    # database the send worker writes to as well.
+    # database the send worker writes to as well. On N receipt partitions, N times as
+    # many (receipt_entries), read from all of them and applied in one call.
     receipt_batch_entries: int = Field(20, ge=1)
     # A receipt ahead of its row is tried again this many times in all, this far apart,
     # before its entry is left for a redelivery (after the visibility timeout).
@@ -70,6 +72,13 @@ class DeliverySettings(CommonSettings):
     # A receipt post signed longer ago than this (or ahead of now by as much) is refused;
     # a signature seen within twice this is a replay.
     webhook_max_age_s: int = Field(300, ge=1)
+
+    def receipt_entries(self, per_partition: int) -> int:
+        """A count of ``receipt`` entries, given for one unpartitioned stream, on this
+        layout: a chunk's ``MessagesSent`` and ``ReceiptsReceived`` are split by message
+        over the N partitions, so an entry holds 1/N of the messages and N times as many
+        entries hold as many messages (the same one-write-per-message odds)."""
+        return per_partition * self.stream_layout().count("receipt")
 
     @property
     def store_uri(self) -> str:

@@ -166,7 +166,7 @@ def make_consumers(deps: Deps, roles: Sequence[str]) -> list[StreamConsumer]:
         registry = ROLES[role]
         batch = {
             "send": deps.settings.send_batch_entries,
-            "receipt": deps.settings.receipt_batch_entries,
+            "receipt": deps.settings.receipt_entries(deps.settings.receipt_batch_entries),
         }.get(role)
         consumers.append(
             make_consumer(

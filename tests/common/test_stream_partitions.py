@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import redis
 
+from libs.common.errors import PermanentError
+from libs.common.events.base import encode
 from libs.common.redis_client import is_cluster_url
 from libs.common.streams import (
     StreamConsumer,
@@ -44,13 +46,9 @@ class Target:
         producer.publish([DemoEvent(n=i) for i in range(start, start + count)])
 
     def consumer(self, handler: Callable[[Any], None], name: str, **overrides: Any):
+        settings: dict[str, Any] = {"batch_size": 10, **overrides}
         config = ConsumerConfig(
-            stream="demo",
-            group="g",
-            consumer=name,
-            batch_size=10,
-            partitions=self.names,
-            **overrides,
+            stream="demo", group="g", consumer=name, partitions=self.names, **settings
         )
         return StreamConsumer(self.client, config, {DemoEvent: handler})
 
@@ -99,6 +97,58 @@ def test_two_consumers_share_every_partition_without_overlap(target):
     assert seen["a"] and seen["b"], "both consumers get work"
     assert set(seen["a"]).isdisjoint(seen["b"])
     assert sorted(seen["a"] + seen["b"]) == list(range(200))
+    assert target.pending() == 0
+
+
+def test_one_pass_over_the_partitions_is_handed_over_as_one_batch(target):
+    target.publish(40)
+    calls: list[list[int]] = []
+    c = target.consumer(lambda evs: calls.append([e.n for e in evs]), "solo", batch_size=40)
+    for name in target.names:
+        ensure_group(target.client, name, "g")
+    assert c.read_new(block_ms=10) == 40
+    assert len(calls) == 1, "one handler call for what every partition held"
+    assert sorted(calls[0]) == list(range(40))
+    assert target.pending() == 0
+
+
+def test_a_pass_stops_at_the_batch_size_and_keeps_each_partitions_order(target):
+    target.publish(40)
+    calls: list[list[int]] = []
+    c = target.consumer(lambda evs: calls.append([e.n for e in evs]), "solo", batch_size=7)
+    for name in target.names:
+        ensure_group(target.client, name, "g")
+    while c.read_new(block_ms=10):
+        pass
+    assert all(len(call) <= 7 for call in calls)
+    assert sorted(n for call in calls for n in call) == list(range(40))
+    for name in target.names:
+        home = [n for n in range(40) if target.layout.partition("demo", str(n)) == name]
+        assert [n for call in calls for n in call if n in home] == home
+    assert target.pending() == 0
+
+
+def test_equal_entry_ids_on_two_partitions_are_acked_and_dead_lettered_apart(target):
+    if len(target.names) == 1:
+        pytest.skip("one partition: entry ids are unique")
+    for name in target.names:
+        ensure_group(target.client, name, "g")
+    good, poison = target.names[:2]
+    for name, n in ((good, 1), (poison, 13)):
+        target.client.xadd(name, encode(DemoEvent(n=n)), id="5-1")
+    handled: list[int] = []
+
+    def handler(events):
+        if any(e.n == 13 for e in events):
+            raise PermanentError("13 is refused")
+        handled.extend(e.n for e in events)
+
+    c = target.consumer(handler, "solo", batch_size=10)
+    assert c.read_new(block_ms=10) == 2
+    assert handled == [1]
+    assert target.client.xlen(dlq_name(good)) == 0
+    [(_, dead)] = target.client.xrange(dlq_name(poison))
+    assert dead[b"source_id"] == b"5-1" and dead[b"source_stream"] == poison.encode()
     assert target.pending() == 0
 
 

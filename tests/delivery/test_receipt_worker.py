@@ -233,6 +233,18 @@ def test_the_send_and_receipt_workers_read_their_own_number_of_entries(deps) -> 
     assert control.config.batch_size == deps.settings.stream_batch_size not in (3, 7)
 
 
+def test_on_four_receipt_partitions_the_receipt_worker_reads_four_times_the_entries(deps):
+    from services.delivery.worker import make_consumers
+
+    deps.settings.receipt_batch_entries = 7
+    deps.settings.receipt_backlog_max = 5
+    deps.settings.stream_partitions = "1,receipt=4"
+    [receipt] = make_consumers(deps, ["receipt"])
+    assert len(receipt.config.streams) == 4
+    assert receipt.config.batch_size == 28, "each entry holds a quarter of a chunk's messages"
+    assert deps.settings.receipt_entries(deps.settings.receipt_backlog_max) == 20
+
+
 def test_a_message_sent_and_received_within_one_read_is_written_once_final(deps) -> None:
     publish(deps, [chunk("r7", recipients(4))])
     run(deps, "send")  # MessagesSent in the stream, no rows yet
