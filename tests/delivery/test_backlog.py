@@ -56,3 +56,17 @@ def test_the_send_worker_reads_on_only_once_the_receipts_are_caught_up(deps, ven
     started = time.monotonic()
     assert run(deps, "send") == 1
     assert time.monotonic() - started >= 0.5
+
+
+def test_a_lag_that_counts_entries_no_longer_there_does_not_hold_the_brake(deps) -> None:
+    behind(deps, 3)
+    run(deps, "receipt")
+    # what Redis keeps after a restart or deletions can leave the group's entries-read
+    # behind what it read: its lag then counts entries that are not there
+    deps.redis.execute_command("XGROUP", "SETID", RECEIPT, "receipt", "$", "ENTRIESREAD", 0)
+    [info] = deps.redis.xinfo_groups(RECEIPT)
+    assert info["lag"] == 3, "the phantom lag this test is about"
+    assert receipt_backlog(deps.redis) == 0
+    assert wait_for_receipts(deps.redis, limit=1, max_wait_s=5) < 0.1
+    behind(deps, 2)  # with entries unread, the lag counts as Redis tells it
+    assert receipt_backlog(deps.redis) == 5
