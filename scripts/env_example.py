@@ -21,6 +21,8 @@ SECRET_SUFFIXES = ("_SECRET", "_TOKEN", "_API_KEY", "_PASSWORD")
 NOTES = {
     "REDIS_URL": "or redis+cluster://host:port,host:port for a Redis Cluster (seed nodes)",
     "STREAM_PARTITIONS": "per stream: 4 | send=8,receipt=4 | 4,ingest=2 (docs/operations.md)",
+    "DELIVERY_RECEIPT_BACKLOG_MAX": "per receipt partition",
+    "DELIVERY_RECEIPT_BATCH_ENTRIES": "per receipt partition",
 }
 
 

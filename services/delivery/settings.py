@@ -75,9 +75,11 @@ class DeliverySettings(CommonSettings):
 
     def receipt_entries(self, per_partition: int) -> int:
         """A count of ``receipt`` entries, given for one unpartitioned stream, on this
-        layout: a chunk's ``MessagesSent`` and ``ReceiptsReceived`` are split by message
-        over the N partitions, so an entry holds 1/N of the messages and N times as many
-        entries hold as many messages (the same one-write-per-message odds)."""
+        layout: the vendor's receipt batches are split by message over the N partitions
+        (a batch of 500 becomes N entries), so N times as many entries hold about as many
+        receipts, and as many of them meet their ``MessagesSent`` in one read (the
+        one-write-per-message odds). A chunk's ``MessagesSent`` stays whole on one
+        partition, so a read may hold up to N times the messages of one on one stream."""
         return per_partition * self.stream_layout().count("receipt")
 
     @property

@@ -52,6 +52,19 @@ class Target:
         )
         return StreamConsumer(self.client, config, {DemoEvent: handler})
 
+    def ensure_groups(self) -> None:
+        for name in self.names:
+            ensure_group(self.client, name, "g")
+
+    def recorder(self, batch_size: int) -> tuple[StreamConsumer, list[list[int]]]:
+        """A consumer that notes the numbers of each batch it is handed."""
+        calls: list[list[int]] = []
+        consumer = self.consumer(
+            lambda evs: calls.append([e.n for e in evs]), "solo", batch_size=batch_size
+        )
+        self.ensure_groups()
+        return consumer, calls
+
     def pending(self) -> int:
         return sum(int(self.client.xpending(n, "g")["pending"]) for n in self.names)
 
@@ -102,10 +115,7 @@ def test_two_consumers_share_every_partition_without_overlap(target):
 
 def test_one_pass_over_the_partitions_is_handed_over_as_one_batch(target):
     target.publish(40)
-    calls: list[list[int]] = []
-    c = target.consumer(lambda evs: calls.append([e.n for e in evs]), "solo", batch_size=40)
-    for name in target.names:
-        ensure_group(target.client, name, "g")
+    c, calls = target.recorder(batch_size=40)
     assert c.read_new(block_ms=10) == 40
     assert len(calls) == 1, "one handler call for what every partition held"
     assert sorted(calls[0]) == list(range(40))
@@ -114,10 +124,7 @@ def test_one_pass_over_the_partitions_is_handed_over_as_one_batch(target):
 
 def test_a_pass_stops_at_the_batch_size_and_keeps_each_partitions_order(target):
     target.publish(40)
-    calls: list[list[int]] = []
-    c = target.consumer(lambda evs: calls.append([e.n for e in evs]), "solo", batch_size=7)
-    for name in target.names:
-        ensure_group(target.client, name, "g")
+    c, calls = target.recorder(batch_size=7)
     while c.read_new(block_ms=10):
         pass
     assert all(len(call) <= 7 for call in calls)
@@ -131,8 +138,7 @@ def test_a_pass_stops_at_the_batch_size_and_keeps_each_partitions_order(target):
 def test_equal_entry_ids_on_two_partitions_are_acked_and_dead_lettered_apart(target):
     if len(target.names) == 1:
         pytest.skip("one partition: entry ids are unique")
-    for name in target.names:
-        ensure_group(target.client, name, "g")
+    target.ensure_groups()
     good, poison = target.names[:2]
     for name, n in ((good, 1), (poison, 13)):
         target.client.xadd(name, encode(DemoEvent(n=n)), id="5-1")
