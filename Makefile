@@ -42,8 +42,12 @@ typecheck: $(STAMP)
 frontend-test: frontend
 	@if [ -f frontend/package.json ]; then cd frontend && npm test --silent; fi
 
+# Two workers, a module each at a time (--dist loadfile: a module's tests keep their
+# order and its fixtures); TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) system-deps lint typecheck frontend-test
-	$(PY) -m pytest -q -p no:cacheprovider --durations=40
+	$(PY) -m pytest -q -p no:cacheprovider --durations=40 -n $(TEST_WORKERS) --dist loadfile
 
 unit: $(STAMP)
 	$(PY) -m pytest -q -m unit
