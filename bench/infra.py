@@ -19,6 +19,7 @@ from tests.support.stack import RunningStack, running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 TMP = ROOT / "bench" / "tmp"
+CAMPAIGN_DB_DIR = "mongo-campaign"  # the journeys phase's campaign server (bench/run.py)
 
 
 @dataclass
@@ -58,7 +59,7 @@ def infrastructure() -> Iterator[Infra]:
             )
     finally:
         if not os.environ.get("BENCH_KEEP_TMP"):
-            for name in ("mongo", "mongo-delivery", "redis"):
+            for name in ("mongo", "mongo-delivery", CAMPAIGN_DB_DIR, "redis"):
                 shutil.rmtree(workdir / name, ignore_errors=True)
 
 

@@ -23,7 +23,7 @@ import httpx
 import pymongo
 
 from bench.cpu import PhaseCpu
-from bench.ingestion import internal_headers, signed_in
+from bench.ingestion import internal_headers, signed_in, wait_api_idle, wait_drained
 from bench.report import Figure, percentile
 from libs.common.logging import get_logger
 from libs.common.mongo import count_matching
@@ -76,8 +76,14 @@ def _sent_times(delivery_uri: str, db_name: str, campaign_id: str) -> dict[str, 
 
 
 def trigger_to_send(
-    stack: RunningStack, delivery_uri: str, rate: float, seconds: float, deadline_s: float
+    stack: RunningStack,
+    delivery_uri: str,
+    rate: float,
+    seconds: float,
+    deadline_s: float,
+    servers: dict[str, int] | None = None,
 ) -> Figure:
+    """``servers``: the redis and database servers' pids, accounted for beside the stack's."""
     total = int(rate * seconds)
     prefix = "jt"
     ingest = httpx.Client(
@@ -90,9 +96,13 @@ def trigger_to_send(
         for s in range(0, total, 2000):
             part = [_customer(i, prefix) for i in range(s, min(s + 2000, total))]
             client.post("/api/customers/batch", json={"customers": part}).raise_for_status()
-        time.sleep(3)  # the customers reach the journey worker's projection first
+        # Orders start once every group has consumed the customers (the journey
+        # worker's projection holds them) and the ingest API's read model applied them:
+        # the figure is the trigger path's at 500 orders/s, not behind the setup's import.
+        settled_s = wait_drained(stack.env["REDIS_URL"], group=None) + wait_api_idle(stack)
         posted: dict[str, float] = {}
         lock = threading.Lock()
+        phase_cpu = PhaseCpu({**{k: p.pid for k, p in stack.procs.items()}, **(servers or {})})
         started = time.perf_counter()
         wall0 = time.time() - started
         for tick, s in enumerate(range(0, total, BATCH)):
@@ -107,6 +117,7 @@ def trigger_to_send(
             ingest.post("/api/orders/batch", json={"orders": orders}).raise_for_status()
             with lock:
                 posted.update({o["customerId"]: at for o in orders})
+        cpu = phase_cpu.describe(top=9)  # while the orders were posted
         sent: dict[str, float] = {}
         while time.perf_counter() - started < deadline_s:
             sent = _sent_times(delivery_uri, _delivery_db(stack), f"{jid}.send.1")
@@ -123,7 +134,9 @@ def trigger_to_send(
         f"journey order_placed -> send, no wait; {total:,} orders at {rate:g}/s for "
         f"{seconds:g} s (batches of {BATCH} to the ingest API); POST -> the message's "
         f"sent_at (handed to the vendor); {len(latencies):,}/{total:,} messages seen; p50 "
-        f"{percentile(latencies, 50) if latencies else 0:.0f} ms",
+        f"{percentile(latencies, 50) if latencies else 0:.0f} ms; the orders began "
+        f"{settled_s:.1f} s after the {total:,} customers were posted, once every group "
+        f"had consumed them. " + cpu,
         "<= 1000",
     )
 

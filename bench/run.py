@@ -21,9 +21,10 @@ from pathlib import Path
 import redis
 
 from bench import campaign, cluster, ingestion, journeys, machine, memory, pause, preview, raw
-from bench.infra import TMP, Infra, infrastructure, stack
+from bench.infra import CAMPAIGN_DB_DIR, TMP, Infra, infrastructure, stack
 from bench.report import RESULTS, Figure, print_table, write_results
 from libs.common.logging import configure_logging, get_logger
+from libs.common.testing.servers import free_port, local_mongo
 
 log = get_logger("bench")
 
@@ -228,7 +229,15 @@ def audience_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
 
 
 def journeys_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
-    with stack(infra, "bench_jrn_") as running:
+    # The campaign service's collections on a server of their own (CAMPAIGN_MONGODB_URI),
+    # as delivery's are: a journey's state writes would otherwise queue behind the
+    # ingest and AI workers' on one interpreter (docs/performance.md, design choice 4).
+    port = free_port()
+    with (
+        local_mongo(infra.workdir / CAMPAIGN_DB_DIR, port) as campaign_uri,
+        stack(infra, "bench_jrn_", {"CAMPAIGN_MONGODB_URI": campaign_uri}) as running,
+    ):
+        servers = {**server_pids(infra), **named_server("nx-27017-campaign", port)}
         run.phase(
             "journey_trigger",
             lambda: run.add(
@@ -238,6 +247,7 @@ def journeys_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
                     sizes.journey_rate,
                     sizes.journey_seconds,
                     deadline_s=120 + sizes.journey_seconds,
+                    servers=servers,
                 )
             ),
         )
@@ -247,14 +257,19 @@ def journeys_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
             lambda: run.add(
                 journeys.timers_due(
                     running,
-                    infra.mongo_uri,
+                    campaign_uri,
                     infra.delivery_mongo_uri,
                     n,
                     deadline_s=120 + n / 200,
-                    servers=server_pids(infra),
+                    servers=servers,
                 )
             ),
         )
+
+
+def named_server(name: str, port: int) -> dict[str, int]:
+    pid = memory.server_pid("nx-27017", port)
+    return {} if pid is None else {name: pid}
 
 
 def server_pids(infra: Infra) -> dict[str, int]:

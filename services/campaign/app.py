@@ -35,7 +35,7 @@ def create_app(settings: CampaignSettings | None = None) -> FastAPI:
     redis = make_async_redis(settings.redis_url)
     # Routes are synchronous (pymongo), so they publish with the synchronous producer.
     sync_redis = make_redis(settings.redis_url)
-    mongo = make_client(settings.mongodb_uri)
+    mongo = make_client(settings.store_uri)
     store = CampaignStore(mongo, settings.database_name("campaign"))
     attribution = AttributionStore(mongo, settings.database_name("campaign"))
     journeys = JourneyStore(mongo, settings.database_name("campaign"))

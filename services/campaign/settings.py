@@ -14,6 +14,11 @@ class CampaignSettings(CommonSettings):
     )
 
     port: int = 8002
+    # The campaign service's own database server, if it has one ("" = MONGODB_URI), as
+    # delivery's DELIVERY_MONGODB_URI: journeys write a state per customer per step, and
+    # on a server that runs every database on one interpreter (nx-27017) those writes
+    # queue behind the ingest and AI workers' (issue #24's trigger-to-send latency).
+    own_mongodb_uri: str = Field("", alias="CAMPAIGN_MONGODB_URI")
     # A running campaign whose messages have not all reached a final state this long
     # after its audience was resolved (or it was resumed) completes with the rest unknown.
     completion_timeout_s: float = Field(900.0, gt=0)
@@ -43,3 +48,8 @@ class CampaignSettings(CommonSettings):
     journey_lease_s: float = Field(15.0, gt=0)
     journey_timer_batch: int = Field(500, ge=1, le=5000)
     journey_timer_poll_s: float = Field(0.2, gt=0)
+
+    @property
+    def store_uri(self) -> str:
+        """The database server holding the campaign service's collections."""
+        return self.own_mongodb_uri or self.mongodb_uri

@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = CampaignSettings()
     configure_logging("campaign-worker", settings.log_level)
     client = make_redis(settings.redis_url, block_ms=settings.stream_block_ms)
-    mongo = make_client(settings.mongodb_uri)
+    mongo = make_client(settings.store_uri)
     worker = build_worker(settings, client, mongo)
     stop = threading.Event()
     scheduler = threading.Thread(

@@ -96,7 +96,7 @@ def main() -> None:
     settings = CampaignSettings()
     configure_logging("journey-worker", settings.log_level)
     client = make_redis(settings.redis_url, block_ms=settings.stream_block_ms)
-    mongo = make_client(settings.mongodb_uri)
+    mongo = make_client(settings.store_uri)
     worker = build_journey_worker(settings, client, mongo)
     stop = threading.Event()
     timer = threading.Thread(
