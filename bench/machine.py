@@ -75,7 +75,8 @@ def describe(redis_url: str, mongo_uri: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "db_server": f"nx-27017 {nx}" if nx else "mongod",
         "db_servers": "two processes: delivery's collections on one (DELIVERY_MONGODB_URI), "
-        "every other service's on the other",
+        "every other service's on the other; the journeys phase starts a third for the "
+        "campaign service's (CAMPAIGN_MONGODB_URI)",
         "db_server_reported_version": str(info.get("version")),
         "redis_server": f"redis {redis_version}",
         "hiredis": _package_version("hiredis"),
