@@ -139,18 +139,6 @@ def test_a_receipt_timestamp_is_fresh_within_the_allowed_age_either_way() -> Non
     assert not timestamp_fresh(None, 1300.0, 300)
 
 
-def test_delivery_may_keep_its_collections_on_a_server_of_its_own(monkeypatch) -> None:
-    from services.delivery.settings import DeliverySettings
-
-    monkeypatch.setenv("MONGODB_URI", "mongodb://shared:27017")
-    monkeypatch.delenv("DELIVERY_MONGODB_URI", raising=False)
-    assert DeliverySettings(_env_file=None).store_uri == "mongodb://shared:27017"
-    monkeypatch.setenv("DELIVERY_MONGODB_URI", "mongodb://delivery:27018")
-    settings = DeliverySettings(_env_file=None)
-    assert settings.store_uri == "mongodb://delivery:27018"
-    assert settings.mongodb_uri == "mongodb://shared:27017"
-
-
 def test_delivery_refuses_to_start_with_the_default_webhook_secret_outside_development(
     monkeypatch,
 ) -> None:
