@@ -52,10 +52,12 @@ def test_the_send_worker_reads_on_only_once_the_receipts_are_caught_up(deps, ven
     deps.settings.receipt_backlog_wait_s = 10
     behind(deps, 3)
     publish(deps, [chunk("b1", recipients(2))])
-    threading.Timer(0.5, lambda: run(deps, "receipt")).start()
+    catch_up = threading.Timer(0.5, lambda: run(deps, "receipt"))
+    catch_up.start()
     started = time.monotonic()
     assert run(deps, "send") == 1
     assert time.monotonic() - started >= 0.5
+    catch_up.join()  # its read must end before the next test deletes the streams
 
 
 def test_a_lag_that_counts_entries_no_longer_there_does_not_hold_the_brake(deps) -> None:
