@@ -38,6 +38,7 @@ from services.campaign import experiments
 from services.campaign.attribution_store import AttributionStore
 from services.campaign.clock import to_ms
 from services.campaign.experiments import DEFAULT_ATTRIBUTION_DAYS
+from services.campaign.journeys.runner import JOURNEY_PREFIX
 from services.campaign.store import CampaignStore
 
 Doc = dict[str, Any]
@@ -65,7 +66,8 @@ class CampaignSetups:
         self._lock = threading.Lock()
 
     def get(self, campaign_ids: Iterable[str]) -> dict[str, tuple[Experiment | None, int]]:
-        wanted = set(campaign_ids)
+        # a journey's message has neither, and no campaign document to look for
+        wanted = {cid for cid in campaign_ids if not cid.startswith(JOURNEY_PREFIX)}
         with self._lock:
             missing = wanted - self._known.keys()
         if missing:

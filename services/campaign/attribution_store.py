@@ -59,12 +59,16 @@ class AttributionStore:
         ensure_indexes(self.db, INDEXES)
 
     def set_touches(self, touches: Sequence[Doc]) -> None:
-        """Upsert each ``{_id, ...fields}`` (fields are the same on every redelivery)."""
+        """Upsert each ``{_id, ...fields}`` (fields are the same on every redelivery).
+
+        Inserted first, and only the touches that exist already (a variant campaign's,
+        from its announcement) are updated: nearly every touch is new, and an upsert
+        is a read before each write (on nx-27017, 55 ms for 500 against 40)."""
+        existing = set(insert_new_reporting(self.touches, touches))
         ops = [
-            UpdateOne(
-                {"_id": t["_id"]}, {"$set": {k: v for k, v in t.items() if k != "_id"}}, upsert=True
-            )
+            UpdateOne({"_id": t["_id"]}, {"$set": {k: v for k, v in t.items() if k != "_id"}})
             for t in touches
+            if t["_id"] in existing
         ]
         if ops:
             self.touches.bulk_write(ops, ordered=False)
