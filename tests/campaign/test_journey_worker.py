@@ -3,8 +3,10 @@ timers with leases, goals, and sends on the ``send`` stream (real Redis and data
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +27,7 @@ from libs.common.mongo import make_client
 from libs.common.redis_client import make_redis
 from libs.common.testing.pytest_plugin import CleanEnv
 from services.campaign.clock import to_ms
-from services.campaign.journeys.timers import TimerPass, run_due
+from services.campaign.journeys.timers import StateWriter, TimerPass, run_due
 from services.campaign.journeys.worker import JourneyWorker, build_journey_worker
 from services.campaign.settings import CampaignSettings
 from tests.campaign.campaign_helpers import entries_of
@@ -285,3 +287,48 @@ def test_a_paused_journey_holds_its_waiting_customers_until_activated(
     api.post(f"/api/journeys/{jid}/activate")
     assert run_due(journey_worker.timers, due + timedelta(seconds=11)) == 1
     assert sends(clean_env) == [(f"{jid}.s.1", "p1")]
+
+
+def test_a_pass_leaves_out_the_states_whose_write_is_under_way(
+    api: TestClient, journey_worker: JourneyWorker, publish: Any, clean_env: CleanEnv
+) -> None:
+    """The timer thread writes a pass's states while the next pass runs: that pass must
+    not run them again (their write is held here until the next pass has published)."""
+    jid = api.post("/api/journeys", json=FIRST_ORDER).json()["id"]
+    api.post(f"/api/journeys/{jid}/activate")
+    publish(CustomersUpserted(customers=[customer(f"p{i}") for i in range(30)]))
+    publish(OrdersRecorded(orders=[order(f"po{i}", f"p{i}") for i in range(30)]))
+    drain(journey_worker)
+    now = datetime.now(UTC) + timedelta(seconds=6)
+    store = journey_worker.store
+    deps = replace(journey_worker.timers, batch=10)
+    gate = threading.Event()
+    write_states = store.write_states
+
+    def held_write(docs: Any, expected: Any) -> None:
+        gate.wait(30)
+        write_states(docs, expected)
+
+    store.write_states = held_write  # type: ignore[method-assign]
+    writer = StateWriter(store)
+    try:
+        assert run_due(deps, now, writer) == 10  # its write waits at the gate
+        second = threading.Thread(target=run_due, args=(deps, now, writer))
+        second.start()  # reads, publishes, then waits for the first write
+        deadline = time.monotonic() + 20
+        while len(sends(clean_env)) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = sends(clean_env)
+        assert len(got) == len(set(got)) == 20
+        assert store.count_states({"journey_id": jid, "status": "waiting"}) == 30
+        gate.set()
+        second.join(timeout=30)
+        assert run_due(deps, now, writer) == 10
+        writer.wait()
+        assert run_due(deps, now, writer) == 0
+    finally:
+        gate.set()
+        writer.close()
+    assert store.count_states({"journey_id": jid, "status": "completed"}) == 30
+    got = sends(clean_env)
+    assert len(got) == len(set(got)) == 30

@@ -109,11 +109,14 @@ class JourneyStore:
                 ops.append(ReplaceOne({"_id": doc["_id"], "updated_ms": before}, doc))
         self.states.bulk_write(ops, ordered=False)
 
-    def due_states(self, now_ms: int, limit: int) -> list[Doc]:
+    def due_states(self, now_ms: int, limit: int, excluding: Iterable[str] = ()) -> list[Doc]:
         """Up to ``limit`` waiting states whose wait is over, the longest due first (one
-        read on the ``status_due`` index). ``lease_ms`` is the time before which a state
-        is not looked at again (a paused journey's customers)."""
-        due = {"status": WAITING, "due_ms": {"$lte": now_ms}, "lease_ms": {"$lt": now_ms}}
+        read on the ``status_due`` index), leaving out the ids ``excluding`` (states
+        whose write is under way). ``lease_ms`` is the time before which a state is not
+        looked at again (a paused journey's customers)."""
+        due: Doc = {"status": WAITING, "due_ms": {"$lte": now_ms}, "lease_ms": {"$lt": now_ms}}
+        if left_out := list(excluding):
+            due["_id"] = {"$nin": left_out}
         return list(self.states.find(due).sort([("due_ms", 1)]).limit(limit))
 
     def mark_ordered(self, customer_ids: Sequence[str], now_ms: int) -> None:

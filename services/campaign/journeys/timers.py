@@ -14,12 +14,19 @@ the same holds: their sends carry the same ids and one write of each state wins.
 
 Why not a lease per state: leasing is a conditional write of every due state before
 its real write, which doubled the database work of a pass (issue #24's timer figure).
+
+The worker's passes write their states on a thread of their own (``StateWriter``):
+while one pass's states are written, the next pass reads, runs and publishes, leaving
+out the states whose write is under way. One write is in flight at a time; a crash
+then loses at most two passes' writes, whose steps run again as above.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +41,8 @@ from services.campaign.journeys.sends import publish_sends
 from services.campaign.journeys.store import EXITED, JourneyStore
 
 log = get_logger(__name__)
+
+Doc = dict[str, Any]
 
 PASS_KEY = "campaign:journeys:timer-pass"
 
@@ -67,6 +76,37 @@ class TimerPass:
         return bool(self._hold(keys=[PASS_KEY], args=[self.token, self.expiry_ms]))
 
 
+class StateWriter:
+    """Writes one pass's states at a time on a thread of its own (see the module's
+    docstring); ``in_flight`` names the states of the write under way."""
+
+    def __init__(self, store: JourneyStore) -> None:
+        self._store = store
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="journey-states")
+        self._pending: Future[None] | None = None
+        self.in_flight: frozenset[str] = frozenset()
+
+    def submit(self, docs: Sequence[Doc], expected: dict[str, int | None]) -> None:
+        """Write ``docs`` once the write before has ended (its failure raises here)."""
+        self.wait()
+        self.in_flight = frozenset(d["_id"] for d in docs)
+        self._pending = self._pool.submit(self._store.write_states, docs, expected)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        try:
+            if pending is not None:
+                pending.result()
+        finally:
+            self.in_flight = frozenset()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown()
+
+
 @dataclass
 class TimerDeps:
     store: JourneyStore
@@ -78,13 +118,15 @@ class TimerDeps:
     paused_retry_ms: int = 10_000
 
 
-def run_due(deps: TimerDeps, now: datetime | None = None) -> int:
+def run_due(deps: TimerDeps, now: datetime | None = None, writer: StateWriter | None = None) -> int:
     """One pass: move on what is due. Returns how many due states it read (0 when
-    another worker holds the pass)."""
+    another worker holds the pass). Without a ``writer`` the states are written before
+    it returns."""
     if not deps.timer_pass.hold():
         return 0
     now = now or utc_now()
-    states = deps.store.due_states(to_ms(now), deps.batch)
+    in_flight = writer.in_flight if writer is not None else frozenset()
+    states = deps.store.due_states(to_ms(now), deps.batch, excluding=in_flight)
     if not states:
         return 0
     customers = deps.store.customers_of(s["customer_id"] for s in states)
@@ -112,17 +154,26 @@ def run_due(deps: TimerDeps, now: datetime | None = None) -> int:
             written.append(moved.state)
             sends += moved.sends
     publish_sends(deps.producer, sends, customers)
-    deps.store.write_states(written, {s["_id"]: s.get("updated_ms") for s in states})
+    expected = {s["_id"]: s.get("updated_ms") for s in states}
+    if writer is None:
+        deps.store.write_states(written, expected)
+    else:
+        writer.submit(written, expected)
     log.info("journeys.timers_due", due=len(states), sends=len(sends))
     return len(states)
 
 
 def run_timers(deps: TimerDeps, stop: threading.Event, poll_s: float = 0.2) -> None:
-    """Until ``stop``: passes back to back while there is work, else every ``poll_s``."""
-    run_every(
-        lambda: run_due(deps),
-        stop,
-        poll_s,
-        failure_event="journeys.timer_pass_failed",
-        again_while_busy=True,
-    )
+    """Until ``stop``: passes back to back while there is work, else every ``poll_s``;
+    each pass's states are written while the next one runs."""
+    writer = StateWriter(deps.store)
+    try:
+        run_every(
+            lambda: run_due(deps, writer=writer),
+            stop,
+            poll_s,
+            failure_event="journeys.timer_pass_failed",
+            again_while_busy=True,
+        )
+    finally:
+        writer.close()
