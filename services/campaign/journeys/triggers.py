@@ -38,7 +38,7 @@ from services.campaign.journeys.runner import (
     schedule,
 )
 from services.campaign.journeys.sends import publish_sends
-from services.campaign.journeys.store import JourneyStore, state_id
+from services.campaign.journeys.store import WAITING, JourneyStore, state_id
 
 log = get_logger(__name__)
 Doc = dict[str, Any]
@@ -77,9 +77,17 @@ class Moves:
         return self.states.get(sid, known.get(sid))
 
     def enter_all(
-        self, candidates: list[Candidate], customers: dict[str, Doc], now: datetime
+        self,
+        candidates: list[Candidate],
+        customers: dict[str, Doc],
+        now: datetime,
+        known: dict[str, Doc] | None = None,
     ) -> None:
-        known = self.deps.store.states_of(state_id(c.journey.id, c.customer_id) for c in candidates)
+        """``known``: the states already read, at least the candidates' (else read here)."""
+        if known is None:
+            known = self.deps.store.states_of(
+                state_id(c.journey.id, c.customer_id) for c in candidates
+            )
         for c in candidates:
             sid = state_id(c.journey.id, c.customer_id)
             moved = enter(
@@ -163,16 +171,22 @@ def orders_recorded(events: list[OrdersRecorded], deps: TriggerDeps) -> None:
     orders = {o.id: o for event in events for o in event.orders}
     if not orders:
         return
-    deps.store.save_orders([order_doc(o) for o in orders.values()])
+    order_docs = [order_doc(o) for o in orders.values()]
     cids = list(dict.fromkeys(o.customer_id for o in orders.values()))
     old = deps.store.customers_of(cids)
+    # the kept orders with this batch's as they will be kept (written last, below)
+    kept = {d["_id"]: d for d in deps.store.orders_of(cids)}
+    kept.update({d["_id"]: d for d in order_docs})
     all_orders: dict[str, list[Doc]] = {}
-    for doc in deps.store.orders_of(cids):
+    for doc in kept.values():
         all_orders.setdefault(doc["customer_id"], []).append(doc)
+    # one read of these customers' states serves the goals and the entries
+    states = {d["_id"]: d for d in deps.store.states_of_customers(cids)}
     new = {cid: with_orders(cid, old.get(cid), all_orders.get(cid, [])) for cid in cids}
     journeys = deps.catalog.active()
     moves = Moves(deps)
-    _reach_goals(moves, journeys, list(orders.values()), now)
+    waiting = [d for d in states.values() if d.get("status") == WAITING]
+    _reach_goals(moves, journeys, list(orders.values()), waiting, now)
     candidates: list[Candidate] = []
     for journey in journeys.values():
         trigger = journey.spec.trigger
@@ -192,8 +206,9 @@ def orders_recorded(events: list[OrdersRecorded], deps: TriggerDeps) -> None:
                 if not _holds(trigger.rules, old.get(cid), now) and _holds(trigger.rules, doc, now):
                     ids = sorted(o.id for o in orders.values() if o.customer_id == cid)
                     candidates.append(Candidate(journey, cid, f"orders:{ids[0]}"))
-    moves.enter_all(candidates, new, now)
+    moves.enter_all(candidates, new, now, known=states)
     moves.flush(new)
+    deps.store.save_orders(order_docs)
     deps.store.save_customers(list(new.values()))
 
 
@@ -206,15 +221,19 @@ def _is_first(order_id: str, orders: list[Doc]) -> bool:
 
 
 def _reach_goals(
-    moves: Moves, journeys: dict[str, Journey], orders: list[Any], now: datetime
+    moves: Moves,
+    journeys: dict[str, Journey],
+    orders: list[Any],
+    waiting: list[Doc],
+    now: datetime,
 ) -> None:
-    """An order marks the customer's waiting states "ordered since entry" and, where
-    the journey's goal is an order, converts them, unless it is the order that
+    """An order marks the customer's ``waiting`` states "ordered since entry" and,
+    where the journey's goal is an order, converts them, unless it is the order that
     entered them."""
     by_customer: dict[str, list[Any]] = {}
     for order in orders:
         by_customer.setdefault(order.customer_id, []).append(order)
-    for state in moves.deps.store.waiting_of_customers(list(by_customer)):
+    for state in waiting:
         if state.get("position") == "@trigger":
             continue
         others = [
