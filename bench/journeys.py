@@ -66,13 +66,23 @@ def _sent_times(delivery_uri: str, db_name: str, campaign_id: str) -> dict[str, 
     rows = client[db_name]["communications"].find(
         {"campaign_id": campaign_id}, {"customer_id": 1, "sent_at": 1}
     )
-    out = {
-        r["customer_id"]: r["sent_at"].replace(tzinfo=UTC).timestamp()
-        for r in rows
-        if isinstance(r.get("sent_at"), datetime)
-    }
+    out = {r["customer_id"]: at for r in rows if (at := _epoch(r.get("sent_at"))) is not None}
     client.close()
     return out
+
+
+def _epoch(value: Any) -> float | None:
+    """A stored time as epoch seconds. nx-27017 keeps a date given to ``$set`` as its
+    text ("2026-12-04 17:19:35.545000"): a row written from its receipt first and
+    completed by its announcement has its ``sent_at`` so."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC).timestamp()
 
 
 def trigger_to_send(
@@ -197,6 +207,7 @@ def timers_due(
             break
         time.sleep(0.5)
     redis.close()
+    cpu = phase_cpu.describe(top=9)  # while the messages were handed, not the rows after
     log.info("bench.journey_timers_handed", handed=handed, seconds=time.perf_counter() - started)
     rows = 0
     delivery: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(delivery_uri)
@@ -206,9 +217,24 @@ def timers_due(
         if rows >= n:
             break
         time.sleep(5)
+    # A row written from its receipt first gets its sent_at when its announcement is
+    # read: wait for them (until every handed message has one, or none came for 10 s).
+    with_sent_at, last_count = 0, -1
+    while time.perf_counter() - started < deadline_s + 120 and with_sent_at < handed:
+        with_sent_at = count_matching(
+            comms, {"campaign_id": campaign_id, "sent_at": {"$exists": True}}
+        )
+        if with_sent_at == last_count:
+            break
+        last_count = with_sent_at
+        time.sleep(5)
     delivery.close()
-    log.info("bench.journey_timers_rows", rows=rows, seconds=time.perf_counter() - started)
-    # a row written from its receipt first has no sent_at: the last one that has it ends
+    log.info(
+        "bench.journey_timers_rows",
+        rows=rows,
+        with_sent_at=with_sent_at,
+        seconds=time.perf_counter() - started,
+    )
     sent = _sent_times(delivery_uri, _delivery_db(stack), campaign_id)
     last = max(sent.values()) if sent else None
     elapsed = (last - clock_ms / 1000) if last else None
@@ -221,7 +247,7 @@ def timers_due(
         f"handed to the vendor ({len(sent):,} of {rows:,} rows; the others were skipped, "
         f"as suppressed or capped) per second from the due instant to the last sent_at "
         f"({elapsed or 0:.1f} s; the insertion ended {(inserted_ms - due_ms) / 1000:+.1f} s "
-        f"from the due instant, the clock starts at the later). " + phase_cpu.describe(top=9),
+        f"from the due instant, the clock starts at the later). " + cpu,
     )
 
 
