@@ -263,7 +263,9 @@ def _insert_waiting(db: Any, jid: str, start: int, stop: int, now_ms: int, due_m
 
 
 def _projected(cid: str, i: int) -> dict[str, Any]:
-    return {"_id": cid, "name": f"Bench {i}", "phone": f"+1555{i:07d}", "known": True}
+    # numbers of their own: the trigger phase's customers have +1555..., and the STOP
+    # receipts among their messages suppress those numbers
+    return {"_id": cid, "name": f"Bench {i}", "phone": f"+1556{i:07d}", "known": True}
 
 
 def _waiting(jid: str, cid: str, now_ms: int, due_ms: int) -> dict[str, Any]:
