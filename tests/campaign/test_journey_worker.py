@@ -82,6 +82,18 @@ def drain(worker: JourneyWorker) -> None:
         consumer.run(burst=True)
 
 
+def first_orders_waiting(
+    api: TestClient, worker: JourneyWorker, publish: Any, prefix: str, n: int
+) -> str:
+    """An active first-order journey with ``n`` customers in its 5-second wait."""
+    jid: str = api.post("/api/journeys", json=FIRST_ORDER).json()["id"]
+    api.post(f"/api/journeys/{jid}/activate")
+    publish(CustomersUpserted(customers=[customer(f"{prefix}{i}") for i in range(n)]))
+    publish(OrdersRecorded(orders=[order(f"{prefix}o{i}", f"{prefix}{i}") for i in range(n)]))
+    drain(worker)
+    return jid
+
+
 def test_bad_journey_is_refused_with_reasons(api: TestClient) -> None:
     response = api.post(
         "/api/journeys", json={"name": "x", "trigger": {"type": "nope"}, "steps": []}
@@ -135,11 +147,7 @@ def test_first_order_journey_converts_or_sends_once(
 def test_a_killed_workers_timer_pass_is_taken_over_and_sends_once(
     api: TestClient, journey_worker: JourneyWorker, publish: Any, clean_env: CleanEnv
 ) -> None:
-    jid = api.post("/api/journeys", json=FIRST_ORDER).json()["id"]
-    api.post(f"/api/journeys/{jid}/activate")
-    publish(CustomersUpserted(customers=[customer(f"k{i}") for i in range(30)]))
-    publish(OrdersRecorded(orders=[order(f"ko{i}", f"k{i}") for i in range(30)]))
-    drain(journey_worker)
+    jid = first_orders_waiting(api, journey_worker, publish, "k", 30)
     now = datetime.now(UTC) + timedelta(seconds=6)
     store = journey_worker.store
     # another worker holds the pass, read the due states and died before writing
@@ -167,11 +175,7 @@ def test_a_second_pass_over_states_already_moved_writes_nothing(
 ) -> None:
     """Redis lost the pass key and two workers ran a pass together: the same message
     ids go out twice (delivery sends each id once) and one write of each state wins."""
-    jid = api.post("/api/journeys", json=FIRST_ORDER).json()["id"]
-    api.post(f"/api/journeys/{jid}/activate")
-    publish(CustomersUpserted(customers=[customer(f"t{i}") for i in range(10)]))
-    publish(OrdersRecorded(orders=[order(f"to{i}", f"t{i}") for i in range(10)]))
-    drain(journey_worker)
+    jid = first_orders_waiting(api, journey_worker, publish, "t", 10)
     now = datetime.now(UTC) + timedelta(seconds=6)
     store = journey_worker.store
     read = store.due_states(to_ms(now), 500)
@@ -294,11 +298,7 @@ def test_a_pass_leaves_out_the_states_whose_write_is_under_way(
 ) -> None:
     """The timer thread writes a pass's states while the next pass runs: that pass must
     not run them again (their write is held here until the next pass has published)."""
-    jid = api.post("/api/journeys", json=FIRST_ORDER).json()["id"]
-    api.post(f"/api/journeys/{jid}/activate")
-    publish(CustomersUpserted(customers=[customer(f"p{i}") for i in range(30)]))
-    publish(OrdersRecorded(orders=[order(f"po{i}", f"p{i}") for i in range(30)]))
-    drain(journey_worker)
+    jid = first_orders_waiting(api, journey_worker, publish, "p", 30)
     now = datetime.now(UTC) + timedelta(seconds=6)
     store = journey_worker.store
     deps = replace(journey_worker.timers, batch=10)
