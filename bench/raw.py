@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pymongo
 import redis
@@ -105,6 +106,34 @@ def comm_row(campaign: str, i: int, now: datetime) -> dict[str, object]:
     }
 
 
+def comm_rows_table(client: pymongo.MongoClient[dict[str, object]], db_name: str) -> Any:
+    """An empty communications collection with the delivery service's indexes."""
+    db = client[db_name]
+    db.drop_collection("communications")
+    coll = db["communications"]
+    coll.create_index([("campaign_id", 1), ("status", 1)])
+    coll.create_index([("customer_id", 1)])
+    coll.create_index([("status", 1)])
+    return coll
+
+
+def write_comm_rows(coll: Any, rows: list[dict[str, object]], batch: int, now: datetime) -> None:
+    """Insert every row, then apply each one's receipt (update by _id), in bulk."""
+    for start in range(0, len(rows), batch):
+        coll.bulk_write([InsertOne(row) for row in rows[start : start + batch]], ordered=False)
+    for start in range(0, len(rows), batch):
+        coll.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": row["_id"], "status": "sent"},
+                    {"$set": {"status": "delivered", "updated_at": now}},
+                )
+                for row in rows[start : start + batch]
+            ],
+            ordered=False,
+        )
+
+
 def db_raw_comm_rows(mongo_uri: str, db_name: str, messages: int, batch: int = 1000) -> Figure:
     """Per message: insert its communication row, then apply its receipt (update by _id).
 
@@ -112,30 +141,11 @@ def db_raw_comm_rows(mongo_uri: str, db_name: str, messages: int, batch: int = 1
     the delivery service's indexes in place.
     """
     client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(mongo_uri)
-    db = client[db_name]
-    db.drop_collection("communications")
-    coll = db["communications"]
-    coll.create_index([("campaign_id", 1), ("status", 1)])
-    coll.create_index([("customer_id", 1)])
-    coll.create_index([("status", 1)])
+    coll = comm_rows_table(client, db_name)
     now = datetime.now(UTC)
     rows = [comm_row("bench", i, now) for i in range(messages)]
     started = time.perf_counter()
-    for start in range(0, messages, batch):
-        part = rows[start : start + batch]
-        coll.bulk_write([InsertOne(row) for row in part], ordered=False)
-    for start in range(0, messages, batch):
-        part = rows[start : start + batch]
-        coll.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": row["_id"], "status": "sent"},
-                    {"$set": {"status": "delivered", "updated_at": now}},
-                )
-                for row in part
-            ],
-            ordered=False,
-        )
+    write_comm_rows(coll, rows, batch, now)
     elapsed = time.perf_counter() - started
     delivered = count_matching(coll, {"status": "delivered"})
     client.drop_database(db_name)

@@ -17,10 +17,22 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
-from bench import campaign, cluster, ingestion, journeys, machine, memory, pause, preview, raw
+from bench import (
+    campaign,
+    cluster,
+    floor,
+    ingestion,
+    journeys,
+    machine,
+    memory,
+    pause,
+    preview,
+    raw,
+)
 from bench.infra import CAMPAIGN_DB_DIR, TMP, Infra, infrastructure, stack
 from bench.report import RESULTS, Figure, print_table, write_results
 from libs.common.logging import configure_logging, get_logger
@@ -46,6 +58,7 @@ class Sizes:
     journey_rate: float = 500
     journey_seconds: float = 30
     journey_waiting: int = 1_000_000
+    journey_floor: int = 200_000
 
 
 SMOKE = Sizes(
@@ -64,6 +77,7 @@ SMOKE = Sizes(
     journey_rate=100,
     journey_seconds=5,
     journey_waiting=5_000,
+    journey_floor=5_000,
 )
 FULL = Sizes(
     xadd_records=1_000_000,
@@ -233,38 +247,52 @@ def journeys_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
     # as delivery's are: a journey's state writes would otherwise queue behind the
     # ingest and AI workers' on one interpreter (docs/performance.md, design choice 4).
     port = free_port()
-    with (
-        local_mongo(infra.workdir / CAMPAIGN_DB_DIR, port) as campaign_uri,
-        stack(infra, "bench_jrn_", {"CAMPAIGN_MONGODB_URI": campaign_uri}) as running,
-    ):
-        servers = {**server_pids(infra), **named_server("nx-27017-campaign", port)}
-        run.phase(
-            "journey_trigger",
-            lambda: run.add(
-                journeys.trigger_to_send(
-                    running,
-                    infra.delivery_mongo_uri,
-                    sizes.journey_rate,
-                    sizes.journey_seconds,
-                    deadline_s=120 + sizes.journey_seconds,
-                    servers=servers,
-                )
-            ),
-        )
-        n = sizes.journey_waiting
-        run.phase(
-            "journey_timers",
-            lambda: run.add(
-                journeys.timers_due(
-                    running,
-                    campaign_uri,
-                    infra.delivery_mongo_uri,
-                    n,
-                    deadline_s=120 + n / 200,
-                    servers=servers,
-                )
-            ),
-        )
+    with local_mongo(infra.workdir / CAMPAIGN_DB_DIR, port) as campaign_uri:
+        run.phase("journey_db_floor", lambda: run.add(db_floor(infra, campaign_uri, port, sizes)))
+        with stack(infra, "bench_jrn_", {"CAMPAIGN_MONGODB_URI": campaign_uri}) as running:
+            journeys_on_stack(run, infra, sizes, running, campaign_uri, port)
+
+
+def db_floor(infra: Infra, campaign_uri: str, port: int, sizes: Sizes) -> Figure:
+    """The timer messages' database work alone (bench/floor.py), before the stack is up."""
+    servers = named_server("nx-27017-campaign", port)
+    servers.update({k: v for k, v in server_pids(infra).items() if k == "nx-27017-delivery"})
+    return floor.journey_db_floor(
+        campaign_uri, infra.delivery_mongo_uri, sizes.journey_floor, servers
+    )
+
+
+def journeys_on_stack(
+    run: Run, infra: Infra, sizes: Sizes, running: Any, campaign_uri: str, port: int
+) -> None:
+    servers = {**server_pids(infra), **named_server("nx-27017-campaign", port)}
+    run.phase(
+        "journey_trigger",
+        lambda: run.add(
+            journeys.trigger_to_send(
+                running,
+                infra.delivery_mongo_uri,
+                sizes.journey_rate,
+                sizes.journey_seconds,
+                deadline_s=120 + sizes.journey_seconds,
+                servers=servers,
+            )
+        ),
+    )
+    n = sizes.journey_waiting
+    run.phase(
+        "journey_timers",
+        lambda: run.add(
+            journeys.timers_due(
+                running,
+                campaign_uri,
+                infra.delivery_mongo_uri,
+                n,
+                deadline_s=120 + n / 200,
+                servers=servers,
+            )
+        ),
+    )
 
 
 def named_server(name: str, port: int) -> dict[str, int]:
@@ -317,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preview-customers", type=int, help="customers loaded for preview")
     parser.add_argument("--records", type=int, help="records for acceptance and raw XADD")
     parser.add_argument("--journey-waiting", type=int, help="customers whose timers fall due")
+    parser.add_argument("--journey-floor", type=int, help="timer messages, database work alone")
     parser.add_argument("--only", default=",".join(PHASES), help=f"phases: {','.join(PHASES)}")
     parser.add_argument("--output", type=Path, help="results file")
     args = parser.parse_args(argv)
@@ -335,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         "accept_records": args.records,
         "xadd_records": args.records,
         "journey_waiting": args.journey_waiting,
+        "journey_floor": args.journey_floor,
     }
     sizes = Sizes(**{**sizes.__dict__, **{k: v for k, v in overrides.items() if v}})
     output = args.output or (RESULTS if args.full else TMP / "results-smoke.json")
@@ -371,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         "journey_timers_due_per_s",
         "db_raw_comm_rows_per_s",
         ">= 0.8",
+    )
+    run.ratio(
+        "journey_db_floor_vs_raw_comm_rows", "journey_db_floor_per_s", "db_raw_comm_rows_per_s"
     )
     run.ratio("ingest_accept_vs_raw_xadd", "ingest_accept_records_per_s", "redis_raw_xadd_per_s")
     run.ratio(

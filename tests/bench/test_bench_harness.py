@@ -13,9 +13,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench import floor
 from bench.cpu import PhaseCpu
 from bench.load import open_loop
+from bench.memory import server_pid
 from bench.report import REQUIRED_KEYS, percentile
+from libs.common.testing.servers import local_mongo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,6 +104,46 @@ def test_phase_cpu_names_the_process_that_used_the_cores() -> None:
     assert text.startswith("CPU during the phase, in cores: spinner ")
     busy = phase.machine_busy_cores()
     assert 0.9 * cores["spinner"] < busy <= (os.cpu_count() or 1) + 0.1
+
+
+@pytest.mark.unit
+def test_cpu_per_item_puts_the_named_servers_apart_from_the_rest() -> None:
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 5\nwhile time.time() < end: pass"]
+    )
+    try:
+        time.sleep(0.2)
+        phase = PhaseCpu({"nx-spinner": spinner.pid})
+        time.sleep(0.6)
+        spun = phase.cores()["nx-spinner"] * (time.perf_counter() - phase.started)
+        text = phase.per_item_ms(100, prefix="nx-")
+    finally:
+        spinner.kill()
+        spinner.wait()
+    servers, rest = (float(part.split()[-1]) for part in text.split(": ", 1)[1].split(", "))
+    # 100 items: ms per item is the CPU seconds times 10
+    assert servers == pytest.approx(spun * 10, rel=0.25)
+    assert rest < servers  # this process slept; nothing else here spins
+
+
+@pytest.mark.integration
+def test_database_floor_runs_every_message_on_both_servers(tmp_path: Path) -> None:
+    """bench/floor.py with the product's store calls, on two nx-27017 servers of its own:
+    it asserts that each side handled every message (a store call that stopped moving
+    states, or moved some twice, fails it)."""
+    servers = {}
+    with (
+        local_mongo(tmp_path / "campaign") as campaign_uri,
+        local_mongo(tmp_path / "delivery") as delivery_uri,
+    ):
+        for name, uri in (("nx-27017-campaign", campaign_uri), ("nx-27017-delivery", delivery_uri)):
+            pid = server_pid("nx-27017", int(uri.rsplit(":", 1)[1]))
+            assert pid is not None
+            servers[name] = pid
+        figure = floor.journey_db_floor(campaign_uri, delivery_uri, 1200, servers)
+    assert figure.value is not None and figure.value > 0
+    assert "campaign " in figure.method and "delivery " in figure.method
+    assert "nx-27017-campaign 0." in figure.method  # its CPU was seen
 
 
 @pytest.mark.integration
