@@ -65,14 +65,14 @@ class PhaseCpu:
             f"{self.machine_busy_cores():.2f} of {os.cpu_count()} cores"
         )
 
-    def per_item_ms(self, items: int, prefix: str = "nx-27017") -> str:
-        """CPU per item (message, record) so far: the database servers (the processes
-        named ``prefix``...) and the rest of the machine, in ms."""
+    def per_item_ms(self, items: int, item: str = "item", prefix: str = "nx-27017") -> str:
+        """CPU per ``item`` (message, record) so far: the database servers (the
+        processes named ``prefix``...) and the rest of the machine, in ms."""
         wall = time.perf_counter() - self.started
         servers = sum(v for k, v in self.cores().items() if k.startswith(prefix)) * wall
         machine = self.machine_busy_cores() * wall
         per = 1000 / max(items, 1)
         return (
-            f"CPU per item, ms: database servers {servers * per:.3f}, the rest of the "
+            f"CPU per {item}, ms: database servers {servers * per:.3f}, the rest of the "
             f"machine {max(machine - servers, 0.0) * per:.3f}"
         )

@@ -208,9 +208,7 @@ def timers_due(
         time.sleep(0.5)
     redis.close()
     # while the messages were handed, not the rows after
-    cpu = (
-        phase_cpu.describe(top=9) + "; " + phase_cpu.per_item_ms(handed).replace("item", "message")
-    )
+    cpu = phase_cpu.describe(top=9) + "; " + phase_cpu.per_item_ms(handed, "message")
     log.info("bench.journey_timers_handed", handed=handed, seconds=time.perf_counter() - started)
     rows = 0
     delivery: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(delivery_uri)

@@ -255,8 +255,10 @@ def journeys_phase(run: Run, infra: Infra, sizes: Sizes) -> None:
 
 def db_floor(infra: Infra, campaign_uri: str, port: int, sizes: Sizes) -> Figure:
     """The timer messages' database work alone (bench/floor.py), before the stack is up."""
-    servers = named_server("nx-27017-campaign", port)
-    servers.update({k: v for k, v in server_pids(infra).items() if k == "nx-27017-delivery"})
+    servers = {
+        **named_server("nx-27017-campaign", port),
+        **named_server("nx-27017-delivery", infra.delivery_mongo_port),
+    }
     return floor.journey_db_floor(
         campaign_uri, infra.delivery_mongo_uri, sizes.journey_floor, servers
     )
