@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import pytest
+from itsdangerous import URLSafeSerializer
 
-from libs.common.unsubscribe import InvalidToken, TokenSigner, Unsubscribe
+from libs.common.unsubscribe import SALT, InvalidToken, TokenSigner, Unsubscribe
 
 pytestmark = pytest.mark.unit
 
@@ -70,3 +72,25 @@ def test_signing_needs_a_key_and_a_known_channel() -> None:
         TokenSigner([])
     with pytest.raises(ValueError):
         TokenSigner(["k1"]).sign("c1", "fax", "cmp")  # type: ignore[arg-type]
+
+
+def test_a_token_is_what_itsdangerous_signs_with_sha256() -> None:
+    """The fast path makes itsdangerous's own token (uncompressed, HMAC-SHA256)."""
+    reference = URLSafeSerializer(
+        ["k1"], salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )
+    for ids in [("c000123", "email", "cmp_7"), ("ünï", "sms", "jrn_abc.send.1")]:
+        assert TokenSigner(["k1"]).sign(*ids) == reference.dumps(list(ids))  # type: ignore[arg-type]
+
+
+def test_a_long_token_that_itsdangerous_would_compress_still_verifies() -> None:
+    signer = TokenSigner(["k1"])
+    customer = "c" + "ab" * 300
+    assert signer.verify(signer.sign(customer, "email", "cmp")).customer_id == customer
+
+
+def test_tokens_signed_with_sha1_before_still_verify_until_their_key_leaves() -> None:
+    old = URLSafeSerializer(["k1"], salt=SALT).dumps(["c1", "email", "cmp"])  # SHA-1
+    assert TokenSigner(["k1", "k2"]).verify(old) == Unsubscribe("c1", "email", "cmp")
+    with pytest.raises(InvalidToken):
+        TokenSigner(["k2"]).verify(old)
