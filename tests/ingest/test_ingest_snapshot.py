@@ -58,7 +58,10 @@ def test_a_restart_restores_the_snapshot_and_replays_the_changes_after_it(
     model = _model_ready(first)
     assert not model.restored and model.columns.n == ROWS
     database_load_s = model.load_seconds
-    assert snapshot.snapshot_path(snapshots, db.name).exists()  # written after the load
+    # written after the load, on a thread: the model answers before the file is there
+    # (a busy machine took longer than this test's next line to pickle 20,000 rows)
+    saved = snapshot.snapshot_path(snapshots, db.name)
+    wait_until(saved.exists, timeout=60)
     everyone = {"operator": "AND", "conditions": []}
     assert _count(first, everyone) == ROWS
     selective = preview_rules()  # numbers, dates and a text column's vocabulary
